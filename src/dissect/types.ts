@@ -1,0 +1,50 @@
+/**
+ * The contract every dissector honours: stream a file into batches of table
+ * rows (column order of src/table/schemas.ts), never reading it whole.
+ *
+ * - A record that cannot be turned into a row is reported in `rejected` with a
+ *   reason (it ends up in the quarantine, never silently dropped).
+ * - `counters` carries named tallies that are not rejections (for example
+ *   packets that are not DNS responses, skipped header lines).
+ * - A file that cannot be read at all makes the generator throw a SpotError
+ *   with code 'DISSECT_FILE' (the whole file is quarantined with the message
+ *   as reason) or 'TOOL_MISSING' (a fatal setup problem, not the file's fault).
+ */
+import type { Row, TableName } from '../table/schemas.ts';
+
+export interface Rejection {
+  /** 1-based line or packet number in the source file, when known. */
+  readonly at?: number;
+  readonly reason: string;
+  /** The offending input, cut to a bounded length. */
+  readonly raw?: string;
+}
+
+export interface DissectBatch {
+  readonly rows: Row[];
+  readonly rejected?: Rejection[];
+  readonly counters?: Readonly<Record<string, number>>;
+}
+
+export interface DissectOptions {
+  /** Extra options from the pipeline's `process_opt`, already split into words. */
+  readonly processOpt?: readonly string[];
+  /** Rows per batch; dissectors may return fewer. */
+  readonly batchRows?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type Dissector = (file: string, options: DissectOptions) => AsyncGenerator<DissectBatch, void, undefined>;
+
+export interface DissectorEntry {
+  readonly table: TableName;
+  readonly name: string;
+  readonly dissect: Dissector;
+}
+
+export const DEFAULT_BATCH_ROWS = 10_000;
+export const MAX_RAW_CHARS = 2_000;
+
+export function cutRaw(raw: string): string {
+  return raw.length > MAX_RAW_CHARS ? `${raw.slice(0, MAX_RAW_CHARS)}…(${raw.length} chars)` : raw;
+}
