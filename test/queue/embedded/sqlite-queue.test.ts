@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedQueue, openQueueDatabase } from '../../../src/queue/embedded/sqlite-queue.ts';
+import { queueConformance } from '../conformance.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'spot-queue-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const file = join(dir, 'queue.sqlite');
+
+queueConformance('embedded', async () => {
+  const queue = new EmbeddedQueue({ file });
+  return { queue, close: () => queue.close() };
+});
+
+test('embedded: consumed records are deleted once every group committed them', async () => {
+  const queue = new EmbeddedQueue({ file: join(dir, 'retention.sqlite') });
+  await (await queue.admin()).ensureTopic('t', 1);
+  await (await queue.producer()).send('t', 0, [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]);
+  const c = await queue.consumer('t', 0, 'g');
+  await c.poll(10, 0);
+  await c.commit(0, 2);
+  queue.close();
+  const db = openQueueDatabase(join(dir, 'retention.sqlite'));
+  const rows = db.prepare('SELECT offset FROM records ORDER BY offset').all() as { offset: number }[];
+  assert.deepEqual(rows.map((r) => r.offset), [2]);
+  const head = db.prepare('SELECT next_offset FROM heads').get() as { next_offset: number };
+  assert.equal(head.next_offset, 3, 'the head survives retention, offsets never restart');
+  db.close();
+});
+
+test('embedded: a commit never moves backwards', async () => {
+  const queue = new EmbeddedQueue({ file: join(dir, 'monotonic.sqlite') });
+  await (await queue.admin()).ensureTopic('t', 1);
+  await (await queue.producer()).send('t', 0, [Buffer.from('a'), Buffer.from('b')]);
+  const c = await queue.consumer('t', 0, 'g');
+  await c.commit(0, 2);
+  await c.commit(0, 1);
+  assert.deepEqual(await (await queue.admin()).backlog('t', 'g'), [{ partition: 0, committed: 2, end: 2 }]);
+  queue.close();
+});
