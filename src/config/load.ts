@@ -1,0 +1,201 @@
+/**
+ * Reads and validates an `ingest_conf.json` against CONFIG_SPEC. Every
+ * problem is reported at once, each naming the key path and what was
+ * expected. Spot wrote numbers as strings ("kafka_port": "9092"); numeric
+ * strings are accepted for numeric keys.
+ */
+import { readFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { SpotError, errorMessage } from '../errors.ts';
+import { CONFIG_SPEC, type KeySpec, type PIPELINE_TYPES } from './spec.ts';
+
+export type PipelineType = (typeof PIPELINE_TYPES)[number];
+
+export interface PipelineConfig {
+  readonly name: string;
+  readonly type: PipelineType;
+  readonly collectorPath: string;
+  readonly localStaging: string;
+  readonly supportedFiles: readonly string[];
+  readonly processOpt: string;
+  readonly pktNum: number;
+  readonly dissector: string;
+  readonly settleSeconds: number;
+  readonly smallFileBytes: number;
+}
+
+export type StoreConfig = { readonly kind: 'local'; readonly root: string } | { readonly kind: 'hdfs'; readonly url: string };
+
+export interface Config {
+  readonly file: string;
+  readonly dbname: string;
+  readonly appPath: string;
+  readonly store: StoreConfig;
+  readonly statePath: string;
+  readonly collectorProcesses: number;
+  readonly ingestionIntervalSec: number;
+  readonly kafka: { readonly brokers: readonly string[]; readonly messageSize: number; readonly maxRequestSize: number };
+  readonly pipelines: Readonly<Record<string, PipelineConfig>>;
+  /** Keys accepted but not used, one line each. */
+  readonly notices: readonly string[];
+}
+
+const DEFAULT_SUPPORTED: Record<PipelineType, string[]> = { flow: ['nfcapd.'], dns: ['.pcap'], proxy: ['.log'] };
+const DISSECTORS: Record<PipelineType, string[]> = { flow: ['nfdump'], dns: ['native', 'tshark'], proxy: ['bluecoat'] };
+
+type Plain = Record<string, unknown>;
+
+function validate(spec: KeySpec, value: unknown, path: string, errors: string[], notices: string[]): unknown {
+  const got = () => `got ${JSON.stringify(value)}`;
+  switch (spec.kind) {
+    case 'ignored':
+      notices.push(`${path}: ${spec.notice}`);
+      return undefined;
+    case 'string':
+      if (value === undefined) {
+        if (spec.required) errors.push(`${path}: required, expected a string`);
+        return spec.default;
+      }
+      if (typeof value !== 'string') return void errors.push(`${path}: expected a string, ${got()}`);
+      if (spec.oneOf && !spec.oneOf.includes(value)) return void errors.push(`${path}: expected one of ${spec.oneOf.join(', ')}, ${got()}`);
+      if (spec.required && value.trim() === '') return void errors.push(`${path}: must not be empty`);
+      return value;
+    case 'int':
+    case 'number': {
+      if (value === undefined) {
+        if ('required' in spec && spec.required) errors.push(`${path}: required, expected a number`);
+        return spec.default;
+      }
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      const ok = typeof n === 'number' && Number.isFinite(n) && (spec.kind === 'number' || Number.isInteger(n));
+      if (!ok) return void errors.push(`${path}: expected ${spec.kind === 'int' ? 'an integer' : 'a number'}, ${got()}`);
+      if (spec.min !== undefined && n < spec.min) return void errors.push(`${path}: expected at least ${spec.min}, ${got()}`);
+      return n;
+    }
+    case 'string-list':
+      if (value === undefined) return spec.default;
+      if (typeof value === 'string') return [value];
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string' && v !== '')) {
+        return void errors.push(`${path}: expected a list of non-empty strings, ${got()}`);
+      }
+      return value;
+    case 'string-or-list':
+      if (value === undefined) return spec.default;
+      if (typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string'))) return value;
+      return void errors.push(`${path}: expected a string or a list of strings, ${got()}`);
+    case 'object': {
+      if (value === undefined) value = {};
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return void errors.push(`${path || 'config'}: expected an object, ${got()}`);
+      const out: Plain = {};
+      for (const key of Object.keys(value)) {
+        if (!(key in spec.keys)) errors.push(`${path ? `${path}.` : ''}${key}: unknown key (expected one of ${Object.keys(spec.keys).join(', ')})`);
+      }
+      for (const [key, child] of Object.entries(spec.keys)) {
+        out[key] = validate(child, (value as Plain)[key], path ? `${path}.${key}` : key, errors, notices);
+      }
+      return out;
+    }
+    case 'map': {
+      if (value === undefined) value = {};
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return void errors.push(`${path}: expected an object of named entries, ${got()}`);
+      const out: Plain = {};
+      for (const [key, child] of Object.entries(value)) out[key] = validate(spec.of, child, `${path}.${key}`, errors, notices);
+      return out;
+    }
+  }
+}
+
+function brokersOf(server: string | string[], port: number): string[] {
+  const list = Array.isArray(server) ? server : server.split(',');
+  return list.map((s) => s.trim()).filter((s) => s !== '').map((s) => (/:\d+$/.test(s) ? s : `${s}:${port}`));
+}
+
+/** Validates a parsed JSON value; `file` anchors relative paths and messages. */
+export function parseConfig(raw: unknown, file: string): Config {
+  const errors: string[] = [];
+  const notices: string[] = [];
+  const v = validate(CONFIG_SPEC, raw, '', errors, notices) as Plain | undefined;
+  if (errors.length > 0 || !v) {
+    throw new SpotError('CONFIG', `invalid configuration ${file}:\n  ${errors.join('\n  ')}`);
+  }
+  const base = resolve(file, '..');
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const appPath = v.hdfs_app_path as string;
+  const store: StoreConfig = appPath.startsWith('hdfs://') || appPath.startsWith('webhdfs://')
+    ? { kind: 'hdfs', url: appPath }
+    : { kind: 'local', root: abs(appPath) };
+  const kafka = v.kafka as Plain;
+  const pipelines: Record<string, PipelineConfig> = {};
+  for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
+    const type = p.type as PipelineType;
+    const dissector = (p.dissector as string | undefined) ?? DISSECTORS[type][0]!;
+    if (!DISSECTORS[type].includes(dissector)) {
+      errors.push(`pipelines.${name}.dissector: expected one of ${DISSECTORS[type].join(', ')} for type ${type}, got ${JSON.stringify(dissector)}`);
+    }
+    for (const pattern of (p.supported_files as string[] | undefined) ?? []) {
+      try {
+        new RegExp(pattern);
+      } catch (err) {
+        // A plain substring that is not a valid regular expression is still fine.
+        notices.push(`pipelines.${name}.supported_files: ${JSON.stringify(pattern)} is matched as a substring only (${errorMessage(err)})`);
+      }
+    }
+    pipelines[name] = {
+      name,
+      type,
+      collectorPath: abs(p.collector_path as string),
+      localStaging: abs((p.local_staging as string | undefined) ?? join(tmpdir(), 'spot-ingest')),
+      supportedFiles: (p.supported_files as string[] | undefined) ?? DEFAULT_SUPPORTED[type],
+      processOpt: p.process_opt as string,
+      pktNum: p.pkt_num as number,
+      dissector,
+      settleSeconds: p.settle_seconds as number,
+      smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
+    };
+  }
+  if (errors.length > 0) throw new SpotError('CONFIG', `invalid configuration ${file}:\n  ${errors.join('\n  ')}`);
+  const statePath = (v.state_path as string | undefined) ??
+    (store.kind === 'local' ? join(store.root, '.spot-ingest') : join(homedir(), '.spot-ingest'));
+  return {
+    file,
+    dbname: v.dbname as string,
+    appPath,
+    store,
+    statePath: abs(statePath),
+    collectorProcesses: v.collector_processes as number,
+    ingestionIntervalSec: v.ingestion_interval as number,
+    kafka: {
+      brokers: brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number),
+      messageSize: kafka.message_size as number,
+      maxRequestSize: kafka.max_request_size as number,
+    },
+    pipelines,
+    notices,
+  };
+}
+
+export function loadConfig(file: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SpotError('CONFIG', `cannot read configuration ${file}: ${errorMessage(err)} (pass it with -c ingest_conf.json)`, { cause: err });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new SpotError('CONFIG', `configuration ${file} is not valid JSON: ${errorMessage(err)}`, { cause: err });
+  }
+  return parseConfig(raw, resolve(file));
+}
+
+export function pipelineOf(config: Config, name: string): PipelineConfig {
+  const p = config.pipelines[name];
+  if (!p) {
+    const known = Object.keys(config.pipelines);
+    throw new SpotError('CONFIG', `no pipeline ${JSON.stringify(name)} in ${config.file} (pipelines: ${known.length ? known.join(', ') : 'none'})`);
+  }
+  return p;
+}

@@ -1,0 +1,84 @@
+/**
+ * The configuration spec, declared once in code. The same spec validates a
+ * Spot `ingest_conf.json`, fills defaults, and prints the key reference
+ * (`spot-ingest config-keys`, pasted into the README).
+ */
+export type KeySpec =
+  | { kind: 'string'; doc: string; default?: string; required?: boolean; oneOf?: readonly string[] }
+  | { kind: 'int'; doc: string; default?: number; min?: number; required?: boolean }
+  | { kind: 'number'; doc: string; default?: number; min?: number }
+  | { kind: 'string-list'; doc: string; default?: readonly string[] }
+  | { kind: 'string-or-list'; doc: string; default?: string }
+  | { kind: 'object'; doc: string; keys: Readonly<Record<string, KeySpec>> }
+  | { kind: 'map'; doc: string; of: KeySpec & { kind: 'object' } }
+  /** Accepted as Spot had it, not used by spot-ingest; validation emits a notice. */
+  | { kind: 'ignored'; doc: string; notice: string };
+
+export const PIPELINE_TYPES = ['flow', 'dns', 'proxy'] as const;
+
+const pipelineSpec = {
+  kind: 'object',
+  doc: 'One named pipeline; several may share a type.',
+  keys: {
+    type: { kind: 'string', required: true, oneOf: PIPELINE_TYPES, doc: 'Table the pipeline fills: flow, dns or proxy.' },
+    collector_path: { kind: 'string', required: true, doc: 'Directory the collector watches for new files.' },
+    local_staging: { kind: 'string', doc: 'Scratch directory for temporary files (default: the system temp directory).' },
+    supported_files: {
+      kind: 'string-list',
+      doc: 'File names to take: each entry matches as a plain substring (Spot: `nfcapd.`, `.pcap`, `.log`) or as a regular expression. Default by type: flow `nfcapd.`, dns `.pcap`, proxy `.log`. In-progress names (`nfcapd.current.*`, dot files, `*.tmp`, `*.part`) are never taken.',
+    },
+    process_opt: { kind: 'string', default: '', doc: 'Extra options for the dissector tool, split into words without a shell (flow: appended to nfdump; dns with tshark: Spot\'s field list is built in, so a Spot `-T fields ...` value is ignored with a notice).' },
+    pkt_num: { kind: 'int', min: 1, default: 650000, doc: 'Spot: packets per pcap split. Here: packets per chunk when a worker splits a large capture.' },
+    pcap_split_staging: { kind: 'ignored', doc: 'Spot: editcap split directory.', notice: 'captures are streamed, never split with editcap' },
+    parser: { kind: 'string', default: 'bluecoat', oneOf: ['bluecoat', 'bluecoat.py'], doc: 'Proxy log parser (Spot: `bluecoat.py`).' },
+    dissector: {
+      kind: 'string',
+      oneOf: ['native', 'tshark', 'nfdump', 'bluecoat'],
+      doc: 'New. Which dissector to use: dns `tshark` (Spot\'s exact command) or `native`; flow `nfdump`; proxy `bluecoat`. Default: the first available for the type.',
+    },
+    settle_seconds: { kind: 'number', min: 0, default: 2, doc: 'New. A file is complete once its size and mtime have not changed for this long (files renamed into place are complete at once after that wait).' },
+    small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size).' },
+  },
+} as const satisfies KeySpec;
+
+export const CONFIG_SPEC = {
+  kind: 'object',
+  doc: 'ingest_conf.json',
+  keys: {
+    dbname: { kind: 'string', default: 'spot', doc: 'Hive database holding the tables.' },
+    hdfs_app_path: { kind: 'string', required: true, doc: 'Application root: a local absolute path (embedded store) or `hdfs://namenode:port/path`. Tables live under `<root>/<type>/hive`.' },
+    collector_processes: { kind: 'int', min: 1, default: 1, doc: 'Files dissected in parallel by one collector.' },
+    ingestion_interval: { kind: 'number', min: 0, default: 1, doc: 'Seconds between polls of the collector path.' },
+    state_path: { kind: 'string', doc: 'New. Local directory for the ledger and the embedded queue (default: `<hdfs_app_path>/.spot-ingest` for a local root, `~/.spot-ingest` otherwise).' },
+    'spark-streaming': { kind: 'ignored', doc: 'Spot\'s Spark streaming listener settings.', notice: 'spot-ingest has no Spark listener; these settings are not used' },
+    kafka: {
+      kind: 'object',
+      doc: 'Queue settings. Embedded queue when `kafka_server` is empty or absent.',
+      keys: {
+        kafka_server: { kind: 'string-or-list', default: '', doc: 'Broker host, `host:port`, comma-separated list or JSON list. Empty: embedded queue.' },
+        kafka_port: { kind: 'int', min: 1, default: 9092, doc: 'Port for brokers given without one.' },
+        zookeper_server: { kind: 'ignored', doc: 'Spot: ZooKeeper host (sic).', notice: 'ZooKeeper is obsolete with KRaft brokers' },
+        zookeper_port: { kind: 'ignored', doc: 'Spot: ZooKeeper port (sic).', notice: 'ZooKeeper is obsolete with KRaft brokers' },
+        message_size: { kind: 'int', min: 1024, default: 900000, doc: 'Largest message, in bytes.' },
+        max_request_size: { kind: 'int', min: 1024, default: 1048576, doc: 'Record batches are chunked to stay under this many bytes.' },
+      },
+    },
+    pipelines: { kind: 'map', doc: 'Named pipelines.', of: pipelineSpec },
+  },
+} as const satisfies KeySpec;
+
+/** Markdown table of every key, from the spec. */
+export function describeKeys(spec: KeySpec = CONFIG_SPEC, prefix = ''): string[] {
+  const lines: string[] = [];
+  if (spec.kind === 'object') {
+    for (const [key, child] of Object.entries(spec.keys)) lines.push(...describeKeys(child, prefix ? `${prefix}.${key}` : key));
+    return lines;
+  }
+  if (spec.kind === 'map') return describeKeys(spec.of, `${prefix}.<name>`);
+  const type = spec.kind === 'ignored' ? 'any (ignored)' : spec.kind;
+  const dflt = 'default' in spec && spec.default !== undefined ? `\`${JSON.stringify(spec.default)}\`` : ('required' in spec && spec.required ? 'required' : '');
+  const oneOf = 'oneOf' in spec && spec.oneOf ? ` One of: ${spec.oneOf.join(', ')}.` : '';
+  const notice = spec.kind === 'ignored' ? ` Accepted, not used: ${spec.notice}.` : '';
+  lines.push(`| \`${prefix}\` | ${type} | ${dflt} | ${spec.doc}${oneOf}${notice} |`);
+  return lines;
+}
