@@ -1,0 +1,181 @@
+/**
+ * The ledger: what the collector took, what workers wrote, what was
+ * quarantined. Restart-safe; `status` reads it.
+ *
+ * On-disk format (ledger.sqlite, WAL journal, synchronous=FULL, schema v1):
+ *   meta(key PRIMARY KEY, value)               -- 'schema' = '1'
+ *   files(pipeline, path, size, mtime_ms, fingerprint,   -- identity of an input file
+ *         state, archive, partition, rows, rejected, reason, seen_at, done_at)
+ *     state: 'taken'   archived (or being archived), not yet fully queued
+ *            'queued'  every record batch or the file reference is acknowledged by the queue
+ *            'quarantined' the file could not be dissected; see reason
+ *   parts(rel PRIMARY KEY, pipeline, fingerprint, rows, written_at)  -- one row per Parquet part in place
+ *   quarantine(pipeline, fingerprint, kind, name, rel, reason, count, at) -- PRIMARY KEY(pipeline, fingerprint, kind)
+ *
+ * Invariants: a file is 'queued' only after the queue acknowledged all of it;
+ * a part row is written only after the part was durably renamed into place;
+ * both tables are keyed so that redoing work overwrites (never double counts).
+ *
+ * Recovery: a file left in 'taken' by a crash is simply taken again on the
+ * next start (archiving and publishing are idempotent, part names are
+ * deterministic), so no repair step exists.
+ */
+import { DatabaseSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SpotError } from '../errors.ts';
+import { transaction } from '../queue/embedded/sqlite-queue.ts';
+
+const SCHEMA_VERSION = '1';
+
+export interface FileIdentity {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly fingerprint: string;
+}
+
+export type FileState = 'taken' | 'queued' | 'quarantined';
+
+export interface QuarantineEntry {
+  readonly pipeline: string;
+  readonly fingerprint: string;
+  /** 'file' (the whole input) or 'lines' (rejected records of an input). */
+  readonly kind: 'file' | 'lines' | 'message';
+  readonly name: string;
+  readonly rel: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
+export interface PipelineCounts {
+  readonly pipeline: string;
+  readonly filesSeen: number;
+  /** Files whose every batch (or reference) the queue acknowledged. */
+  readonly filesQueued: number;
+  readonly filesQuarantined: number;
+  readonly filesInProgress: number;
+  readonly recordsWritten: number;
+  readonly recordsRejected: number;
+  readonly partsWritten: number;
+  readonly lastFile: { name: string; at: number } | null;
+}
+
+export class Ledger {
+  readonly #db: DatabaseSync;
+
+  constructor(file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new DatabaseSync(file, { timeout: 30_000 });
+    db.exec(`
+      PRAGMA journal_mode = WAL;
+      PRAGMA synchronous = FULL;
+      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS files (
+        pipeline TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, fingerprint TEXT NOT NULL,
+        state TEXT NOT NULL, archive TEXT, partition INTEGER, rows INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
+        reason TEXT, seen_at INTEGER NOT NULL, done_at INTEGER,
+        PRIMARY KEY (pipeline, path, size, mtime_ms, fingerprint)) WITHOUT ROWID;
+      CREATE INDEX IF NOT EXISTS files_by_stat ON files (pipeline, path, size, mtime_ms);
+      CREATE TABLE IF NOT EXISTS parts (rel TEXT PRIMARY KEY, pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL,
+        rows INTEGER NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS quarantine (pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL, kind TEXT NOT NULL,
+        name TEXT NOT NULL, rel TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL,
+        PRIMARY KEY (pipeline, fingerprint, kind)) WITHOUT ROWID;
+      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
+    `);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string };
+    if (row.value !== SCHEMA_VERSION) {
+      throw new SpotError('LEDGER_SCHEMA', `ledger ${file} has schema ${row.value}, this version reads ${SCHEMA_VERSION}`);
+    }
+    this.#db = db;
+  }
+
+  /** True when a file with this path, size and mtime is already finished (queued or quarantined). */
+  isFinishedByStat(pipeline: string, path: string, size: number, mtimeMs: number): boolean {
+    const row = this.#db.prepare(`SELECT 1 AS x FROM files WHERE pipeline = ? AND path = ? AND size = ? AND mtime_ms = ?
+      AND state IN ('queued', 'quarantined') LIMIT 1`).get(pipeline, path, size, Math.trunc(mtimeMs));
+    return row !== undefined;
+  }
+
+  stateOf(pipeline: string, id: FileIdentity): FileState | undefined {
+    const row = this.#db.prepare(`SELECT state FROM files WHERE pipeline = ? AND path = ? AND size = ? AND mtime_ms = ? AND fingerprint = ?`)
+      .get(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint) as { state: FileState } | undefined;
+    return row?.state;
+  }
+
+  markTaken(pipeline: string, id: FileIdentity, archive: string): void {
+    this.#db.prepare(`INSERT INTO files (pipeline, path, size, mtime_ms, fingerprint, state, archive, seen_at)
+      VALUES (?, ?, ?, ?, ?, 'taken', ?, ?)
+      ON CONFLICT DO UPDATE SET state = 'taken', archive = excluded.archive`)
+      .run(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint, archive, Date.now());
+  }
+
+  markQueued(pipeline: string, id: FileIdentity, outcome: { partition: number; rows: number; rejected: number }): void {
+    this.#setDone(pipeline, id, 'queued', outcome.partition, outcome.rows, outcome.rejected, null);
+  }
+
+  markQuarantined(pipeline: string, id: FileIdentity, reason: string): void {
+    this.#setDone(pipeline, id, 'quarantined', null, 0, 0, reason);
+  }
+
+  #setDone(pipeline: string, id: FileIdentity, state: FileState, partition: number | null, rows: number, rejected: number, reason: string | null): void {
+    this.#db.prepare(`INSERT INTO files (pipeline, path, size, mtime_ms, fingerprint, state, partition, rows, rejected, reason, seen_at, done_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET state = excluded.state, partition = excluded.partition, rows = excluded.rows,
+        rejected = excluded.rejected, reason = excluded.reason, done_at = excluded.done_at`)
+      .run(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint, state, partition, rows, rejected, reason, Date.now(), Date.now());
+  }
+
+  /** Records parts durably in place (one transaction; rewriting a part replaces its row). */
+  recordParts(pipeline: string, fingerprint: string, parts: readonly { rel: string; rows: number }[]): void {
+    if (parts.length === 0) return;
+    const db = this.#db;
+    transaction(db, () => {
+      const upsert = db.prepare(`INSERT INTO parts (rel, pipeline, fingerprint, rows, written_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (rel) DO UPDATE SET rows = excluded.rows, written_at = excluded.written_at`);
+      for (const p of parts) upsert.run(p.rel, pipeline, fingerprint, p.rows, Date.now());
+    });
+  }
+
+  recordQuarantine(e: QuarantineEntry): void {
+    this.#db.prepare(`INSERT INTO quarantine (pipeline, fingerprint, kind, name, rel, reason, count, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET rel = excluded.rel, reason = excluded.reason, count = excluded.count, at = excluded.at`)
+      .run(e.pipeline, e.fingerprint, e.kind, e.name, e.rel, e.reason, e.count, Date.now());
+  }
+
+  quarantined(pipeline?: string): (QuarantineEntry & { at: number })[] {
+    const rows = this.#db.prepare(`SELECT pipeline, fingerprint, kind, name, rel, reason, count, at FROM quarantine
+      WHERE (? IS NULL OR pipeline = ?) ORDER BY at DESC`).all(pipeline ?? null, pipeline ?? null);
+    return rows as unknown as (QuarantineEntry & { at: number })[];
+  }
+
+  counts(pipeline: string): PipelineCounts {
+    const db = this.#db;
+    const f = db.prepare(`SELECT COUNT(*) AS seen,
+        SUM(state = 'queued') AS queued, SUM(state = 'taken') AS taken
+      FROM files WHERE pipeline = ?`).get(pipeline) as Record<string, number | null>;
+    const p = db.prepare('SELECT COUNT(*) AS parts, COALESCE(SUM(rows), 0) AS rows FROM parts WHERE pipeline = ?').get(pipeline) as Record<string, number>;
+    const q = db.prepare(`SELECT COALESCE(SUM(count) FILTER (WHERE kind = 'lines'), 0) AS rejected,
+        COUNT(*) FILTER (WHERE kind = 'file') AS files
+      FROM quarantine WHERE pipeline = ?`).get(pipeline) as Record<string, number>;
+    const last = db.prepare(`SELECT path, done_at FROM files WHERE pipeline = ? AND state = 'queued' ORDER BY done_at DESC LIMIT 1`)
+      .get(pipeline) as { path: string; done_at: number } | undefined;
+    return {
+      pipeline,
+      filesSeen: f.seen ?? 0,
+      filesQueued: f.queued ?? 0,
+      // Whoever dissected the file (collector or worker) recorded the quarantine.
+      filesQuarantined: q.files ?? 0,
+      filesInProgress: f.taken ?? 0,
+      recordsWritten: p.rows ?? 0,
+      recordsRejected: q.rejected ?? 0,
+      partsWritten: p.parts ?? 0,
+      lastFile: last ? { name: last.path, at: last.done_at } : null,
+    };
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
