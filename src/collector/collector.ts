@@ -1,0 +1,214 @@
+/**
+ * The collector of one pipeline: finds complete files, archives each original
+ * byte for byte, and hands it to the queue: a small file as record batches
+ * (dissected here), a large one as a reference to the archived copy. A file
+ * is marked done in the ledger only after the queue acknowledged all of it;
+ * a crash before that means the file is taken again on restart, and the
+ * deterministic part names turn the replay into an overwrite.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PipelineConfig } from '../config/load.ts';
+import { dissectorFor } from '../dissect/registry.ts';
+import { splitWords } from '../dissect/split-words.ts';
+import { cutRaw, type Rejection } from '../dissect/types.ts';
+import { SpotError, errorMessage } from '../errors.ts';
+import { RecordChunker, encodeFileMessage, type SourceRef } from '../queue/message.ts';
+import type { QueueProducer } from '../queue/types.ts';
+import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
+import type { Store } from '../store/types.ts';
+import { dayHourDir, safeName } from '../table/partition.ts';
+import { SCHEMAS } from '../table/schemas.ts';
+import type { Logger } from '../telemetry/log.ts';
+import { fingerprintFile } from './fingerprint.ts';
+import type { FileIdentity, Ledger } from './ledger.ts';
+import { compilePatterns, isSupported } from './match.ts';
+
+export interface CollectorDeps {
+  readonly pipeline: PipelineConfig;
+  readonly store: Store;
+  readonly ledger: Ledger;
+  readonly producer: QueueProducer;
+  readonly topic: string;
+  readonly partitions: number;
+  /** Largest queue message in bytes. */
+  readonly messageBytes: number;
+  readonly concurrency: number;
+  readonly intervalSec: number;
+  readonly log: Logger;
+}
+
+export interface ScanResult {
+  /** Files taken (queued or quarantined) by this scan. */
+  readonly done: number;
+  /** Matching files not yet complete (still being written) or that failed for a retryable reason. */
+  readonly pending: number;
+}
+
+interface Candidate {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)}`, { retryable: true, cause: err });
+  }
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await listFiles(p)));
+    else if (e.isFile()) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Runs `fn` over `items` with at most `limit` at a time. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+export class Collector {
+  readonly #d: CollectorDeps;
+  readonly #matchers: ((name: string) => boolean)[];
+
+  constructor(deps: CollectorDeps) {
+    this.#d = deps;
+    this.#matchers = compilePatterns(deps.pipeline.supportedFiles);
+  }
+
+  async scan(): Promise<ScanResult> {
+    const { pipeline, ledger } = this.#d;
+    const now = Date.now();
+    const ready: Candidate[] = [];
+    let pending = 0;
+    for (const path of await listFiles(pipeline.collectorPath)) {
+      if (!isSupported(basename(path), this.#matchers)) continue;
+      let st;
+      try {
+        st = await stat(path);
+      } catch {
+        continue; // gone between listing and stat
+      }
+      if (ledger.isFinishedByStat(pipeline.name, path, st.size, st.mtimeMs)) continue;
+      if (now - st.mtimeMs < pipeline.settleSeconds * 1000) {
+        pending++;
+        continue;
+      }
+      ready.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+    }
+    let done = 0;
+    await pool(ready, this.#d.concurrency, async (c) => {
+      try {
+        if (await this.take(c)) done++;
+        else pending++;
+      } catch (err) {
+        if (err instanceof SpotError && err.code === 'TOOL_MISSING') throw err;
+        pending++;
+        this.#d.log.warn({ file: c.path, err: errorMessage(err) }, 'file not taken yet, will retry');
+      }
+    });
+    return { done, pending };
+  }
+
+  /** Scans every `intervalSec` until aborted; with `once`, until no matching file is left to take. */
+  async run(signal: AbortSignal, once: boolean): Promise<void> {
+    for (;;) {
+      let result: ScanResult;
+      try {
+        result = await this.scan();
+      } catch (err) {
+        if (err instanceof SpotError && !err.retryable) throw err;
+        this.#d.log.warn({ err: errorMessage(err) }, 'scan failed, will retry');
+        result = { done: 0, pending: 1 };
+      }
+      if (once && result.pending === 0) return;
+      if (signal.aborted) return;
+      await sleep(Math.max(50, this.#d.intervalSec * 1000), undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) return;
+    }
+  }
+
+  /** Archives and queues one file. False when it changed under us (still being written). */
+  async take(c: Candidate): Promise<boolean> {
+    const { pipeline, store, ledger, log } = this.#d;
+    const { fingerprint, size } = await fingerprintFile(c.path);
+    const id: FileIdentity = { path: c.path, size, mtimeMs: c.mtimeMs, fingerprint };
+    if (size !== c.size) return false;
+    const state = ledger.stateOf(pipeline.name, id);
+    if (state === 'queued' || state === 'quarantined') return true;
+    const name = basename(c.path);
+    const archive = `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(name)}`;
+    ledger.markTaken(pipeline.name, id, archive);
+    await store.putFile(c.path, archive);
+    const after = await stat(c.path);
+    if (after.size !== c.size || after.mtimeMs !== c.mtimeMs) return false;
+    const source: SourceRef = { pipeline: pipeline.name, type: pipeline.type, name, archive, fingerprint, size };
+    const partition = Number.parseInt(fingerprint.slice(0, 8), 16) % this.#d.partitions;
+    if (size > pipeline.smallFileBytes) {
+      await this.#d.producer.send(this.#d.topic, partition, [encodeFileMessage(source)]);
+      ledger.markQueued(pipeline.name, id, { partition, rows: 0, rejected: 0 });
+      log.info({ file: name, size, partition }, 'large file queued by reference');
+      return true;
+    }
+    const sink = new RejectionSink(store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
+    let messages: Buffer[];
+    let rows: number;
+    try {
+      ({ messages, rows } = await this.#dissectSmall(c.path, source, sink));
+    } catch (err) {
+      await sink.discard();
+      if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
+      await quarantineFile(store, ledger, source, c.path, err.message);
+      ledger.markQuarantined(pipeline.name, id, err.message);
+      log.warn({ file: name, reason: err.message }, 'file quarantined');
+      return true;
+    }
+    // One send: the embedded queue appends it in one transaction, Kafka's idempotent producer in order.
+    if (messages.length > 0) await this.#d.producer.send(this.#d.topic, partition, messages);
+    await sink.finish();
+    ledger.markQueued(pipeline.name, id, { partition, rows, rejected: sink.count });
+    log.info({ file: name, size, rows, rejected: sink.count, chunks: messages.length, partition }, 'file queued as records');
+    return true;
+  }
+
+  /** Dissects a small file completely into queue messages (bounded: the file is small). */
+  async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number }> {
+    const dissect = await dissectorFor(this.#d.pipeline);
+    const schema = SCHEMAS[source.type];
+    const chunker = new RecordChunker(source, this.#d.messageBytes);
+    const messages: Buffer[] = [];
+    let rows = 0;
+    for await (const batch of dissect(path, { processOpt: splitWords(this.#d.pipeline.processOpt) })) {
+      const rejected: Rejection[] = [...(batch.rejected ?? [])];
+      for (const row of batch.rows) {
+        const hour = schema.hourOf(row);
+        if (typeof hour === 'string') {
+          rejected.push({ reason: hour, raw: cutRaw(JSON.stringify(row)) });
+          continue;
+        }
+        const full = chunker.add(row);
+        if (full === 'too-large') {
+          rejected.push({ reason: `record larger than the queue message limit (${this.#d.messageBytes} bytes)`, raw: cutRaw(JSON.stringify(row)) });
+          continue;
+        }
+        if (full) messages.push(full);
+        rows++;
+      }
+      await sink.add(rejected);
+    }
+    const last = chunker.flush();
+    if (last) messages.push(last);
+    return { messages, rows };
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * DNS dissection the way Apache Spot did it: run tshark with Spot's field
+ * list and turn its output into dns-table rows.
+ *
+ *   TZ=UTC tshark -n -r FILE [process_opt extras] -T fields -E occurrence=f -E header=n -E separator=/t
+ *     -e frame.time -e frame.time_epoch -e frame.len -e ip.src -e ip.dst -e dns.resp.name
+ *     -e dns.resp.type -e dns.resp.class -e dns.flags.rcode -e dns.a -Y 'dns.flags.response == 1'
+ *
+ * Output grammar (one line per response frame, fields separated by TAB, no
+ * header; a tab cannot occur inside any of these fields, unlike Spot's comma
+ * which split frame.time in two):
+ *   line  = time TAB epoch TAB len TAB ipsrc TAB ipdst TAB name TAB type TAB class TAB rcode TAB a LF
+ *   time  = e.g. "Jan  4, 2017 04:41:06.337519000 UTC" (TZ=UTC)
+ *   epoch = seconds "." 9 digits; unix_tstamp = its integer part
+ *
+ * stdout is read line by line as it arrives (never buffered whole). Errors:
+ * - tshark missing -> SpotError TOOL_MISSING;
+ * - tshark exits non-zero: if its stderr says the capture was "cut short in
+ *   the middle of a packet" the rows already read are kept (they are what
+ *   tshark itself yields for the readable part) and the truncation is
+ *   reported as one Rejection; any other failure (not a capture, unreadable)
+ *   throws SpotError DISSECT_FILE with tshark's message.
+ *
+ * process_opt: Spot's own process_opt *was* this field list; here the column
+ * layout is fixed, so the words -T/-E/-e/-Y/-R/-r/-w (with their argument)
+ * and bare words (Spot's trailing filter) are dropped and only the other
+ * options (for example `-d udp.port==5300,dns` or `-o key:value`) pass through.
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { SpotError } from '../../errors.ts';
+import type { Row } from '../../table/schemas.ts';
+import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
+
+export const SPOT_DNS_FIELDS = [
+  'frame.time',
+  'frame.time_epoch',
+  'frame.len',
+  'ip.src',
+  'ip.dst',
+  'dns.resp.name',
+  'dns.resp.type',
+  'dns.resp.class',
+  'dns.flags.rcode',
+  'dns.a',
+] as const;
+
+export const SPOT_DNS_FILTER = 'dns.flags.response == 1';
+
+const OPTIONS_WITH_ARGUMENT = new Set(['-T', '-E', '-e', '-Y', '-R', '-r', '-w']);
+
+/** The extra tshark options of process_opt that do not clash with the fixed field list. */
+export function passThroughOptions(processOpt: readonly string[] = []): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < processOpt.length; i++) {
+    const w = processOpt[i]!;
+    if (OPTIONS_WITH_ARGUMENT.has(w)) {
+      i++;
+      continue;
+    }
+    if (/^-[TEeYRrw]./.test(w)) continue; // glued form such as -Tfields
+    if (!w.startsWith('-')) {
+      // A bare word is an argument of the previous option (kept with it) or Spot's trailing filter (dropped).
+      const prev = out[out.length - 1];
+      if (prev !== undefined && /^-[a-zA-Z]$/.test(prev) && prev !== '-n' && prev !== '-2' && prev !== '-q') out.push(w);
+      continue;
+    }
+    out.push(w);
+  }
+  return out;
+}
+
+export function tsharkDnsArgs(file: string, processOpt: readonly string[] = []): string[] {
+  const args = ['-n', '-r', file, ...passThroughOptions(processOpt), '-T', 'fields', '-E', 'occurrence=f', '-E', 'header=n', '-E', 'separator=/t'];
+  for (const f of SPOT_DNS_FIELDS) args.push('-e', f);
+  args.push('-Y', SPOT_DNS_FILTER);
+  return args;
+}
+
+const STRING = (v: string | undefined): string => v ?? '';
+const INT = (v: string | undefined): number | null => {
+  if (v === undefined || v === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+};
+
+/** One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason it is unusable. */
+export function tsharkLineToRow(line: string): Row | string {
+  const f = line.split('\t');
+  if (f.length !== SPOT_DNS_FIELDS.length) return `expected ${SPOT_DNS_FIELDS.length} tab-separated fields, got ${f.length}`;
+  const [time, epoch, len, src, dst, name, type, cls, rcode, a] = f;
+  const dot = epoch!.indexOf('.');
+  const seconds = INT(dot < 0 ? epoch : epoch!.slice(0, dot));
+  if (seconds === null) return `unusable frame.time_epoch ${JSON.stringify(epoch)}`;
+  return [STRING(time), seconds, INT(len), STRING(dst), STRING(src), STRING(name), STRING(cls), INT(type), INT(rcode), STRING(a)];
+}
+
+const TRUNCATED = /cut short in the middle of a packet|appears to be damaged or corrupt|truncated/i;
+
+export const dissectDnsTshark: Dissector = async function* dissectDnsTshark(
+  file: string,
+  options: DissectOptions = {},
+): AsyncGenerator<DissectBatch, void, undefined> {
+  const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
+  const child = spawn('tshark', tsharkDnsArgs(file, options.processOpt), {
+    env: { ...process.env, TZ: 'UTC' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    signal: options.signal,
+  });
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.on('error', (err: NodeJS.ErrnoException) => {
+    spawnError = err;
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    // Keep a bounded tail: tshark's useful message is at the end.
+    stderr = (stderr + s).slice(-16_384);
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('close', (code) => resolve(code));
+  });
+
+  const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+  let rows: Row[] = [];
+  let rejected: Rejection[] = [];
+  let lineNo = 0;
+  let responses = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (line === '') continue;
+      const row = tsharkLineToRow(line);
+      if (typeof row === 'string') rejected.push({ at: lineNo, reason: `tshark output line: ${row}`, raw: cutRaw(line) });
+      else {
+        rows.push(row);
+        responses++;
+      }
+      if (rows.length >= batchRows) {
+        yield rejected.length ? { rows, rejected } : { rows };
+        rows = [];
+        rejected = [];
+      }
+    }
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  }
+  const code = await exited;
+  if (spawnError) {
+    if (spawnError.code === 'ENOENT') {
+      throw new SpotError('TOOL_MISSING', 'tshark not found: install it with `apt-get install tshark`, or use the native dissector', {
+        cause: spawnError,
+      });
+    }
+    if (spawnError.name === 'AbortError') throw new SpotError('ABORTED', 'tshark dissection aborted', { cause: spawnError });
+    throw new SpotError('DISSECT_FILE', `tshark could not run: ${spawnError.message}`, { cause: spawnError, retryable: true });
+  }
+  const message = stderr
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('Running as user'))
+    .join(' ')
+    .trim();
+  const counters = { tshark_responses: responses };
+  if (code !== 0) {
+    if (TRUNCATED.test(message)) {
+      rejected.push({ reason: `capture cut short: ${message}` });
+      yield { rows, rejected, counters: { ...counters, truncated_files: 1 } };
+      return;
+    }
+    throw new SpotError('DISSECT_FILE', message || `tshark exited with code ${code}`);
+  }
+  yield rejected.length ? { rows, rejected, counters } : { rows, counters };
+};

@@ -1,0 +1,292 @@
+/**
+ * Proxy dissector for Blue Coat ProxySG access logs (Spot's `bluecoat.py`
+ * role), streamed line by line with a bounded line length.
+ *
+ * Input grammar (one access record per line):
+ *   line    := blank* field (blank+ field)* blank*      blank := ' ' | '\t'
+ *   field   := '"' any-chars-without-closing '"'       (quoted: the quotes are
+ *                                                        removed; it ends at a '"'
+ *                                                        followed by a blank or EOL)
+ *            | non-blank-chars                          ('-' is ProxySG's "no value")
+ * Runs of blanks separate fields (two spaces never make an empty field, as in
+ * Spot's shlex-based splitter). Lines are then classified:
+ *   `#Fields: a b c`  declares the field order for the following lines
+ *                     (names as ProxySG prints them, case-insensitive; unknown
+ *                     names are ignored, table columns whose field is absent
+ *                     get '' or null);
+ *   other lines not starting with YYYY-MM-DD (other `#` headers, syslog, blank)
+ *                     are skipped and counted in `counters.skipped_lines`;
+ *   date lines        become rows, or Rejections with a reason.
+ * Without a `#Fields:` header the order is Spot's default (SPOT-REFERENCE).
+ *
+ * Decisions:
+ *   - a line longer than MAX_LINE_BYTES (64 KiB) is rejected without being
+ *     held in memory whole (its head is kept for the report);
+ *   - a line with control characters (NUL, other C0 except tab, DEL) is binary
+ *     garbage: rejected, whether or not it starts with a date; invalid UTF-8 decodes to U+FFFD and is counted in
+ *     `counters.invalid_utf8_lines`, the line is kept;
+ *   - fewer fields than the layout needs (27 for Spot's order, the header's
+ *     count with `#Fields:`) rejects the line; extra fields are ignored and
+ *     counted in `counters.extra_field_lines`;
+ *   - date must be a real calendar date and time HH:MM:SS (else rejected: the
+ *     hour partition comes from them);
+ *   - duration/scbytes/csbytes: '-' or absent -> null; not an integer ->
+ *     rejected; outside signed 32 bits -> null, counted in
+ *     `counters.value_out_of_range` (what Spot's Hive INT load did);
+ *   - string fields keep ProxySG's '-' as is (Spot did); absent ones are '';
+ *   - fulluri = host + path + query, path and query only when longer than one
+ *     character (so '-' and a bare '/' are left out).
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { SpotError, errorMessage } from '../../errors.ts';
+import type { Row } from '../../table/schemas.ts';
+import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
+import { readLines } from './lines.ts';
+
+export const MAX_LINE_BYTES = 64 * 1024;
+
+/** Spot's default input order (SPOT-REFERENCE, positions 0..26). */
+export const SPOT_FIELD_ORDER: readonly string[] = [
+  'date', 'time', 'time-taken', 'c-ip', 'cs-username', 'cs-auth-group', 'x-exception-id', 'sc-filter-result',
+  'cs-categories', 'cs(referer)', 'sc-status', 's-action', 'cs-method', 'rs(content-type)', 'cs-uri-scheme',
+  'cs-host', 'cs-uri-port', 'cs-uri-path', 'cs-uri-query', 'cs-uri-extension', 'cs(user-agent)', 's-ip',
+  'sc-bytes', 'cs-bytes', 'x-virus-id', 'x-bluecoat-application-name', 'x-bluecoat-application-operation',
+];
+
+/** Other spellings seen in ProxySG formats, mapped to the names above. */
+const ALIASES: Readonly<Record<string, string>> = {
+  'cs-auth-groups': 'cs-auth-group',
+};
+
+const F = Object.fromEntries(SPOT_FIELD_ORDER.map((n, i) => [n, i])) as Record<string, number>;
+
+/** Table columns (proxy schema order, without fulluri) -> Spot field index and kind. */
+const COLUMNS: ReadonlyArray<readonly [field: number, int: boolean]> = [
+  [F['date']!, false], // p_date
+  [F['time']!, false], // p_time
+  [F['c-ip']!, false], // clientip
+  [F['cs-host']!, false], // host
+  [F['cs-method']!, false], // reqmethod
+  [F['cs(user-agent)']!, false], // useragent
+  [F['rs(content-type)']!, false], // resconttype
+  [F['time-taken']!, true], // duration
+  [F['cs-username']!, false], // username
+  [F['cs-auth-group']!, false], // authgroup
+  [F['x-exception-id']!, false], // exceptionid
+  [F['sc-filter-result']!, false], // filterresult
+  [F['cs-categories']!, false], // webcat
+  [F['cs(referer)']!, false], // referer
+  [F['sc-status']!, false], // respcode
+  [F['s-action']!, false], // action
+  [F['cs-uri-scheme']!, false], // urischeme
+  [F['cs-uri-port']!, false], // uriport
+  [F['cs-uri-path']!, false], // uripath
+  [F['cs-uri-query']!, false], // uriquery
+  [F['cs-uri-extension']!, false], // uriextension
+  [F['s-ip']!, false], // serverip
+  [F['sc-bytes']!, true], // scbytes
+  [F['cs-bytes']!, true], // csbytes
+  [F['x-virus-id']!, false], // virusid
+  [F['x-bluecoat-application-name']!, false], // bcappname
+  [F['x-bluecoat-application-operation']!, false], // bcappoper
+];
+
+/** Where each of Spot's 27 fields sits in a line (-1: not logged), and how many fields a line must have. */
+export interface ProxyLayout {
+  readonly positions: readonly number[];
+  readonly minFields: number;
+  /** 'spot' for the default order, else 'header'. */
+  readonly source: 'spot' | 'header';
+}
+
+export const SPOT_LAYOUT: ProxyLayout = { positions: SPOT_FIELD_ORDER.map((_, i) => i), minFields: SPOT_FIELD_ORDER.length, source: 'spot' };
+
+/** Reads a `#Fields:` header line into a layout, or returns why it is unusable. */
+export function layoutFromFieldsHeader(line: string): ProxyLayout | string {
+  const m = /^#Fields:\s*(.*)$/i.exec(line.trim());
+  if (!m) return 'not a #Fields: header';
+  const names = m[1]!.split(/[ \t]+/).filter(Boolean).map((n) => n.toLowerCase());
+  const positions = SPOT_FIELD_ORDER.map((name) => names.findIndex((n) => (ALIASES[n] ?? n) === name));
+  if (positions[F['date']!]! < 0 || positions[F['time']!]! < 0) return `#Fields header has no date and time: ${cutRaw(line)}`;
+  return { positions, minFields: names.length, source: 'header' };
+}
+
+/** Splits a log line into fields (grammar above), or returns a reason. */
+export function tokenizeBluecoatLine(line: string): string[] | { error: string } {
+  const out: string[] = [];
+  const n = line.length;
+  let i = 0;
+  for (;;) {
+    while (i < n && (line[i] === ' ' || line[i] === '\t')) i++;
+    if (i >= n) return out;
+    if (line[i] === '"') {
+      let j = i + 1;
+      for (;;) {
+        const q = line.indexOf('"', j);
+        if (q < 0) return { error: `unterminated quoted field starting at column ${i + 1}` };
+        if (q + 1 >= n || line[q + 1] === ' ' || line[q + 1] === '\t') {
+          out.push(line.slice(i + 1, q));
+          i = q + 1;
+          break;
+        }
+        j = q + 1; // a quote inside the field: keep going
+      }
+    } else {
+      let j = i;
+      while (j < n && line[j] !== ' ' && line[j] !== '\t') j++;
+      out.push(line.slice(i, j));
+      i = j;
+    }
+  }
+}
+
+const DATE_START = /^\d{4}-\d{2}-\d{2}(?:[ \t]|$)/;
+const TIME_RE = /^(\d{2}):(\d{2}):(\d{2})$/;
+const INT_RE = /^[+-]?\d+$/;
+// Binary garbage: C0 controls other than tab, and DEL.
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+export type LineOutcome =
+  | { readonly kind: 'row'; readonly row: Row; readonly outOfRange: number; readonly extraFields: boolean }
+  | { readonly kind: 'reject'; readonly reason: string }
+  | { readonly kind: 'skip' }
+  | { readonly kind: 'layout'; readonly layout: ProxyLayout }
+  | { readonly kind: 'bad-header'; readonly reason: string };
+
+function validDate(s: string): boolean {
+  const [y, m, d] = s.split('-').map(Number) as [number, number, number];
+  if (m < 1 || m > 12 || d < 1) return false;
+  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+}
+
+/** Builds the proxy row from a line's fields with a layout (pure). */
+export function proxyRowFromFields(fields: readonly string[], layout: ProxyLayout): LineOutcome {
+  if (fields.length < layout.minFields) {
+    return {
+      kind: 'reject',
+      reason: `too few fields: expected at least ${layout.minFields} (${layout.source === 'spot' ? "Spot's default order" : '#Fields header'}), got ${fields.length}`,
+    };
+  }
+  const get = (field: number): string | undefined => {
+    const p = layout.positions[field]!;
+    return p < 0 ? undefined : fields[p];
+  };
+  const date = get(F['date']!) ?? '';
+  const time = get(F['time']!) ?? '';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || !validDate(date)) return { kind: 'reject', reason: `date is not a valid YYYY-MM-DD: ${JSON.stringify(date)}` };
+  const tm = TIME_RE.exec(time);
+  if (!tm || Number(tm[1]) > 23 || Number(tm[2]) > 59 || Number(tm[3]) > 60) {
+    return { kind: 'reject', reason: `time is not a valid HH:MM:SS: ${JSON.stringify(time)}` };
+  }
+  const row: Row = [];
+  let outOfRange = 0;
+  for (const [field, isInt] of COLUMNS) {
+    const v = get(field);
+    if (!isInt) {
+      row.push(v ?? '');
+      continue;
+    }
+    if (v === undefined || v === '-' || v === '') {
+      row.push(null);
+      continue;
+    }
+    if (!INT_RE.test(v)) return { kind: 'reject', reason: `${SPOT_FIELD_ORDER[field]} is not an integer: ${JSON.stringify(cutRaw(v))}` };
+    const num = Number(v);
+    if (num < -2147483648 || num > 2147483647) {
+      row.push(null);
+      outOfRange++;
+    } else row.push(num);
+  }
+  const host = get(F['cs-host']!) ?? '';
+  const path = get(F['cs-uri-path']!) ?? '';
+  const query = get(F['cs-uri-query']!) ?? '';
+  row.push(host + (path.length > 1 ? path : '') + (query.length > 1 ? query : ''));
+  return { kind: 'row', row, outOfRange, extraFields: fields.length > layout.minFields };
+}
+
+/** Classifies and parses one line (pure; the dissector keeps the layout between lines). */
+export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcome {
+  const text = line.replace(/^[ \t]+/, '');
+  if (/^#Fields:/i.test(text)) {
+    const l = layoutFromFieldsHeader(text);
+    return typeof l === 'string' ? { kind: 'bad-header', reason: l } : { kind: 'layout', layout: l };
+  }
+  if (CONTROL.test(text)) return { kind: 'reject', reason: 'binary data: control characters in the line' };
+  if (!DATE_START.test(text)) return { kind: 'skip' };
+  const fields = tokenizeBluecoatLine(text);
+  if (!Array.isArray(fields)) return { kind: 'reject', reason: fields.error };
+  return proxyRowFromFields(fields, layout);
+}
+
+export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluecoat(
+  file: string,
+  options: DissectOptions,
+): AsyncGenerator<DissectBatch, void, undefined> {
+  const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
+  let fh;
+  try {
+    fh = await open(file, 'r');
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error('not a regular file');
+  } catch (err) {
+    await fh?.close();
+    throw new SpotError('DISSECT_FILE', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
+  }
+  const stream = createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
+
+  let layout = SPOT_LAYOUT;
+  let rows: Row[] = [];
+  let rejected: Rejection[] = [];
+  let counters: Record<string, number> = {};
+  const count = (name: string, n = 1) => {
+    counters[name] = (counters[name] ?? 0) + n;
+  };
+  const take = (): DissectBatch => {
+    const b: DissectBatch = { rows, rejected, counters };
+    rows = [];
+    rejected = [];
+    counters = {};
+    return b;
+  };
+
+  try {
+    for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES })) {
+      if (line.tooLongBytes !== undefined) {
+        rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
+        continue;
+      }
+      const text = line.number === 1 && line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+      const r = parseBluecoatLine(text, layout);
+      switch (r.kind) {
+        case 'row':
+          rows.push(r.row);
+          if (r.outOfRange) count('value_out_of_range', r.outOfRange);
+          if (r.extraFields) count('extra_field_lines');
+          if (text.includes('\uFFFD')) count('invalid_utf8_lines');
+          if (rows.length >= batchRows) yield take();
+          break;
+        case 'reject':
+          rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
+          break;
+        case 'skip':
+          count('skipped_lines');
+          break;
+        case 'layout':
+          layout = r.layout;
+          count('fields_headers');
+          break;
+        case 'bad-header':
+          rejected.push({ at: line.number, reason: `${r.reason}; keeping the previous field order`, raw: cutRaw(text) });
+          break;
+      }
+    }
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    if (err instanceof SpotError) throw err;
+    throw new SpotError('DISSECT_FILE', `error reading ${file}: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    stream.destroy();
+  }
+  if (rows.length || rejected.length || Object.keys(counters).length) yield take();
+};

@@ -1,0 +1,20 @@
+/**
+ * Picks the dissector a pipeline asked for. Modules load lazily so that, for
+ * example, a flow-only installation never touches the DNS code.
+ */
+import type { PipelineConfig } from '../config/load.ts';
+import { SpotError } from '../errors.ts';
+import type { Dissector } from './types.ts';
+
+const LOADERS: Record<string, () => Promise<Dissector>> = {
+  'flow/nfdump': async () => (await import('./flow/nfdump.ts')).dissectFlowNfdump,
+  'dns/tshark': async () => (await import('./dns/tshark.ts')).dissectDnsTshark,
+  'dns/native': async () => (await import('./dns/native/index.ts')).dissectDnsNative,
+  'proxy/bluecoat': async () => (await import('./proxy/bluecoat.ts')).dissectProxyBluecoat,
+};
+
+export async function dissectorFor(pipeline: PipelineConfig): Promise<Dissector> {
+  const load = LOADERS[`${pipeline.type}/${pipeline.dissector}`];
+  if (!load) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);
+  return load();
+}

@@ -1,0 +1,97 @@
+/**
+ * Inputs that could not be read, kept with the reason, never dropped.
+ *
+ * On-store format, beside the archive (`<type>/binary/YYYYMMDD/HH/<name>`):
+ *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>                 a copy of a whole file that could not be dissected
+ *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>.reason.json     {"reason","source","at"}
+ *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>.<tag>.rejected.jsonl
+ *       one JSON object per rejected record: {"at": line/packet, "reason", "raw"}
+ * Names are deterministic, so redoing a file rewrites its entries. Each
+ * object appears atomically (the store's temp + rename).
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import type { Rejection } from '../dissect/types.ts';
+import type { Ledger } from '../collector/ledger.ts';
+import type { SourceRef } from '../queue/message.ts';
+import type { Store } from '../store/types.ts';
+import { FINGERPRINT_CHARS, safeName } from '../table/partition.ts';
+
+function quarantineBase(source: SourceRef): string {
+  const dir = source.archive.replace(/^([a-z]+)\/binary\//, '$1/quarantine/').replace(/\/[^/]*$/, '');
+  return `${dir}/${safeName(source.name)}.${source.fingerprint.slice(0, FINGERPRINT_CHARS)}`;
+}
+
+/** Quarantines a whole input: a copy of it and the reason. */
+export async function quarantineFile(store: Store, ledger: Ledger, source: SourceRef, localPath: string, reason: string): Promise<string> {
+  const base = quarantineBase(source);
+  await store.putFile(localPath, base);
+  await store.putText(`${base}.reason.json`, `${JSON.stringify({ reason, source, at: new Date().toISOString() }, null, 2)}\n`);
+  ledger.recordQuarantine({ pipeline: source.pipeline, fingerprint: source.fingerprint, kind: 'file', name: source.name, rel: base, reason, count: 0 });
+  return base;
+}
+
+/** Records rejected records of one input, spooled to local disk (any count, bounded memory). */
+export class RejectionSink {
+  readonly #store: Store;
+  readonly #ledger: Ledger;
+  readonly #source: SourceRef;
+  readonly #tag: string;
+  readonly #spoolDir: string;
+  #spool: WriteStream | null = null;
+  #spoolPath = '';
+  #count = 0;
+  #firstReason = '';
+
+  constructor(store: Store, ledger: Ledger, source: SourceRef, tag: string, spoolDir: string) {
+    this.#store = store;
+    this.#ledger = ledger;
+    this.#source = source;
+    this.#tag = tag;
+    this.#spoolDir = spoolDir;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  async add(rejections: readonly Rejection[]): Promise<void> {
+    for (const r of rejections) {
+      if (!this.#spool) {
+        await mkdir(this.#spoolDir, { recursive: true });
+        this.#spoolPath = join(this.#spoolDir, `rejected-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.jsonl`);
+        this.#spool = createWriteStream(this.#spoolPath);
+        this.#firstReason = r.reason;
+      }
+      this.#count++;
+      if (!this.#spool.write(`${JSON.stringify(r)}\n`)) await once(this.#spool, 'drain');
+    }
+  }
+
+  /** Publishes the spooled rejections (if any) and records them in the ledger. */
+  async finish(): Promise<void> {
+    if (!this.#spool) return;
+    this.#spool.end();
+    await once(this.#spool, 'close');
+    const rel = `${quarantineBase(this.#source)}.${this.#tag}.rejected.jsonl`;
+    try {
+      await this.#store.putFile(this.#spoolPath, rel);
+    } finally {
+      await rm(this.#spoolPath, { force: true });
+    }
+    const reason = `${this.#count} record(s) rejected, first: ${this.#firstReason}`;
+    this.#ledger.recordQuarantine({
+      pipeline: this.#source.pipeline, fingerprint: `${this.#source.fingerprint}:${this.#tag}`, kind: 'lines',
+      name: this.#source.name, rel, reason, count: this.#count,
+    });
+  }
+
+  async discard(): Promise<void> {
+    if (!this.#spool) return;
+    this.#spool.end();
+    await once(this.#spool, 'close');
+    await rm(this.#spoolPath, { force: true });
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Turns @platformatic/kafka errors (GenericError with `code` PLT_KFK_*,
+ * `canRetry`, protocol `apiId`, nested in MultipleErrors/AggregateError and
+ * `cause`) into SpotErrors with a stable code and an honest `retryable`, and
+ * the retry-with-backoff loop every Kafka operation of ours goes through.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpotError, errorMessage } from '../../errors.ts';
+
+interface KafkaErrorLike {
+  code?: unknown;
+  apiId?: unknown;
+  canRetry?: unknown;
+  errors?: unknown;
+  cause?: unknown;
+}
+
+/** Every error in the chain: the error itself, its `errors` (aggregates) and `cause`s. */
+export function errorChain(err: unknown, out: unknown[] = [], depth = 0): unknown[] {
+  if (err === null || err === undefined || depth > 8 || out.includes(err)) return out;
+  out.push(err);
+  if (typeof err === 'object') {
+    const e = err as KafkaErrorLike;
+    if (Array.isArray(e.errors)) for (const inner of e.errors) errorChain(inner, out, depth + 1);
+    if (e.cause !== undefined) errorChain(e.cause, out, depth + 1);
+  }
+  return out;
+}
+
+/** The Kafka protocol error names (e.g. UNKNOWN_TOPIC_OR_PARTITION) found in the chain. */
+export function apiIds(err: unknown): Set<string> {
+  const ids = new Set<string>();
+  for (const e of errorChain(err)) {
+    const id = (e as KafkaErrorLike | null)?.apiId;
+    if (typeof id === 'string') ids.add(id);
+  }
+  return ids;
+}
+
+function hasCode(err: unknown, code: string): boolean {
+  return errorChain(err).some((e) => (e as KafkaErrorLike | null)?.code === code);
+}
+
+/** Can trying again help? False when any error in the chain says it cannot. */
+export function isRetryableKafkaError(err: unknown): boolean {
+  if (err instanceof SpotError) return err.retryable;
+  const chain = errorChain(err);
+  if (hasCode(err, 'PLT_KFK_AUTHENTICATION') || hasCode(err, 'PLT_KFK_USER')) return false;
+  if (chain.some((e) => (e as KafkaErrorLike | null)?.canRetry === false)) return false;
+  return true;
+}
+
+/**
+ * Wraps any error from the client. `code` names what failed:
+ * KAFKA_AUTH (credentials/TLS rejected), QUEUE_NO_TOPIC, KAFKA_UNAVAILABLE
+ * (retryable: broker down, timeouts, leader moving), KAFKA_ERROR (other).
+ */
+export function toSpotError(err: unknown, what: string): SpotError {
+  if (err instanceof SpotError) return err;
+  const ids = apiIds(err);
+  const detail = [...ids].join(', ');
+  const msg = `kafka: ${what} failed: ${errorMessage(err)}${detail ? ` (${detail})` : ''}`;
+  if (hasCode(err, 'PLT_KFK_AUTHENTICATION') || ids.has('SASL_AUTHENTICATION_FAILED') || ids.has('TOPIC_AUTHORIZATION_FAILED') || ids.has('GROUP_AUTHORIZATION_FAILED') || ids.has('CLUSTER_AUTHORIZATION_FAILED')) {
+    return new SpotError('KAFKA_AUTH', msg, { retryable: false, cause: err });
+  }
+  if (ids.has('UNKNOWN_TOPIC_OR_PARTITION') || ids.has('UNKNOWN_TOPIC_ID')) {
+    return new SpotError('QUEUE_NO_TOPIC', msg, { retryable: false, cause: err });
+  }
+  const retryable = isRetryableKafkaError(err);
+  return new SpotError(retryable ? 'KAFKA_UNAVAILABLE' : 'KAFKA_ERROR', msg, { retryable, cause: err });
+}
+
+export interface Backoff {
+  /** First delay, ms. */
+  readonly initialMs: number;
+  /** Upper bound, ms. */
+  readonly maxMs: number;
+}
+
+/** Exponential backoff with full jitter in [delay/2, delay]. */
+export function backoffDelay(b: Backoff, attempt: number): number {
+  const exp = Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+export interface RetryPolicy extends Backoff {
+  /** Attempts after the first one. */
+  readonly retries: number;
+  /** Told about every failed attempt that will be retried. */
+  readonly onRetry?: ((err: SpotError) => void) | undefined;
+}
+
+/**
+ * Runs `op` until it succeeds, a non-retryable error occurs, or the retries
+ * are used up; the last error is thrown as a SpotError (retryable when the
+ * caller may try again later, e.g. broker down).
+ */
+export async function withRetry<T>(what: string, policy: RetryPolicy, op: (attempt: number) => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await op(attempt);
+    } catch (err) {
+      const se = toSpotError(err, what);
+      if (!se.retryable || attempt >= policy.retries) throw se;
+      try {
+        policy.onRetry?.(se);
+      } catch {
+        // a listener's failure must not change what we do
+      }
+      await sleep(backoffDelay(policy, attempt + 1));
+    }
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * Makes real nfcapd files for tests, with no fixture folder: builds NetFlow
+ * v5 or v9 export datagrams carrying known flows, starts a real `nfcapd` on
+ * an ephemeral loopback port, sends the datagrams with node:dgram, stops
+ * nfcapd with SIGTERM (which closes and renames its current file) and returns
+ * the nfcapd.YYYYMMDDhhmm file(s) it produced and the flows that were sent.
+ *
+ * NetFlow v5 datagram (all big-endian), at most 30 records:
+ *   header  u16 version=5, u16 count, u32 sysUptime ms, u32 unix_secs,
+ *           u32 unix_nsecs, u32 flow_sequence, u8 engine_type, u8 engine_id,
+ *           u16 sampling                                     (24 bytes)
+ *   record  u32 srcaddr, u32 dstaddr, u32 nexthop, u16 input, u16 output,
+ *           u32 dPkts, u32 dOctets, u32 First, u32 Last (sysUptime ms),
+ *           u16 srcport, u16 dstport, u8 pad, u8 tcp_flags, u8 prot, u8 tos,
+ *           u16 src_as, u16 dst_as, u8 src_mask, u8 dst_mask, u16 pad (48 bytes)
+ * NetFlow v9 datagram (RFC 3954):
+ *   header  u16 version=9, u16 count (records incl. templates), u32 sysUptime,
+ *           u32 unix_secs, u32 sequence, u32 source_id       (20 bytes)
+ *   flowset u16 id (0 = template, >=256 = data), u16 length incl. padding to 4;
+ *           template: u16 template_id, u16 field_count, (u16 type, u16 len)*;
+ *           data: records laid out as the template says.
+ *   One template for IPv4 flows (id 256) and one for IPv6 flows (id 257) go
+ *   in the first datagram, data follows in later datagrams.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isIPv6 } from 'node:net';
+
+export interface SentFlow {
+  readonly sip: string;
+  readonly dip: string;
+  readonly sport: number;
+  readonly dport: number;
+  /** IANA protocol number (6 TCP, 17 UDP, 1 ICMP). */
+  readonly proto: number;
+  readonly tcpFlags: number;
+  readonly tos: number;
+  readonly packets: number;
+  readonly bytes: number;
+  readonly input: number;
+  readonly output: number;
+  readonly srcAs: number;
+  readonly dstAs: number;
+  /** Flow start and end, epoch milliseconds (must lie within the last 40 days). */
+  readonly firstMs: number;
+  readonly lastMs: number;
+}
+
+export interface CaptureResult {
+  readonly dir: string;
+  /** nfcapd.YYYYMMDDhhmm files, sorted (usually one; two if a rotation boundary was crossed). */
+  readonly files: string[];
+  /** The flows in the order they went on the wire (v9 puts a datagram's IPv4 flows before its IPv6 ones), which is nfdump's order. */
+  readonly flows: readonly SentFlow[];
+  readonly datagrams: number;
+  /** Wall-clock window (epoch ms) in which nfcapd received the datagrams. */
+  readonly sentFromMs: number;
+  readonly sentToMs: number;
+  /** The exporter address nfdump shows as `ra`. */
+  readonly exporter: string;
+  /** nfcapd's own stderr (startup and its closing statistics). */
+  readonly log: string;
+}
+
+export interface CaptureOptions {
+  readonly version?: 5 | 9;
+  /** Directory for the nfcapd files (default: a new temp dir). */
+  readonly dir?: string;
+  readonly nfcapd?: string;
+}
+
+// ---------------------------------------------------------------- encoding
+
+function ipv4(s: string): number {
+  const p = s.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new Error(`not an IPv4 address: ${s}`);
+  return ((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!;
+}
+
+function ipv6(s: string): Buffer {
+  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, undefined];
+  const hs = head ? head.split(':') : [];
+  const ts = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? hs : [...hs, ...Array(8 - hs.length - ts.length).fill('0'), ...ts];
+  if (groups.length !== 8) throw new Error(`not an IPv6 address: ${s}`);
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
+interface Clock {
+  readonly bootMs: number;
+  readonly nowMs: number;
+}
+
+const uptime = (clock: Clock, ms: number) => {
+  const v = ms - clock.bootMs;
+  if (v < 0 || v >= 2 ** 32) throw new Error(`flow time ${new Date(ms).toISOString()} is outside the exporter's uptime window`);
+  return v;
+};
+
+export function netflowV5Datagrams(flows: readonly SentFlow[], clock: Clock): Buffer[] {
+  const out: Buffer[] = [];
+  let seq = 0;
+  for (let i = 0; i < flows.length; i += 30) {
+    const chunk = flows.slice(i, i + 30);
+    const b = Buffer.alloc(24 + 48 * chunk.length);
+    b.writeUInt16BE(5, 0);
+    b.writeUInt16BE(chunk.length, 2);
+    b.writeUInt32BE(uptime(clock, clock.nowMs), 4);
+    b.writeUInt32BE(Math.floor(clock.nowMs / 1000), 8);
+    b.writeUInt32BE((clock.nowMs % 1000) * 1_000_000, 12);
+    b.writeUInt32BE(seq, 16);
+    b.writeUInt8(0, 20);
+    b.writeUInt8(0, 21);
+    b.writeUInt16BE(0, 22);
+    chunk.forEach((f, k) => {
+      const o = 24 + 48 * k;
+      b.writeUInt32BE(ipv4(f.sip), o);
+      b.writeUInt32BE(ipv4(f.dip), o + 4);
+      b.writeUInt32BE(0, o + 8);
+      b.writeUInt16BE(f.input, o + 12);
+      b.writeUInt16BE(f.output, o + 14);
+      b.writeUInt32BE(f.packets, o + 16);
+      b.writeUInt32BE(f.bytes, o + 20);
+      b.writeUInt32BE(uptime(clock, f.firstMs), o + 24);
+      b.writeUInt32BE(uptime(clock, f.lastMs), o + 28);
+      b.writeUInt16BE(f.sport, o + 32);
+      b.writeUInt16BE(f.dport, o + 34);
+      b.writeUInt8(f.tcpFlags, o + 37);
+      b.writeUInt8(f.proto, o + 38);
+      b.writeUInt8(f.tos, o + 39);
+      b.writeUInt16BE(f.srcAs, o + 40);
+      b.writeUInt16BE(f.dstAs, o + 42);
+    });
+    seq += chunk.length;
+    out.push(b);
+  }
+  return out;
+}
+
+// v9 field types (RFC 3954 section 8) and their lengths for our templates.
+const V9_COMMON: ReadonlyArray<readonly [number, number]> = [
+  [7, 2], // L4_SRC_PORT
+  [11, 2], // L4_DST_PORT
+  [4, 1], // PROTOCOL
+  [6, 1], // TCP_FLAGS
+  [5, 1], // SRC_TOS
+  [2, 4], // IN_PKTS
+  [1, 4], // IN_BYTES
+  [10, 2], // INPUT_SNMP
+  [14, 2], // OUTPUT_SNMP
+  [16, 2], // SRC_AS
+  [17, 2], // DST_AS
+  [22, 4], // FIRST_SWITCHED
+  [21, 4], // LAST_SWITCHED
+  [32, 2], // ICMP_TYPE (type*256+code; nfdump takes ICMP's dp from it, as v5 carries it in dstport)
+];
+const V9_T4 = [[8, 4], [12, 4], ...V9_COMMON] as const; // IPV4_SRC_ADDR, IPV4_DST_ADDR
+const V9_T6 = [[27, 16], [28, 16], ...V9_COMMON] as const; // IPV6_SRC_ADDR, IPV6_DST_ADDR
+const recLen = (t: ReadonlyArray<readonly [number, number]>) => t.reduce((a, [, l]) => a + l, 0);
+
+function v9Header(count: number, seq: number, clock: Clock, bodyLen: number): Buffer {
+  const b = Buffer.alloc(20 + bodyLen);
+  b.writeUInt16BE(9, 0);
+  b.writeUInt16BE(count, 2);
+  b.writeUInt32BE(uptime(clock, clock.nowMs), 4);
+  b.writeUInt32BE(Math.floor(clock.nowMs / 1000), 8);
+  b.writeUInt32BE(seq, 12);
+  b.writeUInt32BE(1, 16); // source id
+  return b;
+}
+
+const pad4 = (n: number) => (n + 3) & ~3;
+
+const V9_PER_DATAGRAM = 20;
+
+/** The order in which netflowV9Datagrams puts flows on the wire. */
+export function v9WireOrder(flows: readonly SentFlow[]): SentFlow[] {
+  const out: SentFlow[] = [];
+  for (let i = 0; i < flows.length; i += V9_PER_DATAGRAM) {
+    const chunk = flows.slice(i, i + V9_PER_DATAGRAM);
+    out.push(...chunk.filter((f) => !isIPv6(f.sip)), ...chunk.filter((f) => isIPv6(f.sip)));
+  }
+  return out;
+}
+
+export function netflowV9Datagrams(flows: readonly SentFlow[], clock: Clock): Buffer[] {
+  const out: Buffer[] = [];
+  let seq = 0;
+  // Template datagram: one template flowset holding both templates.
+  const tlen = 4 + (4 + 4 * V9_T4.length) + (4 + 4 * V9_T6.length);
+  const t = v9Header(2, seq++, clock, tlen);
+  let o = 20;
+  t.writeUInt16BE(0, o);
+  t.writeUInt16BE(tlen, o + 2);
+  o += 4;
+  for (const [id, fields] of [[256, V9_T4], [257, V9_T6]] as const) {
+    t.writeUInt16BE(id, o);
+    t.writeUInt16BE(fields.length, o + 2);
+    o += 4;
+    for (const [type, len] of fields) {
+      t.writeUInt16BE(type, o);
+      t.writeUInt16BE(len, o + 2);
+      o += 4;
+    }
+  }
+  out.push(t);
+  // Data datagrams: up to V9_PER_DATAGRAM flows each, one flowset per address family.
+  for (let i = 0; i < flows.length; i += V9_PER_DATAGRAM) {
+    const chunk = flows.slice(i, i + V9_PER_DATAGRAM);
+    const v4 = chunk.filter((f) => !isIPv6(f.sip));
+    const v6 = chunk.filter((f) => isIPv6(f.sip));
+    const sets = [[256, V9_T4, v4], [257, V9_T6, v6]] as const;
+    const body = sets.reduce((a, [, tpl, fs]) => a + (fs.length ? pad4(4 + recLen(tpl) * fs.length) : 0), 0);
+    const b = v9Header(chunk.length, seq++, clock, body);
+    let p = 20;
+    for (const [id, tpl, fs] of sets) {
+      if (!fs.length) continue;
+      const len = pad4(4 + recLen(tpl) * fs.length);
+      b.writeUInt16BE(id, p);
+      b.writeUInt16BE(len, p + 2);
+      let q = p + 4;
+      for (const f of fs) {
+        if (id === 256) {
+          b.writeUInt32BE(ipv4(f.sip), q);
+          b.writeUInt32BE(ipv4(f.dip), q + 4);
+          q += 8;
+        } else {
+          ipv6(f.sip).copy(b, q);
+          ipv6(f.dip).copy(b, q + 16);
+          q += 32;
+        }
+        b.writeUInt16BE(f.sport, q);
+        b.writeUInt16BE(f.dport, q + 2);
+        b.writeUInt8(f.proto, q + 4);
+        b.writeUInt8(f.tcpFlags, q + 5);
+        b.writeUInt8(f.tos, q + 6);
+        b.writeUInt32BE(f.packets, q + 7);
+        b.writeUInt32BE(f.bytes, q + 11);
+        b.writeUInt16BE(f.input, q + 15);
+        b.writeUInt16BE(f.output, q + 17);
+        b.writeUInt16BE(f.srcAs, q + 19);
+        b.writeUInt16BE(f.dstAs, q + 21);
+        b.writeUInt32BE(uptime(clock, f.firstMs), q + 23);
+        b.writeUInt32BE(uptime(clock, f.lastMs), q + 27);
+        b.writeUInt16BE(f.proto === 1 || f.proto === 58 ? f.dport : 0, q + 31);
+        q += 33;
+      }
+      p += len;
+    }
+    out.push(b);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- flows
+
+/** Deterministic pseudo-random flows (mulberry32), spread over the last `spanMs` before `nowMs`. */
+export function makeFlows(count: number, options: { seed?: number; nowMs?: number; spanMs?: number; ipv6Every?: number } = {}): SentFlow[] {
+  let s = (options.seed ?? 1) >>> 0;
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const now = options.nowMs ?? Date.now();
+  const span = options.spanMs ?? 10 * 60_000;
+  const flows: SentFlow[] = [];
+  for (let i = 0; i < count; i++) {
+    const proto = [6, 17, 1][i % 3]!;
+    const v6 = options.ipv6Every ? i % options.ipv6Every === options.ipv6Every - 1 : false;
+    const first = now - int(1_000, span);
+    const last = first + int(0, 120_000);
+    flows.push({
+      sip: v6 ? `2001:db8::${(i + 1).toString(16)}` : `10.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
+      dip: v6 ? `2001:db8:1::${int(1, 65535).toString(16)}` : `192.0.2.${int(1, 254)}`,
+      sport: proto === 1 ? 0 : int(1024, 65535),
+      dport: proto === 1 ? int(0, 3) * 256 : [53, 80, 443, 8080][i % 4]!,
+      proto,
+      tcpFlags: proto === 6 ? [0x02, 0x12, 0x18, 0x11, 0x1b][i % 5]! : 0,
+      tos: [0, 0, 0, 32, 184][i % 5]!,
+      packets: int(1, 100_000),
+      bytes: 0,
+      input: int(0, 65535),
+      output: int(0, 65535),
+      srcAs: int(0, 65535),
+      dstAs: int(0, 65535),
+      firstMs: Math.min(first, now - 1_000),
+      lastMs: Math.min(last, now - 1),
+    });
+    const f = flows[i]!;
+    (flows[i] as { bytes: number }).bytes = Math.min(f.packets * int(40, 1500), 4_294_967_295);
+  }
+  return flows;
+}
+
+// ---------------------------------------------------------------- nfcapd
+
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => resolve());
+  });
+  const port = s.address().port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly log: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+async function startNfcapd(bin: string, dir: string, port: number): Promise<Running> {
+  const child = spawn(bin, ['-w', dir, '-b', '127.0.0.1', '-p', String(port), '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => resolve(code));
+  });
+  exited.catch(() => {});
+  const onData = (d: Buffer) => {
+    log += d.toString('utf8');
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const deadline = Date.now() + 10_000;
+  while (!/Startup nfcapd/.test(log)) {
+    const done = await Promise.race([exited.then((c) => ({ c })), new Promise((r) => setTimeout(r, 20))]);
+    if (done && typeof done === 'object') throw new Error(`nfcapd exited (${(done as { c: number | null }).c}) before startup: ${log}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`nfcapd did not start within 10 s: ${log}`);
+    }
+  }
+  return { child, log: () => log, exited };
+}
+
+/** Sends `flows` to a fresh nfcapd and returns the files it wrote. */
+export async function captureNfcapd(flows: readonly SentFlow[], options: CaptureOptions = {}): Promise<CaptureResult> {
+  const bin = options.nfcapd ?? 'nfcapd';
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
+  let running: Running | undefined;
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 5 && !running; attempt++) {
+    try {
+      running = await startNfcapd(bin, dir, await freeUdpPort());
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      lastErr = err; // most likely the port was taken between probe and bind
+    }
+  }
+  if (!running) throw lastErr;
+  const port = Number(/Port: (\d+)/.exec(running.log())?.[1]);
+
+  const nowMs = Date.now();
+  const clock = { nowMs, bootMs: nowMs - 40 * 24 * 3600_000 };
+  const datagrams = options.version === 9 ? netflowV9Datagrams(flows, clock) : netflowV5Datagrams(flows, clock);
+  const sock = createSocket('udp4');
+  const sentFromMs = Date.now();
+  try {
+    for (let i = 0; i < datagrams.length; i++) {
+      await new Promise<void>((resolve, reject) => sock.send(datagrams[i]!, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      // Pace the sender so the receive buffer on loopback never overflows.
+      if (i % 32 === 31) await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    sock.close();
+  }
+  const sentToMs = Date.now();
+  // Give nfcapd time to read what is queued, then make it close its file.
+  await new Promise((r) => setTimeout(r, 300));
+  running.child.kill('SIGTERM');
+  const code = await running.exited;
+  const log = running.log();
+  // nfcapd's closing line: "Ident: 'none' Flows: N, Packets: P, Bytes: B, Sequence Errors: E, Bad Packets: X"
+  const got = /Flows: (\d+),.*Bad Packets: (\d+)/.exec(log);
+  if (code !== 0 || !got || Number(got[1]) !== flows.length || got[2] !== '0') {
+    throw new Error(`nfcapd exit ${code}, stored ${got?.[1] ?? '?'} of ${flows.length} flows (bad packets ${got?.[2] ?? '?'}): ${log}`);
+  }
+  const files = (await readdir(dir)).filter((n) => /^nfcapd\.\d{12}$/.test(n)).sort().map((n) => join(dir, n));
+  if (!files.length) throw new Error(`nfcapd wrote no file into ${dir}: ${log}`);
+  const wire = options.version === 9 ? v9WireOrder(flows) : [...flows];
+  return { dir, files, flows: wire, datagrams: datagrams.length, sentFromMs, sentToMs, exporter: '127.0.0.1', log };
+}
+
+/** nfdump's text for an IANA protocol number, as far as tests need it. */
+export function protoName(n: number): string {
+  return ({ 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMP6' } as Record<number, string>)[n] ?? String(n);
+}
+
+/** nfdump's 8-character TCP flag text (CWR ECE URG ACK PSH RST SYN FIN). */
+export function flagText(flags: number): string {
+  return 'CEUAPRSF'.split('').map((c, i) => (flags & (0x80 >> i) ? c : '.')).join('');
+}
