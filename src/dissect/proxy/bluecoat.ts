@@ -15,7 +15,9 @@
  *                     names are ignored, table columns whose field is absent
  *                     get '' or null);
  *   other lines not starting with YYYY-MM-DD (other `#` headers, syslog, blank)
- *                     are skipped and counted in `counters.skipped_lines`;
+ *                     are skipped and counted in `counters.skipped_lines`
+ *                     (when a #Fields header puts `date` elsewhere than first,
+ *                     every non-blank line not starting with '#' is a record);
  *   date lines        become rows, or Rejections with a reason.
  * Without a `#Fields:` header the order is Spot's default (SPOT-REFERENCE).
  *
@@ -213,7 +215,10 @@ export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcom
     return typeof l === 'string' ? { kind: 'bad-header', reason: l } : { kind: 'layout', layout: l };
   }
   if (CONTROL.test(text)) return { kind: 'reject', reason: 'binary data: control characters in the line' };
-  if (!DATE_START.test(text)) return { kind: 'skip' };
+  // Spot's rule: a record line starts with its date. A #Fields header that puts
+  // date elsewhere makes every non-blank, non-# line a record line instead.
+  const isRecord = layout.positions[F['date']!] === 0 ? DATE_START.test(text) : text.trim() !== '' && !text.startsWith('#');
+  if (!isRecord) return { kind: 'skip' };
   const fields = tokenizeBluecoatLine(text);
   if (!Array.isArray(fields)) return { kind: 'reject', reason: fields.error };
   return proxyRowFromFields(fields, layout);

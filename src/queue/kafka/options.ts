@@ -76,6 +76,8 @@ export interface KafkaQueueOptions {
   readonly retryBackoffMaxMs?: number;
   /** Most bytes one fetch returns (per poll). Default 8 MiB. */
   readonly fetchMaxBytes?: number;
+  /** Replication factor of topics ensureTopic creates; default the broker's default.replication.factor. */
+  readonly replicationFactor?: number;
   /** Called on every failed attempt that will be retried (for `status`, logs). */
   readonly onRetry?: (err: SpotErrorType) => void;
 }
@@ -93,6 +95,7 @@ export interface ResolvedKafkaOptions {
   readonly retryBackoffMs: number;
   readonly retryBackoffMaxMs: number;
   readonly fetchMaxBytes: number;
+  readonly replicationFactor: number;
   readonly onRetry: ((err: SpotErrorType) => void) | undefined;
 }
 
@@ -185,6 +188,7 @@ export function resolveKafkaOptions(o: KafkaQueueOptions): ResolvedKafkaOptions 
     retryBackoffMs: positive('retryBackoffMs', o.retryBackoffMs, 100),
     retryBackoffMaxMs: positive('retryBackoffMaxMs', o.retryBackoffMaxMs, 5_000),
     fetchMaxBytes: positive('fetchMaxBytes', o.fetchMaxBytes, 8 * 1024 * 1024, 1024),
+    replicationFactor: o.replicationFactor === undefined ? -1 : positive('replicationFactor', o.replicationFactor, 1),
     onRetry: o.onRetry,
   };
 }

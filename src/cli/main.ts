@@ -1,0 +1,49 @@
+/** The `spot-ingest` command line: dispatch, and one clear line for a known error. */
+import { describeKeys } from '../config/spec.ts';
+import { SpotError } from '../errors.ts';
+import { collectorCommand } from './collector-cmd.ts';
+import { queryCommand } from './query-cmd.ts';
+import { FATAL_EXIT, startCommand } from './start.ts';
+import { statusCommand } from './status.ts';
+import { workerCommand } from './worker-cmd.ts';
+
+const HELP = `spot-ingest: Apache Spot's ingest, re-implemented
+
+  spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once]
+  spot-ingest query -c ingest_conf.json [--format table|csv|json] "SELECT ... FROM flow|dns|proxy"
+  spot-ingest status -c ingest_conf.json [--json]
+  spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--once]
+  spot-ingest worker -t <pipeline> -c ingest_conf.json -i <id> [--topic T]
+  spot-ingest demo [--dir DIR]
+  spot-ingest config-keys`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  start: startCommand,
+  collector: collectorCommand,
+  worker: workerCommand,
+  query: queryCommand,
+  status: statusCommand,
+  demo: async (argv) => (await import('./demo.ts')).demoCommand(argv),
+  'config-keys': async () => {
+    console.log(['| key | type | default | meaning |', '|---|---|---|---|', ...describeKeys()].join('\n'));
+    return 0;
+  },
+};
+
+const [command, ...rest] = process.argv.slice(2);
+const run = command ? COMMANDS[command] : undefined;
+if (!run) {
+  console.log(HELP);
+  process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : FATAL_EXIT);
+}
+try {
+  process.exitCode = await run(rest);
+} catch (err) {
+  if (err instanceof SpotError && ['CONFIG', 'USAGE', 'TOOL_MISSING', 'QUERY'].includes(err.code)) {
+    console.error(`spot-ingest: ${err.message}`);
+    process.exitCode = FATAL_EXIT;
+  } else {
+    console.error('spot-ingest: unexpected failure', err);
+    process.exitCode = 1;
+  }
+}
