@@ -369,7 +369,7 @@ export class ThriftConnection {
     const seqid = (this.seq = (this.seq + 1) & 0x7fffffff);
     const timeout = this.opts.timeoutMs ?? 30_000;
     const msg = await new Promise<DecodedReply>((resolve, reject) => {
-      let buf = Buffer.alloc(0);
+      let buf: Buffer = Buffer.alloc(0);
       const cleanup = (): void => {
         clearTimeout(timer);
         socket.off('data', onData);

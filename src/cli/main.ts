@@ -36,14 +36,17 @@ if (!run) {
   console.log(HELP);
   process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : FATAL_EXIT);
 }
+let code: number;
 try {
-  process.exitCode = await run(rest);
+  code = await run(rest);
 } catch (err) {
   if (err instanceof SpotError && ['CONFIG', 'USAGE', 'TOOL_MISSING', 'QUERY'].includes(err.code)) {
     console.error(`spot-ingest: ${err.message}`);
-    process.exitCode = FATAL_EXIT;
+    code = FATAL_EXIT;
   } else {
     console.error('spot-ingest: unexpected failure', err);
-    process.exitCode = 1;
+    code = 1;
   }
 }
+// Exit explicitly: an IPC channel to `start`, DuckDB or SQLite handles would otherwise keep the process alive.
+process.exit(code);

@@ -50,7 +50,7 @@ function validate(spec: KeySpec, value: unknown, path: string, errors: string[],
   const got = () => `got ${JSON.stringify(value)}`;
   switch (spec.kind) {
     case 'ignored':
-      notices.push(`${path}: ${spec.notice}`);
+      if (value !== undefined) notices.push(`${path}: ${spec.notice}`);
       return undefined;
     case 'string':
       if (value === undefined) {

@@ -15,7 +15,7 @@
  *   - quotes join with adjacent text (`-o"fmt:%sa"` is one word) and an empty
  *     pair (`''` or `""`) makes an empty word.
  * An unbalanced quote or a trailing lone backslash throws a SpotError with
- * code 'CONFIG_INVALID' naming the column where the problem starts.
+ * code 'CONFIG' naming the column where the problem starts.
  */
 import { SpotError } from '../errors.ts';
 
@@ -71,7 +71,7 @@ export function splitWords(input: string): string[] {
       inWord = true;
     } else if (c === '\\') {
       if (i + 1 >= n) {
-        throw new SpotError('CONFIG_INVALID', `process_opt ends with a lone backslash (column ${i + 1}): ${JSON.stringify(input)}`);
+        throw new SpotError('CONFIG', `process_opt ends with a lone backslash (column ${i + 1}): ${JSON.stringify(input)}`);
       }
       const e = input[i + 1]!;
       if (e !== '\n') {
@@ -92,7 +92,7 @@ export function splitWords(input: string): string[] {
 function unbalanced(quote: string, at: number, input: string): SpotError {
   const kind = quote === "'" ? 'single' : 'double';
   return new SpotError(
-    'CONFIG_INVALID',
+    'CONFIG',
     `process_opt has an unbalanced ${kind} quote (${quote}) opened at column ${at + 1}: ${JSON.stringify(input)}`,
   );
 }

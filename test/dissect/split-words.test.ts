@@ -35,7 +35,7 @@ test('unbalanced quotes and a trailing backslash are clear errors', () => {
   for (const bad of [`-o "fmt`, `'abc`, `a "b" 'c`, 'x\\']) {
     assert.throws(
       () => splitWords(bad),
-      (err: unknown) => err instanceof SpotError && err.code === 'CONFIG_INVALID' && /unbalanced|backslash/.test(err.message),
+      (err: unknown) => err instanceof SpotError && err.code === 'CONFIG' && /unbalanced|backslash/.test(err.message),
       bad,
     );
   }

@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError } from '../../errors.ts';
 import type { PartitionBacklog, QueueAdmin } from '../types.ts';
 import { committedOffsets, listOffsets, retryPolicy } from './consumer.ts';
-import { apiIds, withRetry } from './errors.ts';
+import { apiIds, isUnknownTopic, withRetry } from './errors.ts';
 import { baseClientOptions, type ResolvedKafkaOptions } from './options.ts';
 
 export class KafkaAdmin implements QueueAdmin {
@@ -37,7 +37,7 @@ export class KafkaAdmin implements QueueAdmin {
       if (!t) return undefined;
       return { partitions: t.partitionsCount, ready: t.partitions.length === t.partitionsCount && t.partitions.every((p) => p && p.leader >= 0) };
     } catch (err) {
-      if (apiIds(err).has('UNKNOWN_TOPIC_OR_PARTITION')) return undefined;
+      if (isUnknownTopic(err)) return undefined;
       throw err;
     }
   }

@@ -37,6 +37,17 @@ export function apiIds(err: unknown): Set<string> {
   return ids;
 }
 
+/**
+ * The topic does not exist. The client reports a metadata answer of
+ * UNKNOWN_TOPIC_OR_PARTITION as a UserError "Unknown topic <name>." without
+ * the protocol error, so both shapes are recognised.
+ */
+export function isUnknownTopic(err: unknown): boolean {
+  const ids = apiIds(err);
+  if (ids.has('UNKNOWN_TOPIC_OR_PARTITION') || ids.has('UNKNOWN_TOPIC_ID')) return true;
+  return errorChain(err).some((e) => e instanceof Error && /^Unknown topic /.test(e.message));
+}
+
 function hasCode(err: unknown, code: string): boolean {
   return errorChain(err).some((e) => (e as KafkaErrorLike | null)?.code === code);
 }
@@ -63,7 +74,7 @@ export function toSpotError(err: unknown, what: string): SpotError {
   if (hasCode(err, 'PLT_KFK_AUTHENTICATION') || ids.has('SASL_AUTHENTICATION_FAILED') || ids.has('TOPIC_AUTHORIZATION_FAILED') || ids.has('GROUP_AUTHORIZATION_FAILED') || ids.has('CLUSTER_AUTHORIZATION_FAILED')) {
     return new SpotError('KAFKA_AUTH', msg, { retryable: false, cause: err });
   }
-  if (ids.has('UNKNOWN_TOPIC_OR_PARTITION') || ids.has('UNKNOWN_TOPIC_ID')) {
+  if (isUnknownTopic(err)) {
     return new SpotError('QUEUE_NO_TOPIC', msg, { retryable: false, cause: err });
   }
   const retryable = isRetryableKafkaError(err);

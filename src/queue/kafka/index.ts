@@ -6,6 +6,7 @@
  *   await (await queue.producer()).send(topic, 1, values);      // resolves on acks=all
  *   const c = await queue.consumer(topic, 1, 'spot-flow');       // worker 1 = partition 1
  *   const records = await c.poll(500, 1000); ...; await c.commit(1, last.offset + 1);
+ *   const g = await queue.groupConsumer(topic, 'spot-flow');     // or: partitions assigned by the group
  *   await queue.close();                                        // closes every client it made
  *
  * Topic per ingest instance, a partition per worker; consumers of an explicit
@@ -15,9 +16,11 @@
 import type { Queue, QueueAdmin, QueueConsumer, QueueProducer } from '../types.ts';
 import { KafkaAdmin } from './admin.ts';
 import { KafkaPartitionConsumer } from './consumer.ts';
+import { type GroupConsumerOptions, KafkaGroupConsumer } from './group-consumer.ts';
 import { type KafkaQueueOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.ts';
 import { KafkaProducer } from './producer.ts';
 
+export type { GroupConsumerOptions } from './group-consumer.ts';
 export { parseBrokers, type KafkaQueueOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './options.ts';
 
 interface Closable {
@@ -53,6 +56,15 @@ export class KafkaQueue implements Queue {
 
   async consumer(topic: string, partition: number, group: string): Promise<QueueConsumer> {
     return this.#track(await KafkaPartitionConsumer.open(this.options, topic, partition, group));
+  }
+
+  /**
+   * Consumer-group mode (the scaling path): the group assigns the topic's
+   * partitions to however many members run; poll returns records of the
+   * partitions this member holds. Do not mix with consumer() in one group.
+   */
+  async groupConsumer(topic: string, group: string, options: GroupConsumerOptions = {}): Promise<QueueConsumer> {
+    return this.#track(await KafkaGroupConsumer.open(this.options, topic, group, options));
   }
 
   /** Closes every admin, producer and consumer this queue created and has not closed yet. */

@@ -152,22 +152,33 @@ export class KafkaProducer implements QueueProducer {
       const pending = client.send({
         messages: chunk.map((value) => ({ topic, partition, value })),
       });
+      let timer: NodeJS.Timeout | undefined;
+      let timedOut = false;
       try {
-        await deadline(pending, this.#o.deliveryTimeoutMs, () => {
-          this.#reset();
-          return new SpotError(
-            'KAFKA_DELIVERY_TIMEOUT',
-            `kafka: ${topic}/${partition} did not acknowledge within ${this.#o.deliveryTimeoutMs} ms`,
-            { retryable: true },
-          );
-        });
+        await Promise.race([
+          pending,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => {
+              timedOut = true;
+              reject(new Error('delivery timeout'));
+            }, this.#o.deliveryTimeoutMs);
+          }),
+        ]);
       } catch (err) {
         pending.catch(() => {});
-        if (!(err instanceof SpotError)) {
-          // the client dropped its producer session after a failed send; start clean
-          this.#reset();
+        // after a timeout, or after the client gave up (it then drops its producer id and
+        // sequences), the next send starts a clean producer session
+        this.#reset();
+        if (timedOut) {
+          throw new SpotError(
+            'KAFKA_DELIVERY_TIMEOUT',
+            `kafka: ${topic}/${partition} did not acknowledge within ${this.#o.deliveryTimeoutMs} ms`,
+            { retryable: true, cause: err },
+          );
         }
         throw toSpotError(err, `produce to ${topic}/${partition}`);
+      } finally {
+        clearTimeout(timer);
       }
     }
   }

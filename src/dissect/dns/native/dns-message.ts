@@ -26,11 +26,14 @@
  *   shows them: control bytes as \a \b \t \n \v \f \r or \ooo, invalid UTF-8
  *   as U+FFFD.
  * - an RR contributes its fields only once name, type, class, ttl and
- *   rdlength could all be read; SRV owners go to dns.srv.* (no
+ *   rdlength could all be read and its RDATA lies inside the message (tshark
+ *   adds the record's tree item, spanning the RDATA, before the fields); SRV owners go to dns.srv.* (no
  *   dns.resp.name); OPT has no dns.resp.class; in mDNS the cache-flush bit is
  *   not part of the class.
- * - dns.a comes from type A in class IN or HS, read as 4 bytes at the start of
- *   the RDATA.
+ * - dns.a comes from type A in any class with a non-empty RDATA, read as 4
+ *   bytes at the start of the RDATA (even when rdlength is smaller).
+ * - an extended label (0b01) ends the name as `<Unknown extended label>`; the
+ *   name is then measured up to that label, wherever pointers led.
  */
 
 const ROOT = '<Root>';
@@ -76,6 +79,14 @@ export function formatNameBytes(b: Uint8Array, start: number, end: number): stri
     }
   }
   return out;
+}
+
+function plainAscii(b: Buffer, n: number): boolean {
+  for (let i = 0; i < n; i++) {
+    const c = b[i]!;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 class Malformed {
@@ -166,16 +177,17 @@ export class DnsFields {
       let cls = buf.readUInt16BE(p + 2);
       if (mdns) cls &= 0x7fff;
       const rdlen = buf.readUInt16BE(p + 8);
+      const rdata = p + 10;
+      // tshark adds the record's tree item, which spans the RDATA, before its fields: RDATA past the end adds nothing.
+      if (rdata + rdlen > end) throw new Malformed('resource data cut short');
       if (wantName && type !== T_SRV) this.name = this.nameText;
       if (this.type < 0) this.type = type;
       if (type !== T_OPT && this.cls < 0) this.cls = cls;
-      const rdata = p + 10;
-      if (type === T_A && this.a === undefined && (cls === 1 || cls === 4)) {
+      if (type === T_A && rdlen > 0 && this.a === undefined) {
         if (rdata + 4 > end) throw new Malformed('A record cut short');
         this.a = `${buf[rdata]}.${buf[rdata + 1]}.${buf[rdata + 2]}.${buf[rdata + 3]}`;
       }
       off = rdata + rdlen;
-      if (off > end) throw new Malformed('resource data cut short');
     }
   }
 
@@ -227,9 +239,12 @@ export class DnsFields {
         }
         o = target;
       } else if (kind === 0x40) {
-        if (len < 0) len = o - off;
+        // tshark 4.0 measures this name from its start to just after the extended label,
+        // wherever pointers led, and gives up (malformed) below two bytes.
+        const measured = o - off;
+        if (measured < 2) throw new Malformed('extended label');
         if (keep) this.nameText = UNKNOWN_EXTENDED;
-        return len;
+        return measured;
       } else {
         throw new Malformed('label type 0b10 is reserved');
       }
@@ -238,7 +253,7 @@ export class DnsFields {
     if (keep) {
       if (maxname <= 0) this.nameText = TOO_LONG;
       else if (n === 0) this.nameText = ROOT;
-      else this.nameText = formatNameBytes(s, 0, n);
+      else this.nameText = plainAscii(s, n) ? s.toString('latin1', 0, n) : formatNameBytes(s, 0, n);
     }
     return len;
   }

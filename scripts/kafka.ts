@@ -1,0 +1,422 @@
+#!/usr/bin/env node
+/**
+ * A single-node Apache Kafka (KRaft: broker + controller in one JVM) on
+ * 127.0.0.1, obtained from Maven Central, for the tests and for users who
+ * want to try the distributed mode on one machine. No Docker, no tarball.
+ *
+ *   npm run kafka:up     start in the background on 127.0.0.1:9092, return once ready
+ *   npm run kafka:down   stop it
+ *   node scripts/kafka.ts fetch | status
+ *
+ * Artifacts: infra/kafka/pom.xml lists org.apache.kafka:kafka_2.13; on first
+ * use `mvn -q dependency:copy-dependencies` copies it and its runtime
+ * dependencies into infra/kafka/lib (gitignored). The classpath is lib/*.
+ *
+ * State directory layout (default .work/kafka for kafka:up; tests use a
+ * temporary one):
+ *   server.properties   generated, ports fixed at first start (restart keeps them)
+ *   log4j2.properties   broker logging to broker.log
+ *   state.json          {version:1, port, controllerPort, clusterId}
+ *   data/               Kafka's log.dirs, formatted once by StorageTool with a random cluster id
+ *   broker.pid          pid of the running JVM (kafka:up only)
+ *   broker.log, stdout.log
+ *
+ * Readiness is real: the JVM must log "Kafka Server started" and answer a
+ * Metadata request (through the same Node client the queue uses) listing
+ * itself as a broker.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin } from '@platformatic/kafka';
+
+export const repoRoot = resolve(import.meta.dirname, '..');
+export const infraDir = join(repoRoot, 'infra', 'kafka');
+export const libDir = join(infraDir, 'lib');
+export const defaultStateDir = join(repoRoot, '.work', 'kafka');
+/**
+ * Class-data-sharing archive of the broker's classes (JDK dynamic CDS): cuts
+ * the JVM's start by about a third. The first broker that stops cleanly
+ * (SIGTERM) writes it to a unique temporary name, renamed into place once the
+ * JVM has exited; a missing or stale archive only costs speed (-Xshare:auto).
+ */
+export const cdsArchive = join(libDir, 'broker.jsa');
+
+export interface BrokerState {
+  version: 1;
+  port: number;
+  controllerPort: number;
+  clusterId: string;
+}
+
+export interface LaunchOptions {
+  /** State directory (created). */
+  dir: string;
+  /** Client port; 0 or undefined picks a free one at first start (kept on restart). */
+  port?: number;
+  /** Heap size for -Xmx, default 512m. */
+  heap?: string;
+  /** Detach the JVM from this process (kafka:up). */
+  detached?: boolean;
+  /** Readiness timeout, default 60 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface LaunchedBroker {
+  readonly pid: number;
+  readonly port: number;
+  readonly bootstrap: string;
+  readonly child: ChildProcess;
+  /** Resolves with the exit code/signal once the JVM is gone. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Moves a CDS archive written by a broker that has exited into place. */
+export function adoptCdsArchive(tmp: string | undefined): void {
+  if (!tmp) return;
+  try {
+    if (statSync(tmp).size > 0) renameSync(tmp, cdsArchive);
+  } catch {
+    // not written (killed, or not stopped cleanly): the next clean stop writes one
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+function log(msg: string): void {
+  process.stderr.write(`kafka: ${msg}\n`);
+}
+
+/** Ensures infra/kafka/lib holds the broker jars; runs Maven once. */
+export function ensureKafkaLib(): void {
+  if (existsSync(libDir) && readdirSync(libDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) return;
+  log('fetching Apache Kafka from Maven Central (once) ...');
+  const started = Date.now();
+  const r = spawnSync('mvn', ['-q', '-B', '-f', join(infraDir, 'pom.xml'), 'dependency:copy-dependencies'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (r.error) throw new Error(`cannot run mvn: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with status ${r.status}`);
+  log(`fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+
+export async function freePort(): Promise<number> {
+  return await new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
+function randomClusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+function serverProperties(dir: string, s: BrokerState): string {
+  return [
+    '# generated by scripts/kafka.ts: single-node KRaft broker+controller for tests and kafka:up',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${s.controllerPort}`,
+    `listeners=PLAINTEXT://127.0.0.1:${s.port},CONTROLLER://127.0.0.1:${s.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${s.port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${join(dir, 'data')}`,
+    'num.partitions=1',
+    // topics are created explicitly (ensureTopic); a typo must not create one
+    'auto.create.topics.enable=false',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'min.insync.replicas=1',
+    'group.initial.rebalance.delay.ms=0',
+    'num.network.threads=2',
+    'num.io.threads=4',
+    'log.retention.hours=168',
+    'delete.topic.enable=true',
+    '',
+  ].join('\n');
+}
+
+const log4j2 = (dir: string): string =>
+  [
+    'status = warn',
+    'appender.file.type = File',
+    'appender.file.name = file',
+    `appender.file.fileName = ${join(dir, 'broker.log')}`,
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = info',
+    'rootLogger.appenderRef.file.ref = file',
+    'logger.kafka.name = kafka',
+    'logger.kafka.level = info',
+    'logger.apache.name = org.apache.kafka',
+    'logger.apache.level = warn',
+    '',
+  ].join('\n');
+
+function readState(dir: string): BrokerState | undefined {
+  const p = join(dir, 'state.json');
+  if (!existsSync(p)) return undefined;
+  const s = JSON.parse(readFileSync(p, 'utf8')) as BrokerState;
+  if (s.version !== 1) throw new Error(`${p}: unknown state version ${String(s.version)}`);
+  return s;
+}
+
+function java(args: string[]): string[] {
+  return ['-cp', `${libDir}/*`, ...args];
+}
+
+function jvmFlags(heap: string): string[] {
+  return [
+    `-Xmx${heap}`,
+    `-Xms${heap === '512m' ? '256m' : heap}`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    '-Xshare:auto',
+  ];
+}
+
+/** Writes the config and formats the storage once; returns the (persisted) state. */
+async function prepare(dir: string, wantedPort: number | undefined): Promise<BrokerState> {
+  mkdirSync(dir, { recursive: true });
+  let s = readState(dir);
+  if (!s) {
+    s = {
+      version: 1,
+      port: wantedPort || (await freePort()),
+      controllerPort: await freePort(),
+      clusterId: randomClusterId(),
+    };
+    if (s.controllerPort === s.port) s.controllerPort = await freePort();
+    rmSync(join(dir, 'data'), { recursive: true, force: true });
+    writeFileSync(join(dir, 'server.properties'), serverProperties(dir, s));
+    writeFileSync(join(dir, 'log4j2.properties'), log4j2(dir));
+    const r = spawnSync(
+      'java',
+      [
+        ...jvmFlags('256m'),
+        // a short-lived tool: C1 only, and the broker's class archive when there is one
+        '-XX:TieredStopAtLevel=1',
+        ...(existsSync(cdsArchive) ? [`-XX:SharedArchiveFile=${cdsArchive}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'] : []),
+        `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
+        ...java(['kafka.tools.StorageTool', 'format', '-t', s.clusterId, '-c', join(dir, 'server.properties')]),
+      ],
+      { encoding: 'utf8' },
+    );
+    if (r.error) throw new Error(`cannot run java: ${r.error.message}`);
+    if (r.status !== 0) throw new Error(`kafka StorageTool format failed (${r.status}): ${r.stderr || r.stdout}`);
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(s, null, 2) + '\n');
+  }
+  return s;
+}
+
+/** Asks the broker for metadata; true once it lists itself. */
+export async function brokerAnswers(bootstrap: string, timeoutMs = 2000): Promise<boolean> {
+  const admin = new Admin({
+    clientId: 'spot-ingest-readiness',
+    bootstrapBrokers: [bootstrap],
+    retries: 0,
+    connectTimeout: timeoutMs,
+    timeout: timeoutMs,
+    requestTimeout: timeoutMs,
+  });
+  try {
+    const md = await admin.metadata({ topics: [] });
+    return md.brokers.size > 0;
+  } catch {
+    return false;
+  } finally {
+    await admin.close().catch(() => {});
+  }
+}
+
+/** Starts the JVM (formatting the storage the first time) and waits until it is ready. */
+export async function launchBroker(opts: LaunchOptions): Promise<LaunchedBroker> {
+  ensureKafkaLib();
+  const dir = resolve(opts.dir);
+  const s = await prepare(dir, opts.port);
+  const bootstrap = `127.0.0.1:${s.port}`;
+  const logPath = join(dir, 'broker.log');
+  // truncate so the readiness line we look for is from this start
+  writeFileSync(logPath, '');
+  const out = openSync(join(dir, 'stdout.log'), 'w');
+  const cdsTmp = existsSync(cdsArchive) ? undefined : `${cdsArchive}.${randomBytes(6).toString('hex')}.tmp`;
+  const cds = cdsTmp ? [`-XX:ArchiveClassesAtExit=${cdsTmp}`] : [`-XX:SharedArchiveFile=${cdsArchive}`];
+  // kafka:down (another process) adopts the archive of a detached broker
+  if (cdsTmp) writeFileSync(join(dir, 'cds.tmp'), cdsTmp);
+  else rmSync(join(dir, 'cds.tmp'), { force: true });
+  const child = spawn(
+    'java',
+    [
+      ...jvmFlags(opts.heap ?? '512m'),
+      ...cds,
+      '-Xlog:cds=off',
+      '-Xlog:cds+dynamic=off',
+      `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
+      `-Dkafka.logs.dir=${dir}`,
+      ...java(['kafka.Kafka', join(dir, 'server.properties')]),
+    ],
+    { stdio: ['ignore', out, out], detached: opts.detached ?? false },
+  );
+  closeSync(out);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.once('exit', (code, signal) => {
+      if (!opts.detached) adoptCdsArchive(cdsTmp);
+      res({ code, signal });
+    });
+    child.once('error', () => res({ code: -1, signal: null }));
+  });
+  let gone = false;
+  void exited.then(() => {
+    gone = true;
+  });
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
+  for (;;) {
+    if (gone) {
+      throw new Error(`kafka broker exited during start; see ${logPath}:\n${tail(logPath)}\n${tail(join(dir, 'stdout.log'))}`);
+    }
+    const started = readFileSync(logPath, 'utf8').includes('Kafka Server started');
+    if (started && (await brokerAnswers(bootstrap))) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`kafka broker not ready after ${opts.readyTimeoutMs ?? 60_000} ms; see ${logPath}:\n${tail(logPath)}`);
+    }
+    await sleep(started ? 100 : 200);
+  }
+  if (child.pid === undefined) throw new Error('kafka broker has no pid');
+  return { pid: child.pid, port: s.port, bootstrap, child, exited };
+}
+
+function tail(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM (controlled shutdown), SIGKILL after `graceMs`; resolves once the pid is gone. */
+export async function stopPid(pid: number, graceMs = 20_000): Promise<void> {
+  if (!alive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      process.kill(pid, 'SIGKILL');
+      while (alive(pid)) await sleep(50);
+      return;
+    }
+    await sleep(50);
+  }
+}
+
+/** Is this pid a Kafka JVM started from `dir` (guards against a recycled pid)? */
+function isOurBroker(pid: number, dir: string): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('kafka.Kafka') && cmd.includes(join(dir, 'server.properties'));
+  } catch {
+    return false;
+  }
+}
+
+async function up(dir: string, port: number): Promise<void> {
+  const pidFile = join(dir, 'broker.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    if (isOurBroker(pid, dir)) {
+      const s = readState(dir);
+      if (s && (await brokerAnswers(`127.0.0.1:${s.port}`))) {
+        log(`already running (pid ${pid}) on 127.0.0.1:${s.port}`);
+        return;
+      }
+    }
+    rmSync(pidFile, { force: true });
+  }
+  const s = readState(dir);
+  if (s && s.port !== port) {
+    throw new Error(`${dir} was formatted for port ${s.port}; run kafka:down and remove ${dir} to change it`);
+  }
+  const t0 = Date.now();
+  const b = await launchBroker({ dir, port, detached: true });
+  writeFileSync(pidFile, `${b.pid}\n`);
+  b.child.unref();
+  log(`ready on ${b.bootstrap} (pid ${b.pid}, ${((Date.now() - t0) / 1000).toFixed(1)} s); logs in ${dir}`);
+}
+
+async function down(dir: string): Promise<void> {
+  const pidFile = join(dir, 'broker.pid');
+  if (!existsSync(pidFile)) {
+    log('not running (no pid file)');
+    return;
+  }
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (isOurBroker(pid, dir)) {
+    await stopPid(pid);
+    const tmpFile = join(dir, 'cds.tmp');
+    if (existsSync(tmpFile)) adoptCdsArchive(readFileSync(tmpFile, 'utf8').trim());
+    rmSync(tmpFile, { force: true });
+    log(`stopped (pid ${pid})`);
+  } else {
+    log(`pid ${pid} is not our broker any more; removing the stale pid file`);
+  }
+  rmSync(pidFile, { force: true });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd = 'status'] = argv;
+  const dir = resolve(process.env.KAFKA_STATE_DIR ?? defaultStateDir);
+  const port = Number(process.env.KAFKA_PORT ?? 9092);
+  switch (cmd) {
+    case 'fetch':
+      ensureKafkaLib();
+      return;
+    case 'up':
+      return await up(dir, port);
+    case 'down':
+      return await down(dir);
+    case 'status': {
+      const s = readState(dir);
+      const ok = s ? await brokerAnswers(`127.0.0.1:${s.port}`) : false;
+      log(ok ? `running on 127.0.0.1:${s?.port}` : 'not running');
+      process.exitCode = ok ? 0 : 1;
+      return;
+    }
+    default:
+      log(`usage: node scripts/kafka.ts up|down|status|fetch   (env KAFKA_PORT, KAFKA_STATE_DIR)`);
+      process.exitCode = 2;
+  }
+}
+
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((err: unknown) => {
+    log(err instanceof Error ? err.message : String(err));
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Native DNS dissector: reads pcap/pcapng in chunks and yields the same dns
+ * rows as Spot's tshark command (src/dissect/dns/tshark.ts), without tshark.
+ *
+ * Batches: rows in order, at most `batchRows` per batch; counters (cumulative
+ * for the file) ride on the last batch. A capture cut short, or a record with
+ * an impossible length, keeps the rows read before it and adds one Rejection
+ * (tshark prints the same rows, then its error). A file that is not a capture
+ * at all throws SpotError('DISSECT_FILE').
+ *
+ * Options (deliberate, documented differences from tshark; defaults = tshark's rows):
+ *   ipv6Addresses  fill ip_src/ip_dst for IPv6 frames (tshark leaves them empty)   default false
+ *   icmpQuotedDns  emit a row for a DNS response quoted in an ICMP error            default false
+ *                  (tshark does emit one; by default it is only counted)
+ * ipv6Addresses defaults to false so that a pipeline's table does not change
+ * meaning when it switches between the tshark and the native dissector.
+ */
+import { SpotError } from '../../../errors.ts';
+import { DEFAULT_BATCH_ROWS, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../../types.ts';
+import { CaptureReader } from './capture-reader.ts';
+import { DnsFrameDecoder, type DnsNativeOptions } from './frame-decoder.ts';
+
+export type { DnsNativeOptions } from './frame-decoder.ts';
+
+export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): Dissector {
+  return async function* dissectDnsNative(file: string, options: DissectOptions = {}): AsyncGenerator<DissectBatch, void, undefined> {
+    const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
+    const reader = new CaptureReader(file);
+    const decoder = new DnsFrameDecoder(nativeOptions);
+    try {
+      for (;;) {
+        if (options.signal?.aborted) throw new SpotError('ABORTED', 'DNS dissection aborted', { cause: options.signal.reason });
+        const more = await reader.step(decoder);
+        while (decoder.rows.length >= batchRows) {
+          const rows = decoder.rows.slice(0, batchRows);
+          decoder.rows = decoder.rows.slice(batchRows);
+          yield { rows };
+        }
+        if (!more) break;
+      }
+    } finally {
+      await reader.close();
+    }
+    const rejected: Rejection[] = [];
+    const counters = decoder.snapshotCounters();
+    counters.packets = reader.packets;
+    if (reader.truncated) {
+      rejected.push({ at: reader.packets + 1, reason: reader.truncated });
+      counters.truncated_files = 1;
+    }
+    if (reader.corrupt) {
+      rejected.push({ at: reader.packets + 1, reason: `corrupt capture: ${reader.corrupt}` });
+      counters.corrupt_files = 1;
+    }
+    const rows = decoder.rows;
+    decoder.rows = [];
+    yield rejected.length ? { rows, rejected, counters } : { rows, counters };
+  };
+}
+
+export const dissectDnsNative: Dissector = createNativeDnsDissector();
