@@ -216,6 +216,8 @@ function writeConfig(dir: string, p: HadoopPorts): void {
       'metastore.housekeeping.threads.on': false,
       'metastore.stats.autogather': false,
       'metastore.try.direct.sql': true,
+      // the default list names hive-exec classes (HiveProtoEventsCleanerTask) absent from a standalone metastore
+      'metastore.task.threads.always': 'org.apache.hadoop.hive.metastore.events.EventCleanerTask',
     }),
   );
   writeFileSync(
