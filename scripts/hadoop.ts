@@ -365,6 +365,19 @@ export function spawnDaemon(dir: string, name: DaemonName, detached: boolean): D
     });
   });
   if (child.pid === undefined) throw new Error(`cannot start ${name}: no pid`);
+  if (!detached) {
+    // a test process that dies must not leave JVMs behind
+    const pid = child.pid;
+    const reap = (): void => {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    };
+    process.once('exit', reap);
+    void exited.then(() => process.off('exit', reap));
+  }
   return { name, pid: child.pid, child, exited, gone: () => isGone };
 }
 

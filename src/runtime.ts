@@ -22,8 +22,13 @@ export async function openStore(config: Config): Promise<Store> {
 }
 
 export async function openQueue(config: Config): Promise<Queue> {
-  if (config.kafka.brokers.length === 0) return new EmbeddedQueue({ file: join(config.statePath, 'queue.sqlite') });
-  throw new SpotError('CONFIG', `kafka.kafka_server: the Kafka queue is not available in this build (${config.kafka.brokers.join(', ')})`);
+  const k = config.kafka;
+  if (k.brokers.length === 0) return new EmbeddedQueue({ file: join(config.statePath, 'queue.sqlite') });
+  const { KafkaQueue } = await import('./queue/kafka/index.ts');
+  const tls = k.tls.enabled
+    ? { caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, rejectUnauthorized: k.tls.rejectUnauthorized }
+    : undefined;
+  return new KafkaQueue({ brokers: k.brokers, maxRequestSize: k.maxRequestSize, tls, sasl: k.sasl });
 }
 
 /** The topic of a standalone ingest instance of one pipeline (stable across restarts). */

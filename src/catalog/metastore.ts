@@ -16,7 +16,8 @@
  *   exceptions         1 message
  *
  * Methods: get_all_databases(), get_database(1 name), create_database(1 db),
- * get_table(1 db, 2 tbl), create_table(1 tbl), add_partitions_req(1 request),
+ * get_table_req(1 GetTableRequest{1 db, 2 tbl}) -> GetTableResult{1 table} (Hive 2.3+; Hive 4
+ * has no get_table, which we fall back to for older servers), create_table(1 tbl), add_partitions_req(1 request),
  * get_partition_names(1 db, 2 tbl, 3 i16 max), get_partitions(1 db, 2 tbl, 3 i16 max).
  *
  * Every call is retried with exponential backoff when the failure is
@@ -114,6 +115,7 @@ const EXCEPTION_NAMES: Record<string, string[]> = {
   get_database: ['NoSuchObjectException', 'MetaException'],
   create_database: ['AlreadyExistsException', 'InvalidObjectException', 'MetaException'],
   get_table: ['MetaException', 'NoSuchObjectException'],
+  get_table_req: ['MetaException', 'NoSuchObjectException'],
   create_table: ['AlreadyExistsException', 'InvalidObjectException', 'MetaException', 'NoSuchObjectException'],
   add_partitions_req: ['InvalidObjectException', 'AlreadyExistsException', 'MetaException'],
   get_partition_names: ['NoSuchObjectException', 'MetaException'],
@@ -244,10 +246,16 @@ export class MetastoreClient {
   async getTable(dbName: string, tableName: string): Promise<TableInfo | undefined> {
     let v: unknown;
     try {
-      v = await this.invoke('get_table', [
-        [1, T.str(dbName)],
-        [2, T.str(tableName)],
-      ]);
+      // get_table_req (Hive 2.3+; Hive 4 dropped get_table), get_table for older metastores
+      try {
+        v = asStruct(await this.invoke('get_table_req', [[1, T.struct([[1, T.str(dbName)], [2, T.str(tableName)]])]])).get(1);
+      } catch (err) {
+        if (!(err instanceof SpotError && err.code === 'METASTORE_APPLICATION_ERROR' && /Invalid method name/i.test(err.message))) throw err;
+        v = await this.invoke('get_table', [
+          [1, T.str(dbName)],
+          [2, T.str(tableName)],
+        ]);
+      }
     } catch (err) {
       if (err instanceof MetastoreException && err.exception === 'NoSuchObjectException') return undefined;
       throw err;

@@ -9,12 +9,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
-import { openLedger, openQueue, standaloneTopic, workerGroup } from '../runtime.ts';
+import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
+import { MetricsHub, sumOf } from '../telemetry/hub.ts';
+import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { logger } from '../telemetry/log.ts';
+import { metrics } from '../telemetry/metrics.ts';
+import { Progress, outstandingFiles } from '../telemetry/progress.ts';
+import { backlogOf } from '../telemetry/status-model.ts';
+import { startTelemetry } from '../telemetry/telemetry.ts';
+import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
 
-const USAGE = 'spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once]';
+const USAGE = `spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.start})`;
 const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
 export const FATAL_EXIT = 2;
 
@@ -28,8 +35,9 @@ interface Child {
 
 export async function startCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {
-    config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' }, once: { type: 'boolean' },
+    config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' }, once: { type: 'boolean' }, http: { type: 'string' },
   }, USAGE);
+  const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.start);
   const configFile = required(values.config, '-c ingest_conf.json', USAGE);
   const config = loadConfig(configFile);
   const pipeline = pipelineOf(config, required(positionals[0], '<pipeline>', USAGE));
@@ -43,19 +51,45 @@ export async function startCommand(argv: string[]): Promise<number> {
   // A topic keeps its partitions: every partition needs a worker, even after a restart with fewer.
   const partitions = (await admin.backlog(topic, workerGroup(pipeline.name))).length;
   if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; starting one worker per partition');
+  // Children push their metrics here over IPC (no port of their own); see src/telemetry/hub.ts.
+  const hub = new MetricsHub();
+  const running = new Set<string>();
+  const telemetry = await startTelemetry({
+    role: 'start', endpoint, config, pipeline, admin, store: await openStore(config), log, hub,
+    checks: () => ({ children: running.size > 0 || once ? 'ok' : 'no child process running' }),
+  });
+  // On a terminal, --once shows a live progress line; the children's log lines then pass through us to scroll above it.
+  const progressTTY = once && stderrIsTTY;
 
   const signal = stopSignal();
   let fatal = false;
-  const common = ['-t', pipeline.name, '-c', configFile, '--topic', topic];
+  const common = ['-t', pipeline.name, '-c', configFile, '--topic', topic, '--http', 'off'];
   const launch = (child: Child) => {
-    const proc = spawn(process.execPath, [BIN, ...child.args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const proc = spawn(process.execPath, [BIN, ...child.args], {
+      stdio: ['ignore', 'inherit', progressTTY ? 'pipe' : 'inherit', 'ipc'],
+      env: progressTTY ? { ...process.env, SPOT_LOG_FORMAT: process.env.SPOT_LOG_FORMAT ?? 'pretty' } : process.env,
+    });
     child.proc = proc;
+    running.add(child.name);
+    proc.on('message', (m) => hub.accept(proc.pid!, m));
+    if (proc.stderr) {
+      let rest = '';
+      proc.stderr.setEncoding('utf8').on('data', (d: string) => {
+        const lines = (rest + d).split('\n');
+        rest = lines.pop()!;
+        if (lines.length > 0) writeLines(`${lines.join('\n')}\n`);
+      });
+    }
     child.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    // 'close' comes after the last IPC message: the child's final metrics are in before they are folded.
+    proc.once('close', () => void hub.retire(proc.pid!));
     child.exited.then((code) => {
+      if (child.proc === proc) running.delete(child.name);
       if (code === FATAL_EXIT) fatal = true;
       const restart = !signal.aborted && !fatal && code !== 0 && child.proc === proc;
       if (code !== 0) log.warn({ child: child.name, code, restart }, 'child exited');
       if (restart) {
+        metrics.childRestarts.inc({ child: child.name });
         child.restarts++;
         setTimeout(() => { if (!signal.aborted && !fatal) launch(child); }, Math.min(1000 * child.restarts, 10_000));
       }
@@ -72,7 +106,31 @@ export async function startCommand(argv: string[]): Promise<number> {
     await Promise.all(children.map((c) => c.exited));
   };
 
+  let progress: Progress | null = null;
   if (once) {
+    const ledger = openLedger(config);
+    const outstanding = await outstandingFiles(pipeline, ledger);
+    ledger.close();
+    progress = new Progress({
+      label: pipeline.name, tty: progressTTY, log,
+      sample: async () => {
+        const m = await hub.ingest();
+        const queue = await backlogOf(admin, pipeline.name);
+        const p = pipeline.name;
+        return {
+          filesDone: sumOf(m, 'spot_ingest_files_total', { pipeline: p, stage: 'collector', outcome: 'queued' }) +
+            sumOf(m, 'spot_ingest_files_total', { pipeline: p, stage: 'collector', outcome: 'quarantined' }),
+          filesTotal: outstanding.files,
+          bytesDone: sumOf(m, 'spot_ingest_file_bytes_total', { pipeline: p }),
+          bytesTotal: outstanding.bytes,
+          recordsWritten: sumOf(m, 'spot_ingest_records_total', { pipeline: p, stage: 'worker', outcome: 'written' }),
+          recordsRejected: sumOf(m, 'spot_ingest_records_total', { pipeline: p, outcome: 'rejected' }),
+          backlog: queue.reduce((n, b) => n + b.lag, 0),
+          committed: queue.reduce((n, b) => n + b.committed, 0),
+        };
+      },
+    });
+    progress.start();
     // The collector child is done when it exits 0; a crash restarts it (above).
     while (!signal.aborted && !fatal) {
       const code = await collector.exited;
@@ -92,6 +150,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     });
   }
   await stopAll([collector, ...workers]);
+  await progress?.stop();
+  await telemetry.close();
   await admin.close();
   const ledger = openLedger(config);
   const counts = ledger.counts(pipeline.name);

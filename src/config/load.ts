@@ -35,7 +35,13 @@ export interface Config {
   readonly statePath: string;
   readonly collectorProcesses: number;
   readonly ingestionIntervalSec: number;
-  readonly kafka: { readonly brokers: readonly string[]; readonly messageSize: number; readonly maxRequestSize: number };
+  readonly kafka: {
+    readonly brokers: readonly string[];
+    readonly messageSize: number;
+    readonly maxRequestSize: number;
+    readonly tls: { readonly enabled: boolean; readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string; readonly rejectUnauthorized: boolean };
+    readonly sasl?: { readonly mechanism: 'PLAIN' | 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; readonly username: string; readonly password: string };
+  };
   readonly pipelines: Readonly<Record<string, PipelineConfig>>;
   /** Keys accepted but not used, one line each. */
   readonly notices: readonly string[];
@@ -73,6 +79,10 @@ function validate(spec: KeySpec, value: unknown, path: string, errors: string[],
       if (spec.min !== undefined && n < spec.min) return void errors.push(`${path}: expected at least ${spec.min}, ${got()}`);
       return n;
     }
+    case 'bool':
+      if (value === undefined) return spec.default;
+      if (typeof value !== 'boolean' && value !== 'true' && value !== 'false') return void errors.push(`${path}: expected true or false, ${got()}`);
+      return value === true || value === 'true';
     case 'string-list':
       if (value === undefined) return spec.default;
       if (typeof value === 'string') return [value];
@@ -154,6 +164,12 @@ export function parseConfig(raw: unknown, file: string): Config {
       smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
     };
   }
+  const tls = kafka.tls as Plain;
+  const sasl = kafka.sasl as Plain;
+  const password = (sasl.password as string | undefined) ?? process.env.SPOT_KAFKA_PASSWORD;
+  if (sasl.mechanism !== undefined && (sasl.username === undefined || password === undefined)) {
+    errors.push('kafka.sasl: a mechanism needs kafka.sasl.username and kafka.sasl.password (or SPOT_KAFKA_PASSWORD)');
+  }
   if (errors.length > 0) throw new SpotError('CONFIG', `invalid configuration ${file}:\n  ${errors.join('\n  ')}`);
   const statePath = (v.state_path as string | undefined) ??
     (store.kind === 'local' ? join(store.root, '.spot-ingest') : join(homedir(), '.spot-ingest'));
@@ -169,6 +185,15 @@ export function parseConfig(raw: unknown, file: string): Config {
       brokers: brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number),
       messageSize: kafka.message_size as number,
       maxRequestSize: kafka.max_request_size as number,
+      tls: {
+        enabled: tls.enabled as boolean,
+        caFile: tls.ca_file === undefined ? undefined : abs(tls.ca_file as string),
+        certFile: tls.cert_file === undefined ? undefined : abs(tls.cert_file as string),
+        keyFile: tls.key_file === undefined ? undefined : abs(tls.key_file as string),
+        rejectUnauthorized: tls.reject_unauthorized as boolean,
+      },
+      sasl: sasl.mechanism === undefined ? undefined
+        : { mechanism: sasl.mechanism as 'PLAIN', username: sasl.username as string, password: password as string },
     },
     pipelines,
     notices,

@@ -7,6 +7,7 @@ export type KeySpec =
   | { kind: 'string'; doc: string; default?: string; required?: boolean; oneOf?: readonly string[] }
   | { kind: 'int'; doc: string; default?: number; min?: number; required?: boolean }
   | { kind: 'number'; doc: string; default?: number; min?: number }
+  | { kind: 'bool'; doc: string; default?: boolean }
   | { kind: 'string-list'; doc: string; default?: readonly string[] }
   | { kind: 'string-or-list'; doc: string; default?: string }
   | { kind: 'object'; doc: string; keys: Readonly<Record<string, KeySpec>> }
@@ -61,6 +62,26 @@ export const CONFIG_SPEC = {
         zookeper_port: { kind: 'ignored', doc: 'Spot: ZooKeeper port (sic).', notice: 'ZooKeeper is obsolete with KRaft brokers' },
         message_size: { kind: 'int', min: 1024, default: 900000, doc: 'Largest message, in bytes.' },
         max_request_size: { kind: 'int', min: 1024, default: 1048576, doc: 'Record batches are chunked to stay under this many bytes.' },
+        tls: {
+          kind: 'object',
+          doc: 'New. TLS to the brokers.',
+          keys: {
+            enabled: { kind: 'bool', default: false, doc: 'New. Connect with TLS.' },
+            ca_file: { kind: 'string', doc: 'New. PEM file of the CA that signed the brokers\' certificates (default: the system CAs).' },
+            cert_file: { kind: 'string', doc: 'New. PEM client certificate, for mutual TLS.' },
+            key_file: { kind: 'string', doc: 'New. PEM private key of the client certificate.' },
+            reject_unauthorized: { kind: 'bool', default: true, doc: 'New. Refuse brokers whose certificate does not verify.' },
+          },
+        },
+        sasl: {
+          kind: 'object',
+          doc: 'New. SASL authentication to the brokers.',
+          keys: {
+            mechanism: { kind: 'string', oneOf: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'], doc: 'New. SASL mechanism; absent: no SASL.' },
+            username: { kind: 'string', doc: 'New. SASL user.' },
+            password: { kind: 'string', doc: 'New. SASL password (or set it in the environment variable SPOT_KAFKA_PASSWORD).' },
+          },
+        },
       },
     },
     pipelines: { kind: 'map', doc: 'Named pipelines.', of: pipelineSpec },

@@ -120,6 +120,12 @@ export class KafkaGroupConsumer implements QueueConsumer {
     return out;
   }
 
+  /** Partitions of the topic the group currently assigns to this member. */
+  assignedPartitions(): number[] {
+    const mine = (this.#client.assignments ?? []).filter((a) => a.topic === this.#topic).flatMap((a) => a.partitions);
+    return [...new Set(mine)].sort((a, b) => a - b);
+  }
+
   async commit(partition: number, nextOffset: number): Promise<void> {
     if (!Number.isInteger(nextOffset) || nextOffset < 0) throw new SpotError('QUEUE_BAD_OFFSET', `kafka: bad offset ${nextOffset}`);
     try {

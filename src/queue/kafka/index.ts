@@ -20,7 +20,7 @@ import { type GroupConsumerOptions, KafkaGroupConsumer } from './group-consumer.
 import { type KafkaQueueOptions, type ResolvedKafkaOptions, resolveKafkaOptions } from './options.ts';
 import { KafkaProducer } from './producer.ts';
 
-export type { GroupConsumerOptions } from './group-consumer.ts';
+export { KafkaGroupConsumer, type GroupConsumerOptions } from './group-consumer.ts';
 export { parseBrokers, type KafkaQueueOptions, type KafkaSaslOptions, type KafkaTlsOptions } from './options.ts';
 
 interface Closable {
@@ -63,7 +63,7 @@ export class KafkaQueue implements Queue {
    * partitions to however many members run; poll returns records of the
    * partitions this member holds. Do not mix with consumer() in one group.
    */
-  async groupConsumer(topic: string, group: string, options: GroupConsumerOptions = {}): Promise<QueueConsumer> {
+  async groupConsumer(topic: string, group: string, options: GroupConsumerOptions = {}): Promise<KafkaGroupConsumer> {
     return this.#track(await KafkaGroupConsumer.open(this.options, topic, group, options));
   }
 

@@ -147,6 +147,54 @@ test('kafka: a send larger than maxRequestSize is split in order; a single overs
   }
 });
 
+test('kafka: consumer-group mode spreads partitions over two members; commits resume a later member; nothing lost', async () => {
+  const t = topicName('group');
+  const q = queueFor(broker);
+  try {
+    await (await q.admin()).ensureTopic(t, 4);
+    const opts = { heartbeatIntervalMs: 300, sessionTimeoutMs: 6_000 };
+    const members = [await q.groupConsumer(t, 'scalers', opts), await q.groupConsumer(t, 'scalers', opts)];
+    // let the group settle: both members hold partitions, together all four
+    const settle = Date.now() + 30_000;
+    for (;;) {
+      await Promise.all(members.map((m) => m.poll(10, 100)));
+      const [a, b] = members.map((m) => m.assignedPartitions());
+      if (a!.length > 0 && b!.length > 0 && new Set([...a!, ...b!]).size === 4) break;
+      assert.ok(Date.now() < settle, `group did not settle: ${JSON.stringify([a, b])}`);
+    }
+    const producer = await q.producer();
+    for (let p = 0; p < 4; p++) await producer.send(t, p, values(`p${p}`, 50));
+    const seen = new Set<string>();
+    const partitionsOf = [new Set<number>(), new Set<number>()];
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      for (const [i, m] of members.entries()) {
+        const got = await m.poll(100, 200);
+        const next = new Map<number, number>();
+        for (const r of got) {
+          seen.add(r.value.toString());
+          partitionsOf[i]!.add(r.partition);
+          next.set(r.partition, r.offset + 1);
+        }
+        // a commit after a rebalance took the partition away is refused, retryable: the new owner redoes it
+        for (const [p, n] of next) await m.commit(p, n).catch((e: unknown) => assert.ok(e instanceof SpotError && e.retryable, String(e)));
+      }
+      const backlog = await (await q.admin()).backlog(t, 'scalers');
+      if (seen.size === 200 && backlog.every((b) => b.committed === b.end)) break;
+    }
+    assert.equal(seen.size, 200, 'every record read at least once');
+    assert.ok(partitionsOf.every((ps) => ps.size > 0), `both members read: ${JSON.stringify(partitionsOf.map((ps) => [...ps]))}`);
+    assert.deepEqual((await (await q.admin()).backlog(t, 'scalers')).map((b) => b.committed), [50, 50, 50, 50]);
+    await Promise.all(members.map((m) => m.close()));
+    await producer.send(t, 3, values('later', 2));
+    const later = await q.groupConsumer(t, 'scalers');
+    const got = await drain(later, 2, 20_000);
+    assert.deepEqual(got.map((r) => [r.partition, r.offset, r.value.toString()]), [[3, 50, 'later-0'], [3, 51, 'later-1']]);
+  } finally {
+    await q.close();
+  }
+});
+
 /** A broker the test may stop: the shared one when it is ours, else a fresh one. */
 async function stoppableBroker(): Promise<{ b: TestBroker; done: () => Promise<void> }> {
   // the shared broker is left running for the next test, whatever happened

@@ -1,0 +1,155 @@
+/**
+ * Progress of a long command (`start --once`): files and records done of
+ * total, rate and ETA. On a terminal, one status line on stderr redrawn
+ * 4 times a second under the scrolling logs; otherwise a plain `progress`
+ * log line every 10 s.
+ *
+ * The ETA is the larger of: bytes left for the collector at its byte rate,
+ * and queue messages left at the workers' commit rate (rates over the last 10 s).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Ledger } from '../collector/ledger.ts';
+import { compilePatterns, isSupported } from '../collector/match.ts';
+import type { PipelineConfig } from '../config/load.ts';
+import type { Logger } from './log.ts';
+import { clearStatusLine, setStatusLine } from './terminal.ts';
+
+export interface ProgressSample {
+  readonly filesDone: number;
+  readonly filesTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly recordsWritten: number;
+  readonly recordsRejected: number;
+  /** Queue messages not yet committed. */
+  readonly backlog: number;
+  /** Queue messages committed so far (all partitions). */
+  readonly committed: number;
+}
+
+/** Files in the collector path that the collector will take: count and bytes. */
+export async function outstandingFiles(pipeline: PipelineConfig, ledger: Ledger): Promise<{ files: number; bytes: number }> {
+  const matchers = compilePatterns(pipeline.supportedFiles);
+  let files = 0;
+  let bytes = 0;
+  const walk = async (dir: string): Promise<void> => {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.isFile() && isSupported(basename(p), matchers)) {
+        const st = await stat(p).catch(() => null);
+        if (!st || ledger.isFinishedByStat(pipeline.name, p, st.size, st.mtimeMs)) continue;
+        files++;
+        bytes += st.size;
+      }
+    }
+  };
+  await walk(pipeline.collectorPath);
+  return { files, bytes };
+}
+
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+export interface Rates {
+  readonly recordsPerSec: number;
+  readonly bytesPerSec: number;
+  readonly commitsPerSec: number;
+}
+
+export function etaSeconds(s: ProgressSample, r: Rates): number {
+  const bytesLeft = Math.max(0, s.bytesTotal - s.bytesDone);
+  const collect = bytesLeft === 0 ? 0 : r.bytesPerSec > 0 ? bytesLeft / r.bytesPerSec : Infinity;
+  const drain = s.backlog === 0 ? 0 : r.commitsPerSec > 0 ? s.backlog / r.commitsPerSec : Infinity;
+  return Math.max(collect, drain);
+}
+
+export function progressLine(label: string, s: ProgressSample, r: Rates): string {
+  const total = Math.max(s.filesTotal, s.filesDone);
+  const pct = total > 0 ? ` (${Math.floor((100 * s.filesDone) / total)}%)` : '';
+  const rejected = s.recordsRejected > 0 ? `, ${n(s.recordsRejected)} rejected` : '';
+  const done = s.filesDone >= total && s.backlog === 0;
+  return `${label}: files ${n(s.filesDone)}/${n(total)}${pct} · records ${n(s.recordsWritten)} written${rejected} · ` +
+    `${n(r.recordsPerSec)} rec/s · queue ${n(s.backlog)} · ETA ${done ? '0:00' : formatDuration(etaSeconds(s, r))}`;
+}
+
+export class Progress {
+  readonly #label: string;
+  readonly #tty: boolean;
+  readonly #log: Logger;
+  readonly #sample: () => Promise<ProgressSample>;
+  readonly #history: { t: number; s: ProgressSample }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #ticks = 0;
+  #busy = false;
+
+  constructor(options: { label: string; tty: boolean; log: Logger; sample: () => Promise<ProgressSample> }) {
+    this.#label = options.label;
+    this.#tty = options.tty;
+    this.#log = options.log;
+    this.#sample = options.sample;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => void this.#tick(false), 250);
+    this.#timer.unref();
+    void this.#tick(false);
+  }
+
+  /** Draws (or logs) the final state and removes the status line. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#tick(true);
+    if (this.#tty) clearStatusLine();
+  }
+
+  #rates(now: number, s: ProgressSample): Rates {
+    this.#history.push({ t: now, s });
+    while (this.#history.length > 2 && now - this.#history[0]!.t > 10_000) this.#history.shift();
+    const first = this.#history[0]!;
+    const dt = (now - first.t) / 1000;
+    if (dt <= 0) return { recordsPerSec: 0, bytesPerSec: 0, commitsPerSec: 0 };
+    return {
+      recordsPerSec: (s.recordsWritten - first.s.recordsWritten) / dt,
+      bytesPerSec: (s.bytesDone - first.s.bytesDone) / dt,
+      commitsPerSec: (s.committed - first.s.committed) / dt,
+    };
+  }
+
+  async #tick(final: boolean): Promise<void> {
+    if (this.#busy && !final) return;
+    this.#busy = true;
+    try {
+      const s = await this.#sample();
+      const r = this.#rates(Date.now(), s);
+      this.#ticks++;
+      if (this.#tty) {
+        if (!final) setStatusLine(progressLine(this.#label, s, r));
+      } else if (final || this.#ticks % 40 === 1) {
+        // Off a terminal: one plain line every 10 s (40 ticks of 250 ms), and at the end.
+        this.#log.info({ files: { done: s.filesDone, total: Math.max(s.filesTotal, s.filesDone) }, records: { written: s.recordsWritten, rejected: s.recordsRejected },
+          recordsPerSec: Math.round(r.recordsPerSec), queue: s.backlog, etaSec: final ? 0 : Math.round(etaSeconds(s, r)) }, progressLine(this.#label, s, r));
+      }
+    } catch (err) {
+      this.#log.debug({ err: String(err) }, 'progress sample failed');
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
