@@ -18,7 +18,7 @@ import { RecordChunker, encodeFileMessage, type SourceRef } from '../queue/messa
 import type { QueueProducer } from '../queue/types.ts';
 import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
 import type { Store } from '../store/types.ts';
-import { dayHourDir, safeName } from '../table/partition.ts';
+import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { fingerprintFile } from './fingerprint.ts';
@@ -148,8 +148,8 @@ export class Collector {
     const state = ledger.stateOf(pipeline.name, id);
     if (state === 'queued' || state === 'quarantined') return true;
     const name = basename(c.path);
-    const archive = `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(name)}`;
-    ledger.markTaken(pipeline.name, id, archive);
+    const archive = ledger.takeArchive(pipeline.name, id, `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(name)}`,
+      fingerprint.slice(0, FINGERPRINT_CHARS));
     await store.putFile(c.path, archive);
     const after = await stat(c.path);
     if (after.size !== c.size || after.mtimeMs !== c.mtimeMs) return false;

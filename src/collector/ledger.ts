@@ -77,6 +77,7 @@ export class Ledger {
         reason TEXT, seen_at INTEGER NOT NULL, done_at INTEGER,
         PRIMARY KEY (pipeline, path, size, mtime_ms, fingerprint)) WITHOUT ROWID;
       CREATE INDEX IF NOT EXISTS files_by_stat ON files (pipeline, path, size, mtime_ms);
+      CREATE INDEX IF NOT EXISTS files_by_archive ON files (archive);
       CREATE TABLE IF NOT EXISTS parts (rel TEXT PRIMARY KEY, pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL,
         rows INTEGER NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS quarantine (pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL, kind TEXT NOT NULL,
@@ -102,6 +103,24 @@ export class Ledger {
     const row = this.#db.prepare(`SELECT state FROM files WHERE pipeline = ? AND path = ? AND size = ? AND mtime_ms = ? AND fingerprint = ?`)
       .get(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint) as { state: FileState } | undefined;
     return row?.state;
+  }
+
+  /**
+   * The archive path for a file: `preferred`, unless another content already
+   * owns it (same name in the same hour, e.g. from two subdirectories), then
+   * `preferred.<fingerprint>`. Records the file as taken, in the same
+   * synchronous step so that two files taken concurrently cannot both win.
+   */
+  takeArchive(pipeline: string, id: FileIdentity, preferred: string, suffix: string): string {
+    const mine = this.#db.prepare(`SELECT archive FROM files WHERE pipeline = ? AND path = ? AND size = ? AND mtime_ms = ? AND fingerprint = ?`)
+      .get(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint) as { archive: string | null } | undefined;
+    let archive = mine?.archive ?? preferred;
+    if (!mine?.archive) {
+      const owner = this.#db.prepare('SELECT fingerprint FROM files WHERE archive = ? AND fingerprint <> ? LIMIT 1').get(preferred, id.fingerprint);
+      if (owner) archive = `${preferred}.${suffix}`;
+    }
+    this.markTaken(pipeline, id, archive);
+    return archive;
   }
 
   markTaken(pipeline: string, id: FileIdentity, archive: string): void {

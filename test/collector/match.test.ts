@@ -41,3 +41,22 @@ test('fingerprints depend on content and size, not on name', async () => {
   assert.equal(d!.size, 0);
   assert.match(d!.fingerprint, /^[0-9a-f]{64}$/);
 });
+
+test('ledger: two contents with one name in one hour get distinct archive paths, stable on retake', async () => {
+  const { Ledger } = await import('../../src/collector/ledger.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'spot-ledger-'));
+  const ledger = new Ledger(join(dir, 'ledger.sqlite'));
+  const a = { path: '/c/x/input.pcap', size: 10, mtimeMs: 1000, fingerprint: 'aa'.repeat(32) };
+  const b = { path: '/c/y/input.pcap', size: 12, mtimeMs: 1000, fingerprint: 'bb'.repeat(32) };
+  const pa = ledger.takeArchive('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa');
+  const pb = ledger.takeArchive('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb');
+  assert.equal(pa, 'dns/binary/19700101/00/input.pcap');
+  assert.equal(pb, 'dns/binary/19700101/00/input.pcap.bbbb');
+  assert.equal(ledger.takeArchive('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb'), pb, 'a retake keeps its path');
+  assert.equal(ledger.takeArchive('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa'), pa);
+  ledger.markQueued('p', a, { partition: 0, rows: 3, rejected: 0 });
+  assert.equal(ledger.stateOf('p', a), 'queued');
+  assert.ok(ledger.isFinishedByStat('p', a.path, a.size, a.mtimeMs));
+  assert.ok(!ledger.isFinishedByStat('p', b.path, b.size, b.mtimeMs));
+  ledger.close();
+});
