@@ -6,4 +6,7 @@ if (major < 24) {
     'Run it through npm (`npx spot-ingest ...` or `npm run ...`), which uses the Node 24 installed by `npm install`.');
   process.exit(2);
 }
+// Cache compiled (type-stripped) modules between runs: start-up is paid by every child of `start`.
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
 await import('../src/cli/main.ts');
