@@ -6,35 +6,42 @@ import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/h
 import { logger } from '../telemetry/log.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { intOption, parse, required } from './args.ts';
+import { instanceTopic, untilDone } from './kafka-topic.ts';
 import { stopSignal } from './signals.ts';
 
-const USAGE = `spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.collector})`;
+const USAGE = `spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--skip-conversion] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.collector})`;
 
 export async function collectorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     type: { type: 'string', short: 't' }, config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' },
-    topic: { type: 'string' }, once: { type: 'boolean' }, http: { type: 'string' },
+    topic: { type: 'string' }, once: { type: 'boolean' }, http: { type: 'string' }, 'skip-conversion': { type: 'boolean' },
   }, USAGE);
   const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.collector);
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
-  const topic = values.topic ?? standaloneTopic(pipeline.name);
   const workers = intOption(values.workers, '--workers', 1, 1);
   const log = logger('collector', { pipeline: pipeline.name });
   for (const notice of config.notices) log.info({ notice }, 'configuration key not used');
   const [store, queue] = [await openStore(config), await openQueue(config)];
+  // Over Kafka, as Spot: a topic per ingest instance unless --topic names one; its name goes to stdout for the workers.
+  const topic = values.topic ?? (queue.kind === 'kafka' ? instanceTopic(pipeline.name) : standaloneTopic(pipeline.name));
+  if (values.topic === undefined && queue.kind === 'kafka') console.log(topic);
+  const signal = stopSignal();
   const admin = await queue.admin();
-  await admin.ensureTopic(topic, workers);
-  const partitions = (await admin.backlog(topic, 'none')).length;
+  // A broker that is down at start-up is waited for, not fatal.
+  const partitions = await untilDone('create topic', async () => {
+    await admin.ensureTopic(topic, workers);
+    return (await admin.backlog(topic, 'none')).length;
+  }, signal, log);
   const producer = await queue.producer();
   const ledger = openLedger(config);
   const telemetry = await startTelemetry({ role: 'collector', endpoint, config, pipeline, admin, store, log });
   const collector = new Collector({
     pipeline, store, ledger, producer, topic, partitions, messageBytes: messageBytes(config),
-    concurrency: config.collectorProcesses, intervalSec: config.ingestionIntervalSec, log,
+    concurrency: config.collectorProcesses, intervalSec: config.ingestionIntervalSec, log, skipConversion: Boolean(values['skip-conversion']),
   });
-  log.info({ topic, partitions, path: pipeline.collectorPath, once: Boolean(values.once) }, 'collector started');
-  await collector.run(stopSignal(), Boolean(values.once));
+  log.info({ topic, partitions, path: pipeline.collectorPath, once: Boolean(values.once), skipConversion: Boolean(values['skip-conversion']) }, 'collector started');
+  await collector.run(signal, Boolean(values.once));
   await producer.close();
   await telemetry.close();
   ledger.close();

@@ -2,6 +2,8 @@
 import { describeKeys } from '../config/spec.ts';
 import { SpotError } from '../errors.ts';
 import { collectorCommand } from './collector-cmd.ts';
+import { ddlCommand } from './ddl-cmd.ts';
+import { quarantineCommand } from './quarantine-cmd.ts';
 import { queryCommand } from './query-cmd.ts';
 import { FATAL_EXIT, startCommand } from './start.ts';
 import { statusCommand } from './status.ts';
@@ -9,13 +11,21 @@ import { workerCommand } from './worker-cmd.ts';
 
 const HELP = `spot-ingest: Apache Spot's ingest, re-implemented
 
-  spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once]
+  spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once] [--http HOST:PORT|off]
   spot-ingest query -c ingest_conf.json [--format table|csv|json] "SELECT ... FROM flow|dns|proxy"
   spot-ingest status -c ingest_conf.json [--json]
-  spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--once]
-  spot-ingest worker -t <pipeline> -c ingest_conf.json -i <id> [--topic T]
+  spot-ingest quarantine list|retry -c ingest_conf.json [-t <pipeline>] [--json] [<name|fingerprint|all>]
+  spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--skip-conversion] [--once] [--http HOST:PORT|off]
+  spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id> | --group) [--topic T] [--http HOST:PORT|off]
+  spot-ingest ddl -c ingest_conf.json [--engine hive|impala] [--table T]...
   spot-ingest demo [--dir DIR]
-  spot-ingest config-keys`;
+  spot-ingest config-keys
+
+  --http serves /metrics (Prometheus), /healthz, /readyz and a status page at /.
+  Defaults: start 127.0.0.1:9464, collector 127.0.0.1:9465, worker 127.0.0.1:9466+<id>;
+  the children of start push their metrics to it and bind no port.
+  Logs: JSON lines on stderr (readable lines on a terminal); SPOT_LOG_LEVEL,
+  SPOT_LOG_FORMAT=json|pretty, SPOT_LOG_FILE=<path>.`;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   start: startCommand,
@@ -23,6 +33,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   worker: workerCommand,
   query: queryCommand,
   status: statusCommand,
+  quarantine: quarantineCommand,
+  ddl: ddlCommand,
   demo: async (argv) => (await import('./demo.ts')).demoCommand(argv),
   'config-keys': async () => {
     console.log(['| key | type | default | meaning |', '|---|---|---|---|', ...describeKeys()].join('\n'));

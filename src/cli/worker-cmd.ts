@@ -1,37 +1,86 @@
-/** `spot-ingest worker`: one worker (= one queue partition) of a pipeline. */
+/**
+ * `spot-ingest worker`: one worker of a pipeline. With `-i <id>` it consumes
+ * partition <id> of the topic (Spot's worker id); with `--group` (Kafka only)
+ * it joins the pipeline's consumer group, which spreads the topic's
+ * partitions over however many group workers run.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
-import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
+import { SpotError, errorMessage } from '../errors.ts';
+import type { KafkaQueue } from '../queue/kafka/index.ts';
+import type { QueueConsumer } from '../queue/types.ts';
+import { openCatalog, openLedger, openQueue, openStore, registerExistingPartitions, standaloneTopic, workerGroup } from '../runtime.ts';
 import { ParquetWriter } from '../table/parquet-writer.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { logger } from '../telemetry/log.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
+import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
 import { Worker } from '../worker/worker.ts';
+import { untilDone } from './kafka-topic.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
 
-const USAGE = `spot-ingest worker -t <pipeline> -c ingest_conf.json -i <id> [--topic T] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`;
+const USAGE = `spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id> | --group) [--topic T] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     type: { type: 'string', short: 't' }, config: { type: 'string', short: 'c' }, id: { type: 'string', short: 'i' }, topic: { type: 'string' },
-    http: { type: 'string' },
+    http: { type: 'string' }, group: { type: 'boolean' },
   }, USAGE);
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
-  const partition = intOption(required(values.id, '-i <id>', USAGE), '-i', 0, 0);
-  const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.worker + partition);
+  const group = Boolean(values.group);
+  if (group && values.id !== undefined) throw new SpotError('USAGE', `-i and --group exclude each other: a group worker gets its partitions from the group\nusage: ${USAGE}`);
+  // -1: no fixed partition (group mode).
+  const partition = group ? -1 : intOption(required(values.id, '-i <id> (or --group)', USAGE), '-i', 0, 0);
+  const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.worker + Math.max(0, partition));
   const topic = values.topic ?? standaloneTopic(pipeline.name);
-  const log = logger('worker', { pipeline: pipeline.name, partition });
-  const [store, queue] = [await openStore(config), await openQueue(config)];
+  const log = logger('worker', group ? { pipeline: pipeline.name, mode: 'group' } : { pipeline: pipeline.name, partition });
+  const onRetry = (what: string, attempt: number, err: Error) => {
+    if (attempt === 1 || attempt % 10 === 0) log.warn({ what, attempt, err: errorMessage(err) }, 'store operation retried');
+  };
+  const [store, queue] = [await openStore(config, pipeline, onRetry), await openQueue(config)];
+  const catalog = await openCatalog(config, (err) => log.warn({ err: errorMessage(err) }, 'metastore registration failed, will retry'));
+  // In the background, never holding up ingest: tables created if missing; worker 0 (or each group worker)
+  // registers the hour directories already on the store that the metastore lacks (after a crash).
+  const catalogStartup = catalog && (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await catalog.ensureTables([pipeline.type]);
+        if (partition <= 0) {
+          const added = await registerExistingPartitions(store, catalog, pipeline.type);
+          if (added > 0) log.info({ added }, 'registered partitions found on the store');
+        }
+        return;
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await sleep(Math.min(500 * 2 ** attempt, 10_000));
+      }
+    }
+  })().catch((err) => log.warn({ err: errorMessage(err) }, 'metastore not ready; partitions are registered as they are written'));
+  if (group && queue.kind !== 'kafka') throw new SpotError('USAGE', '--group needs Kafka (kafka.kafka_server); the embedded queue has one worker per partition');
+  const signal = stopSignal();
   const admin = await queue.admin();
-  await admin.ensureTopic(topic, partition + 1);
-  const consumer = await queue.consumer(topic, partition, workerGroup(pipeline.name));
+  // A broker that is down at start-up is waited for, not fatal.
+  await untilDone('open topic', () => admin.ensureTopic(topic, Math.max(1, partition + 1)), signal, log);
+  let consumer: QueueConsumer;
+  if (group) {
+    const join = () => (queue as KafkaQueue).groupConsumer(topic, workerGroup(pipeline.name));
+    consumer = new ReopeningGroupConsumer(join, log, await untilDone('join group', join, signal, log));
+  } else {
+    consumer = await untilDone('open consumer', () => queue.consumer(topic, partition, workerGroup(pipeline.name)), signal, log);
+  }
   const ledger = openLedger(config);
   const writer = await ParquetWriter.create();
-  const telemetry = await startTelemetry({ role: `worker-${partition}`, endpoint, config, pipeline, admin, store, log });
-  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log });
-  log.info({ topic }, 'worker started');
-  await worker.run(stopSignal());
+  const telemetry = await startTelemetry({ role: group ? 'worker-group' : `worker-${partition}`, endpoint, config, pipeline, admin, store, log });
+  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog });
+  log.info({ topic, group }, 'worker started');
+  await worker.run(signal);
+  if (catalog) {
+    await Promise.race([catalogStartup, sleep(15_000)]);
+    await catalog.flush(15_000).catch((err) => log.warn({ err: errorMessage(err), pending: catalog.pendingCount }, 'partitions left unregistered; the next start registers them'));
+    await catalog.close();
+  }
   await consumer.close();
   await telemetry.close();
   writer.close();

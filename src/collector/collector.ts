@@ -6,24 +6,38 @@
  * a crash before that means the file is taken again on restart, and the
  * deterministic part names turn the replay into an overwrite.
  */
+import { createHash } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineConfig } from '../config/load.ts';
-import { dissectorFor } from '../dissect/registry.ts';
+import { CSV_ROWS_FORMAT, dissectorForSource } from '../dissect/csv-rows.ts';
 import { splitWords } from '../dissect/split-words.ts';
 import { cutRaw, type Rejection } from '../dissect/types.ts';
 import { SpotError, errorMessage } from '../errors.ts';
-import { RecordChunker, encodeFileMessage, type SourceRef } from '../queue/message.ts';
+import { RecordChunker, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
+import { RANGE_CHUNK_BYTES, RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import type { QueueProducer } from '../queue/types.ts';
 import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
 import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { collectorQueued, collectorTook, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import type { FileIdentity, Ledger } from './ledger.ts';
 import { compilePatterns, isSupported } from './match.ts';
+
+/**
+ * Test hook (scripts/chaos.ts): SPOT_CHAOS_DELAY_MS=N sleeps N ms at the
+ * crash-sensitive points of taking a file (after the ledger says 'taken',
+ * after archiving, after the queue acknowledged), so that a SIGKILL lands
+ * there more often. Unset (the default) it costs nothing.
+ */
+const CHAOS_DELAY_MS = Number(process.env.SPOT_CHAOS_DELAY_MS) || 0;
+export const chaosPause = async (): Promise<void> => {
+  if (CHAOS_DELAY_MS > 0) await sleep(CHAOS_DELAY_MS);
+};
 
 export interface CollectorDeps {
   readonly pipeline: PipelineConfig;
@@ -37,6 +51,8 @@ export interface CollectorDeps {
   readonly concurrency: number;
   readonly intervalSec: number;
   readonly log: Logger;
+  /** `--skip-conversion`: inputs are already-dissected CSV rows (src/dissect/csv-rows.ts), not raw files. */
+  readonly skipConversion?: boolean;
 }
 
 export interface ScanResult {
@@ -115,6 +131,7 @@ export class Collector {
       } catch (err) {
         if (err instanceof SpotError && err.code === 'TOOL_MISSING') throw err;
         pending++;
+        retried(pipeline.name, 'collector');
         this.#d.log.warn({ file: c.path, err: errorMessage(err) }, 'file not taken yet, will retry');
       }
     });
@@ -130,8 +147,10 @@ export class Collector {
       } catch (err) {
         if (err instanceof SpotError && !err.retryable) throw err;
         this.#d.log.warn({ err: errorMessage(err) }, 'scan failed, will retry');
+        retried(this.#d.pipeline.name, 'collector');
         result = { done: 0, pending: 1 };
       }
+      metrics.pendingFiles.set({ pipeline: this.#d.pipeline.name }, result.pending);
       if (once && result.pending === 0) return;
       if (signal.aborted) return;
       await sleep(Math.max(50, this.#d.intervalSec * 1000), undefined, { signal }).catch(() => undefined);
@@ -142,7 +161,15 @@ export class Collector {
   /** Archives and queues one file. False when it changed under us (still being written). */
   async take(c: Candidate): Promise<boolean> {
     const { pipeline, store, ledger, log } = this.#d;
-    const { fingerprint, size } = await fingerprintFile(c.path);
+    let fingerprint: string;
+    let size: number;
+    try {
+      ({ fingerprint, size } = await fingerprintFile(c.path));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EACCES' && code !== 'EPERM') throw err;
+      return this.#unreadable(c, code);
+    }
     const id: FileIdentity = { path: c.path, size, mtimeMs: c.mtimeMs, fingerprint };
     if (size !== c.size) return false;
     const state = ledger.stateOf(pipeline.name, id);
@@ -150,41 +177,94 @@ export class Collector {
     const name = basename(c.path);
     const archive = ledger.takeArchive(pipeline.name, id, `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(name)}`,
       fingerprint.slice(0, FINGERPRINT_CHARS));
-    await store.putFile(c.path, archive);
-    const after = await stat(c.path);
+    await chaosPause();
+    let after;
+    try {
+      await store.putFile(c.path, archive);
+      after = await stat(c.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (await stat(c.path).catch(() => null))) throw err;
+      // Deleted before it was archived: nothing of it was queued; forget it rather than leave it 'in progress' forever.
+      ledger.forgetFile(pipeline.name, id, 'taken');
+      log.warn({ file: name }, 'file deleted before it could be archived; not taken');
+      return true;
+    }
+    await chaosPause();
     if (after.size !== c.size || after.mtimeMs !== c.mtimeMs) return false;
-    const source: SourceRef = { pipeline: pipeline.name, type: pipeline.type, name, archive, fingerprint, size };
+    collectorTook(pipeline.name, size);
+    const source: SourceRef = {
+      pipeline: pipeline.name, type: pipeline.type, name, archive, fingerprint, size, ...(this.#d.skipConversion ? { format: CSV_ROWS_FORMAT } : {}),
+    };
     const partition = Number.parseInt(fingerprint.slice(0, 8), 16) % this.#d.partitions;
     if (size > pipeline.smallFileBytes) {
-      await this.#d.producer.send(this.#d.topic, partition, [encodeFileMessage(source)]);
+      // A large capture the dissector can read in byte ranges goes out as several references,
+      // chunk i to partition (p + i) mod n, so that all workers share it (Spot split it with editcap).
+      const ranges = !this.#d.skipConversion && supportsByteRanges(pipeline)
+        ? fileRanges(size, RANGE_CHUNK_BYTES, this.#d.partitions, RANGE_LOOKBACK_BYTES) : [];
+      const byPartition = new Map<number, Buffer[]>();
+      if (ranges.length > 1) {
+        for (const r of ranges) {
+          const p = (partition + r.index) % this.#d.partitions;
+          byPartition.set(p, [...(byPartition.get(p) ?? []), encodeFileMessage(source, r)]);
+        }
+      } else {
+        byPartition.set(partition, [encodeFileMessage(source)]);
+      }
+      for (const [p, messages] of byPartition) await this.#d.producer.send(this.#d.topic, p, messages);
+      await chaosPause();
       ledger.markQueued(pipeline.name, id, { partition, rows: 0, rejected: 0 });
-      log.info({ file: name, size, partition }, 'large file queued by reference');
+      collectorQueued(pipeline.name, { rows: 0, rejected: 0, messages: Math.max(1, ranges.length) });
+      log.info({ file: name, size, partition, chunks: Math.max(1, ranges.length) }, 'large file queued by reference');
       return true;
     }
     const sink = new RejectionSink(store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
     let messages: Buffer[];
     let rows: number;
+    const elapsed = stopwatch();
     try {
       ({ messages, rows } = await this.#dissectSmall(c.path, source, sink));
     } catch (err) {
+      const dissectSeconds = elapsed();
       await sink.discard();
       if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
       await quarantineFile(store, ledger, source, c.path, err.message);
       ledger.markQuarantined(pipeline.name, id, err.message);
+      fileQuarantined(pipeline.name, 'collector', dissectSeconds);
       log.warn({ file: name, reason: err.message }, 'file quarantined');
       return true;
     }
+    const dissectSeconds = elapsed();
     // One send: the embedded queue appends it in one transaction, Kafka's idempotent producer in order.
     if (messages.length > 0) await this.#d.producer.send(this.#d.topic, partition, messages);
     await sink.finish();
+    await chaosPause();
     ledger.markQueued(pipeline.name, id, { partition, rows, rejected: sink.count });
+    collectorQueued(pipeline.name, { rows, rejected: sink.count, messages: messages.length, dissectSeconds });
     log.info({ file: name, size, rows, rejected: sink.count, chunks: messages.length, partition }, 'file queued as records');
+    return true;
+  }
+
+  /**
+   * A file we may not read (EACCES/EPERM): quarantined by reference (no copy can be made) under a
+   * fingerprint of its path, size and mtime, so that it is neither retried in a loop nor blocking
+   * `--once`. After fixing its permissions, `spot-ingest quarantine retry` hands it back to the collector.
+   */
+  #unreadable(c: Candidate, code: string): boolean {
+    const { pipeline, ledger, log } = this.#d;
+    const name = basename(c.path);
+    const fingerprint = createHash('sha256').update(`unreadable:${c.path}:${c.size}:${Math.trunc(c.mtimeMs)}`).digest('hex');
+    const id: FileIdentity = { path: c.path, size: c.size, mtimeMs: c.mtimeMs, fingerprint };
+    const reason = `cannot read ${c.path}: permission denied (${code}); fix its permissions, then run \`spot-ingest quarantine retry\``;
+    ledger.markQuarantined(pipeline.name, id, reason);
+    ledger.recordQuarantine({ pipeline: pipeline.name, fingerprint, kind: 'file', name, rel: '', reason, count: 0 });
+    fileQuarantined(pipeline.name, 'collector', 0);
+    log.warn({ file: name, reason }, 'file quarantined');
     return true;
   }
 
   /** Dissects a small file completely into queue messages (bounded: the file is small). */
   async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number }> {
-    const dissect = await dissectorFor(this.#d.pipeline);
+    const dissect = await dissectorForSource(this.#d.pipeline, source.format);
     const schema = SCHEMAS[source.type];
     const chunker = new RecordChunker(source, this.#d.messageBytes);
     const messages: Buffer[] = [];

@@ -146,6 +146,25 @@ export class Ledger {
       .run(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint, state, partition, rows, rejected, reason, Date.now(), Date.now());
   }
 
+  /** The newest ledger row of the input file with this fingerprint (for `quarantine retry`). */
+  fileOf(pipeline: string, fingerprint: string): (FileIdentity & { state: FileState; archive: string | null }) | undefined {
+    const row = this.#db.prepare(`SELECT path, size, mtime_ms, fingerprint, state, archive FROM files WHERE pipeline = ? AND fingerprint = ?
+      ORDER BY seen_at DESC LIMIT 1`).get(pipeline, fingerprint) as
+      { path: string; size: number; mtime_ms: number; fingerprint: string; state: FileState; archive: string | null } | undefined;
+    return row && { path: row.path, size: row.size, mtimeMs: row.mtime_ms, fingerprint: row.fingerprint, state: row.state, archive: row.archive };
+  }
+
+  /** Forgets a file, so that the collector takes it again (`quarantine retry`, or a file gone before it was archived). */
+  forgetFile(pipeline: string, id: FileIdentity, onlyIfState?: FileState): void {
+    this.#db.prepare(`DELETE FROM files WHERE pipeline = ? AND path = ? AND size = ? AND mtime_ms = ? AND fingerprint = ?
+      AND (? IS NULL OR state = ?)`).run(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint, onlyIfState ?? null, onlyIfState ?? null);
+  }
+
+  /** Removes a quarantine entry once its input was handed back to the pipeline (`quarantine retry`). */
+  forgetQuarantine(pipeline: string, fingerprint: string, kind: QuarantineEntry['kind']): void {
+    this.#db.prepare('DELETE FROM quarantine WHERE pipeline = ? AND fingerprint = ? AND kind = ?').run(pipeline, fingerprint, kind);
+  }
+
   /** Records parts durably in place (one transaction; rewriting a part replaces its row). */
   recordParts(pipeline: string, fingerprint: string, parts: readonly { rel: string; rows: number }[]): void {
     if (parts.length === 0) return;

@@ -25,13 +25,35 @@ export interface PipelineConfig {
   readonly smallFileBytes: number;
 }
 
-export type StoreConfig = { readonly kind: 'local'; readonly root: string } | { readonly kind: 'hdfs'; readonly url: string };
+export type HdfsAuthConfig =
+  | { readonly kind: 'simple'; readonly user?: string }
+  | { readonly kind: 'kerberos'; readonly servicePrincipal?: string }
+  | { readonly kind: 'delegation'; readonly token: string };
+
+export type StoreConfig =
+  | { readonly kind: 'local'; readonly root: string }
+  | {
+      readonly kind: 'hdfs';
+      /** `hdfs://namenode:port/path`, or an absolute path when `webhdfsUrl` is given. */
+      readonly url: string;
+      readonly webhdfsUrl?: string;
+      readonly auth: HdfsAuthConfig;
+      readonly retrySeconds: number;
+    };
+
+/** Hive Metastore registration; absent when `hive.metastore_uri` is empty. */
+export interface HiveConfig {
+  readonly metastoreUri: string;
+  /** Table root as the metastore records it (default: hdfs_app_path). */
+  readonly location: string;
+}
 
 export interface Config {
   readonly file: string;
   readonly dbname: string;
   readonly appPath: string;
   readonly store: StoreConfig;
+  readonly hive?: HiveConfig;
   readonly statePath: string;
   readonly collectorProcesses: number;
   readonly ingestionIntervalSec: number;
@@ -132,9 +154,16 @@ export function parseConfig(raw: unknown, file: string): Config {
   const base = resolve(file, '..');
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
   const appPath = v.hdfs_app_path as string;
-  const store: StoreConfig = appPath.startsWith('hdfs://') || appPath.startsWith('webhdfs://')
-    ? { kind: 'hdfs', url: appPath }
-    : { kind: 'local', root: abs(appPath) };
+  const store = storeOf(appPath, v.hdfs as Plain, abs, errors);
+  const hiveKeys = v.hive as Plain;
+  const metastoreUri = (hiveKeys.metastore_uri as string).trim();
+  if (metastoreUri !== '' && !/^(thrift:\/\/)?[^\s/:]+:\d+\/?(,.*)?$/.test(metastoreUri)) {
+    errors.push(`hive.metastore_uri: expected thrift://host:port, got ${JSON.stringify(metastoreUri)}`);
+  }
+  const hive: HiveConfig | undefined = metastoreUri === '' ? undefined : {
+    metastoreUri,
+    location: (hiveKeys.location as string | undefined) ?? (store.kind === 'local' ? `file://${store.root}` : appPath),
+  };
   const kafka = v.kafka as Plain;
   const pipelines: Record<string, PipelineConfig> = {};
   for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
@@ -178,6 +207,7 @@ export function parseConfig(raw: unknown, file: string): Config {
     dbname: v.dbname as string,
     appPath,
     store,
+    hive,
     statePath: abs(statePath),
     collectorProcesses: v.collector_processes as number,
     ingestionIntervalSec: v.ingestion_interval as number,
@@ -197,6 +227,41 @@ export function parseConfig(raw: unknown, file: string): Config {
     },
     pipelines,
     notices,
+  };
+}
+
+/** Local directory or HDFS, from `hdfs_app_path` and the `hdfs.*` keys. */
+function storeOf(appPath: string, h: Plain, abs: (p: string) => string, errors: string[]): StoreConfig {
+  const webhdfsUrl = h.webhdfs_url as string | undefined;
+  if (webhdfsUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(webhdfsUrl)) {
+    errors.push(`hdfs.webhdfs_url: expected http(s)://namenode:port, got ${JSON.stringify(webhdfsUrl)}`);
+  }
+  const webhdfs = /^webhdfs:\/\/([^/]+)(\/.*)?$/.exec(appPath);
+  const isHdfs = appPath.startsWith('hdfs://') || webhdfs !== null || (webhdfsUrl !== undefined && isAbsolute(appPath));
+  if (!isHdfs) return { kind: 'local', root: abs(appPath) };
+  if (!webhdfs && !appPath.startsWith('hdfs://') && webhdfsUrl === undefined) {
+    errors.push('hdfs_app_path: a plain path on HDFS needs hdfs.webhdfs_url');
+  }
+  let auth: HdfsAuthConfig;
+  switch (h.auth as string) {
+    case 'kerberos':
+      auth = { kind: 'kerberos', servicePrincipal: h.kerberos_principal as string | undefined };
+      break;
+    case 'delegation': {
+      const token = (h.delegation_token as string | undefined) ?? process.env.SPOT_HDFS_DELEGATION_TOKEN;
+      if (!token) errors.push('hdfs.delegation_token: auth "delegation" needs a token (or SPOT_HDFS_DELEGATION_TOKEN)');
+      auth = { kind: 'delegation', token: token ?? '' };
+      break;
+    }
+    default:
+      auth = { kind: 'simple', user: h.user as string | undefined };
+  }
+  return {
+    kind: 'hdfs',
+    url: webhdfs ? (webhdfs[2] ?? '/') : appPath,
+    webhdfsUrl: webhdfs ? `http://${webhdfs[1]}` : webhdfsUrl?.replace(/\/+$/, ''),
+    auth,
+    retrySeconds: h.retry_seconds as number,
   };
 }
 

@@ -84,6 +84,26 @@ export const CONFIG_SPEC = {
         },
       },
     },
+    hdfs: {
+      kind: 'object',
+      doc: 'New. HDFS store settings, used when `hdfs_app_path` is `hdfs://namenode:port/path` (or a plain absolute path with `hdfs.webhdfs_url` set).',
+      keys: {
+        webhdfs_url: { kind: 'string', doc: 'New. WebHDFS endpoint of the NameNode, `http(s)://namenode:9870` (default: the namenode host of `hdfs_app_path` on port 9870). Setting it makes a plain absolute `hdfs_app_path` an HDFS path.' },
+        auth: { kind: 'string', default: 'simple', oneOf: ['simple', 'kerberos', 'delegation'], doc: 'New. `simple`: requests carry `user.name` (hadoop.security.authentication=simple). `kerberos`: SPNEGO with the ticket from `kinit` (needs the optional npm package `kerberos`). `delegation`: a token from `hdfs fetchdt`.' },
+        user: { kind: 'string', doc: 'New. User for simple auth (default: $HADOOP_USER_NAME, else the OS user).' },
+        kerberos_principal: { kind: 'string', doc: 'New. Service principal of the NameNode\'s HTTP endpoint for SPNEGO, `HTTP@namenode.example.com` (default: `HTTP@<webhdfs host>`). The client principal is the one of the `kinit` ticket cache (KRB5CCNAME).' },
+        delegation_token: { kind: 'string', doc: 'New. Delegation token for `auth: delegation` (or set SPOT_HDFS_DELEGATION_TOKEN).' },
+        retry_seconds: { kind: 'number', min: 1, default: 120, doc: 'New. How long one HDFS operation is retried with backoff while a NameNode or DataNode is unavailable; after that the message is retried as a whole (nothing is marked done before HDFS has it).' },
+      },
+    },
+    hive: {
+      kind: 'object',
+      doc: 'New. Hive Metastore registration. Without `metastore_uri` no catalog is used (run `spot-ingest ddl` yourself).',
+      keys: {
+        metastore_uri: { kind: 'string', default: '', doc: 'New. `thrift://host:9083` (hive.metastore.uris; the first of a comma-separated list is used). When set, workers create the `dbname` database and the tables if missing and register every new hour partition in the background, retried, never blocking ingest.' },
+        location: { kind: 'string', doc: 'New. The table root as the metastore should record it (default: `hdfs_app_path`), for a namenode name that differs between the ingest host and the cluster.' },
+      },
+    },
     pipelines: { kind: 'map', doc: 'Named pipelines.', of: pipelineSpec },
   },
 } as const satisfies KeySpec;

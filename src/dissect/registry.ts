@@ -13,6 +13,17 @@ const LOADERS: Record<string, () => Promise<Dissector>> = {
   'proxy/bluecoat': async () => (await import('./proxy/bluecoat.ts')).dissectProxyBluecoat,
 };
 
+/** Dissectors that honour DissectOptions.byteRange, so one large file can be shared by several workers. */
+const RANGED = new Set(['dns/native']);
+
+export function supportsByteRanges(pipeline: PipelineConfig): boolean {
+  return RANGED.has(`${pipeline.type}/${pipeline.dissector}`);
+}
+
+/** Size of one chunk of a large capture, and the bytes before a chunk decoded for reassembly only. */
+export const RANGE_CHUNK_BYTES = 32 * 1024 * 1024;
+export const RANGE_LOOKBACK_BYTES = 1024 * 1024;
+
 export async function dissectorFor(pipeline: PipelineConfig): Promise<Dissector> {
   const load = LOADERS[`${pipeline.type}/${pipeline.dissector}`];
   if (!load) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);

@@ -32,6 +32,19 @@ export interface DissectOptions {
   /** Rows per batch; dissectors may return fewer. */
   readonly batchRows?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Only records whose bytes start in [start, end) of the file (a chunk of a
+   * large capture, so several workers share one file). Records from
+   * `lookback` bytes before `start` are decoded for reassembly state only.
+   * Dissectors whose entry says `ranges: true` honour it.
+   */
+  readonly byteRange?: ByteRange;
+}
+
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+  readonly lookback: number;
 }
 
 export type Dissector = (file: string, options: DissectOptions) => AsyncGenerator<DissectBatch, void, undefined>;

@@ -2,9 +2,13 @@
  * What travels through the queue (embedded or Kafka), as UTF-8 JSON:
  *
  *   {"v":1,"kind":"records","source":{...},"chunk":N,"rows":[[...],...]}   rows of a small file, one chunk
- *   {"v":1,"kind":"file","source":{...}}                                   a large file: a worker dissects the archived original
+ *   {"v":1,"kind":"file","source":{...}[,"range":{...}]}                   a large file: a worker dissects the archived original
  *
- * source = {"pipeline","type","name","archive","fingerprint","size"}; `archive`
+ * range = {"index","count","start","end","lookback"}: chunk `index` of `count`
+ * of a large capture, the records whose bytes start in [start, end) (see
+ * ByteRange in src/dissect/types.ts); absent: the whole file.
+ *
+ * source = {"pipeline","type","name","archive","fingerprint","size"[,"format":"csv"]}; `archive`
  * is the store-relative path of the original, confined to the store root on
  * decode. Rows are arrays in the table's column order. A records message is
  * kept under the byte limit by `chunkRecords`.
@@ -12,6 +16,7 @@
 import { SpotError } from '../errors.ts';
 import { confine } from '../store/types.ts';
 import { TABLE_NAMES, type Row, type TableName } from '../table/schemas.ts';
+import type { ByteRange } from '../dissect/types.ts';
 
 export interface SourceRef {
   readonly pipeline: string;
@@ -20,14 +25,41 @@ export interface SourceRef {
   readonly archive: string;
   readonly fingerprint: string;
   readonly size: number;
+  /**
+   * How the original is read. Absent: the pipeline's dissector (a raw nfcapd,
+   * pcap or log file). 'csv': already dissected, one table row per line
+   * (`collector --skip-conversion`, src/dissect/csv-rows.ts).
+   */
+  readonly format?: 'csv';
 }
 
 export type IngestMessage =
   | { readonly v: 1; readonly kind: 'records'; readonly source: SourceRef; readonly chunk: number; readonly rows: Row[] }
-  | { readonly v: 1; readonly kind: 'file'; readonly source: SourceRef };
+  | { readonly v: 1; readonly kind: 'file'; readonly source: SourceRef; readonly range?: FileRange };
 
-export function encodeFileMessage(source: SourceRef): Buffer {
-  return Buffer.from(JSON.stringify({ v: 1, kind: 'file', source }));
+export interface FileRange extends ByteRange {
+  readonly index: number;
+  readonly count: number;
+}
+
+export function encodeFileMessage(source: SourceRef, range?: FileRange): Buffer {
+  return Buffer.from(JSON.stringify(range ? { v: 1, kind: 'file', source, range } : { v: 1, kind: 'file', source }));
+}
+
+/** Splits a file of `size` bytes into about `chunkBytes` ranges (at least `minChunks` when it is that large). */
+export function fileRanges(size: number, chunkBytes: number, minChunks: number, lookback: number): FileRange[] {
+  const count = Math.max(1, Math.ceil(size / chunkBytes), Math.min(minChunks, Math.floor(size / lookback)));
+  const step = Math.ceil(size / count);
+  return Array.from({ length: count }, (_, index) => ({
+    index, count, start: index * step, end: index === count - 1 ? size : (index + 1) * step, lookback,
+  }));
+}
+
+function decodeRange(r: any, size: number): FileRange {
+  const ok = r && typeof r === 'object' && [r.index, r.count, r.start, r.end, r.lookback].every((n) => Number.isSafeInteger(n) && n >= 0)
+    && r.index < r.count && r.start <= r.end && r.end <= size;
+  if (!ok) fail('range invalid');
+  return { index: r.index, count: r.count, start: r.start, end: r.end, lookback: r.lookback };
 }
 
 /**
@@ -94,11 +126,13 @@ export function decodeMessage(value: Buffer): IngestMessage {
   if (!TABLE_NAMES.includes(s.type)) fail(`source.type ${JSON.stringify(s.type)} is not a table`);
   if (!Number.isSafeInteger(s.size) || s.size < 0) fail('source.size invalid');
   if (!/^[0-9a-f]{16,}$/.test(s.fingerprint)) fail('source.fingerprint invalid');
+  if (s.format !== undefined && s.format !== 'csv') fail(`source.format ${JSON.stringify(s.format)} unknown`);
   const source: SourceRef = {
     pipeline: s.pipeline, type: s.type, name: s.name, archive: confine(s.archive), fingerprint: s.fingerprint, size: s.size,
+    ...(s.format === 'csv' ? { format: 'csv' as const } : {}),
   };
   if (!source.archive.startsWith(`${source.type}/binary/`)) fail(`archive ${source.archive} is not under ${source.type}/binary/`);
-  if (m.kind === 'file') return { v: 1, kind: 'file', source };
+  if (m.kind === 'file') return m.range === undefined ? { v: 1, kind: 'file', source } : { v: 1, kind: 'file', source, range: decodeRange(m.range, source.size) };
   if (m.kind !== 'records') fail(`unknown kind ${JSON.stringify(m.kind)}`);
   if (!Number.isSafeInteger(m.chunk) || m.chunk < 0) fail('chunk invalid');
   if (!Array.isArray(m.rows) || !m.rows.every(Array.isArray)) fail('rows invalid');

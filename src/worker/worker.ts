@@ -9,23 +9,33 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger } from '../collector/ledger.ts';
 import type { PipelineConfig } from '../config/load.ts';
-import { dissectorFor } from '../dissect/registry.ts';
+import { dissectorForSource } from '../dissect/csv-rows.ts';
 import { SpotError, errorMessage } from '../errors.ts';
-import { decodeMessage, type IngestMessage, type SourceRef } from '../queue/message.ts';
+import { decodeMessage, type IngestMessage, type FileRange, type SourceRef } from '../queue/message.ts';
 import type { QueueConsumer, QueueRecord } from '../queue/types.ts';
 import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
 import type { Store } from '../store/types.ts';
 import { HourBuckets, type Bucket } from '../table/hour-buckets.ts';
 import type { ParquetWriter } from '../table/parquet-writer.ts';
 import { writePart, writeParts } from '../table/part-sink.ts';
-import { SCHEMAS, type Row } from '../table/schemas.ts';
+import { SCHEMAS, type Hour, type Row, type TableName } from '../table/schemas.ts';
 import type { Rejection } from '../dissect/types.ts';
 import type { Logger } from '../telemetry/log.ts';
+import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten } from '../telemetry/metrics.ts';
 import { splitWords } from '../dissect/split-words.ts';
 
 /** Rows per part when a worker dissects a large file, and the most it buffers. */
 export const PART_ROWS = 100_000;
 export const MAX_BUFFERED_ROWS = 200_000;
+
+/**
+ * Test hooks, unset by default: SPOT_WORKER_THROTTLE_MS=N sleeps N ms before
+ * each message (a worker slower than its collector, for backpressure tests);
+ * SPOT_CHAOS_DELAY_MS=N sleeps N ms between "parts in place" and the offset
+ * commit, so that scripts/chaos.ts's SIGKILLs land there more often.
+ */
+const THROTTLE_MS = Number(process.env.SPOT_WORKER_THROTTLE_MS) || 0;
+const CHAOS_DELAY_MS = Number(process.env.SPOT_CHAOS_DELAY_MS) || 0;
 
 export interface WorkerDeps {
   readonly pipeline: PipelineConfig;
@@ -35,6 +45,17 @@ export interface WorkerDeps {
   readonly partition: number;
   readonly writer: ParquetWriter;
   readonly log: Logger;
+  /**
+   * Hive Metastore registration (HiveCatalog): told about each hour partition
+   * once its parts are durably in place; enqueue() never waits or throws for
+   * the metastore.
+   */
+  readonly catalog?: { enqueue(table: TableName, hour: Hour): void };
+}
+
+/** What a consumer-group consumer (src/queue/kafka/group-consumer.ts) adds: the partitions it holds now. */
+export interface GroupMember {
+  assignedPartitions(): number[];
 }
 
 export interface WorkerStats {
@@ -55,18 +76,46 @@ export class Worker {
   /** Consumes until `signal` aborts; the message in hand is finished first. */
   async run(signal: AbortSignal): Promise<void> {
     let backoffMs = 500;
+    let pollBackoffMs = 500;
     while (!signal.aborted) {
-      const records = await this.#d.consumer.poll(8, 500);
+      let records: QueueRecord[];
+      try {
+        records = await this.#d.consumer.poll(8, 500);
+        pollBackoffMs = 500;
+      } catch (err) {
+        if (!(err instanceof SpotError) || !err.retryable) throw err;
+        // Queue unreachable (broker down or restarting): nothing is lost by waiting; poll again.
+        retried(this.#d.pipeline.name, 'worker');
+        this.#d.log.warn({ err: errorMessage(err) }, 'queue not reachable, polling again');
+        await sleep(pollBackoffMs, undefined, { signal }).catch(() => undefined);
+        pollBackoffMs = Math.min(pollBackoffMs * 2, 10_000);
+        continue;
+      }
       for (const record of records) {
+        // Once the parts are in place only the commit is retried: redoing the message would just rewrite them.
+        let handled = false;
         for (;;) {
           try {
-            await this.handle(record);
+            if (!handled) {
+              if (THROTTLE_MS > 0) await sleep(THROTTLE_MS);
+              await this.handle(record);
+              handled = true;
+              if (CHAOS_DELAY_MS > 0) await sleep(CHAOS_DELAY_MS);
+            }
             await this.#d.consumer.commit(record.partition, record.offset + 1);
+            messageDone(this.#d.pipeline.name, 'committed');
             backoffMs = 500;
             break;
           } catch (err) {
             if (err instanceof SpotError && !err.retryable && err.code === 'TOOL_MISSING') throw err;
-            // Store or queue trouble (disk full, HDFS down): keep the message, try again.
+            if (handled && this.#lost(record.partition)) {
+              // Group mode: a rebalance gave the partition to another member, which starts at the
+              // committed offset and rewrites the same parts. Our copy is in place; move on.
+              this.#d.log.info({ partition: record.partition, offset: record.offset }, 'partition moved to another worker of the group; not committing');
+              break;
+            }
+            // Store or queue trouble (disk full, HDFS down, broker down): keep the message, try again.
+            retried(this.#d.pipeline.name, 'worker');
             this.#d.log.warn({ err: errorMessage(err), offset: record.offset }, 'message not done, retrying');
             await sleep(backoffMs);
             backoffMs = Math.min(backoffMs * 2, 30_000);
@@ -76,6 +125,12 @@ export class Worker {
         if (signal.aborted) return;
       }
     }
+  }
+
+  /** True when the consumer is a group member that no longer holds `partition`. */
+  #lost(partition: number): boolean {
+    const c = this.#d.consumer as Partial<GroupMember>;
+    return typeof c.assignedPartitions === 'function' && !c.assignedPartitions().includes(partition);
   }
 
   async handle(record: QueueRecord): Promise<void> {
@@ -92,14 +147,18 @@ export class Worker {
     }
     this.stats.messages++;
     if (message.kind === 'records') await this.#records(message.source, message.chunk, message.rows);
-    else await this.#file(message.source);
+    else await this.#file(message.source, message.range);
   }
 
   async #records(source: SourceRef, chunk: number, rows: Row[]): Promise<void> {
     const buckets = new HourBuckets(SCHEMAS[source.type], Number.MAX_SAFE_INTEGER);
     const rejected: Rejection[] = [];
     buckets.add(rows, [], rejected);
-    const written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, buckets.drain(), () => `c${chunk}`);
+    const ready = buckets.drain();
+    const writing = stopwatch();
+    const written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, ready, () => `c${chunk}`);
+    this.#register(source.type, ready.map((b) => b.hour));
+    partsWritten(this.#d.pipeline.name, ready.length, writing());
     this.stats.rows += written;
     if (rejected.length > 0) {
       const sink = this.#sink(source, `c${chunk}`);
@@ -107,23 +166,37 @@ export class Worker {
       await sink.finish();
       this.stats.rejected += rejected.length;
     }
+    recordCounts(this.#d.pipeline.name, 'worker', written, rejected.length);
   }
 
-  async #file(source: SourceRef): Promise<void> {
+  async #file(source: SourceRef, range?: FileRange): Promise<void> {
     const { store, ledger, writer, pipeline } = this.#d;
     const local = await store.openLocal(source.archive);
-    const sink = this.#sink(source, 'w');
+    // Tags keep the parts of different chunks of one file apart: r<chunk>w<seq>.
+    const prefix = range ? `r${range.index}` : '';
+    const sink = this.#sink(source, `${prefix}w`);
     const written: { rel: string; rows: number }[] = [];
+    const hours: Hour[] = [];
     let seq = 0;
+    const elapsed = stopwatch();
+    let writeSeconds = 0;
     const flush = async (ready: Bucket[]) => {
-      for (const bucket of ready) written.push(await writePart(store, writer, source, bucket, `w${seq++}`));
+      for (const bucket of ready) {
+        const writing = stopwatch();
+        written.push(await writePart(store, writer, source, bucket, `${prefix}w${seq++}`));
+        hours.push(bucket.hour);
+        const s = writing();
+        writeSeconds += s;
+        partsWritten(pipeline.name, 1, s);
+      }
       ready.length = 0;
     };
     try {
-      const dissect = await dissectorFor(pipeline);
+      const dissect = await dissectorForSource(pipeline, source.format);
       const buckets = new HourBuckets(SCHEMAS[source.type], PART_ROWS, MAX_BUFFERED_ROWS);
       const ready: Bucket[] = [];
-      for await (const batch of dissect(local.path, { processOpt: splitWords(pipeline.processOpt) })) {
+      const byteRange = range ? { start: range.start, end: range.end, lookback: range.lookback } : undefined;
+      for await (const batch of dissect(local.path, { processOpt: splitWords(pipeline.processOpt), byteRange })) {
         const rejected: Rejection[] = [...(batch.rejected ?? [])];
         buckets.add(batch.rows, ready, rejected);
         await sink.add(rejected);
@@ -133,8 +206,10 @@ export class Worker {
       await flush(ready);
       await sink.finish();
       ledger.recordParts(source.pipeline, source.fingerprint, written);
+      this.#register(source.type, hours);
       this.stats.rows += written.reduce((n, p) => n + p.rows, 0);
       this.stats.rejected += sink.count;
+      workerFileWritten(pipeline.name, { rows: written.reduce((n, p) => n + p.rows, 0), rejected: sink.count, dissectSeconds: elapsed() - writeSeconds });
     } catch (err) {
       await sink.discard();
       if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
@@ -142,9 +217,23 @@ export class Worker {
       for (const part of written) await store.remove(part.rel);
       await quarantineFile(store, ledger, source, local.path, err.message);
       this.stats.quarantinedFiles++;
+      fileQuarantined(pipeline.name, 'worker', elapsed() - writeSeconds);
       this.#d.log.warn({ file: source.name, reason: err.message }, 'file quarantined');
     } finally {
       await local.release();
+    }
+  }
+
+  #register(table: TableName, hours: readonly Hour[]): void {
+    const catalog = this.#d.catalog;
+    if (!catalog) return;
+    for (const hour of hours) {
+      try {
+        catalog.enqueue(table, hour);
+      } catch (err) {
+        // A closed catalog must not fail a message whose data is already in place.
+        this.#d.log.warn({ err: errorMessage(err) }, 'partition not queued for registration');
+      }
     }
   }
 
@@ -160,6 +249,7 @@ export class Worker {
       pipeline: this.#d.pipeline.name, fingerprint: `message:${record.partition}:${record.offset}`, kind: 'message',
       name: `partition ${record.partition} offset ${record.offset}`, rel, reason, count: 0,
     });
+    messageDone(this.#d.pipeline.name, 'quarantined');
     this.#d.log.warn({ offset: record.offset, reason }, 'queue message quarantined');
   }
 }

@@ -62,7 +62,7 @@ function stage(ws: Workspace, pipeline: string, files: string[], nameOf = basena
 
 async function rowsPerFingerprint(ws: Workspace, table: string): Promise<Map<string, number>> {
   const glob = join(ws.root, table, 'hive', '*', '*', '*', '*', '*.parquet');
-  const rows = await ws.query(`SELECT regexp_extract(filename, '\\.([0-9a-f]{16})\\.[cw][0-9]+\\.parquet$', 1) AS fp, count(*)
+  const rows = await ws.query(`SELECT regexp_extract(filename, '\\.([0-9a-f]{16})\\.(r[0-9]+)?[cw][0-9]+\\.parquet$', 1) AS fp, count(*)
     FROM read_parquet('${glob}', filename = true) GROUP BY fp`);
   return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
 }

@@ -71,7 +71,7 @@ for (const [dissector, smallFileBytes] of [['native', undefined], ['native', 0],
       const hours = await ws.query('SELECT y, m, d, h, count(*) FROM dns GROUP BY ALL ORDER BY ALL');
       assert.deepEqual(hours.map((r) => r.slice(0, 4).map(Number)), [[2021, 3, 14, 22], [2021, 3, 14, 23], [2021, 3, 15, 0]]);
       const parts = readdirSync(join(ws.root, 'dns', 'hive', 'y=2021', 'm=03', 'd=14', 'h=22'));
-      assert.ok(parts.every((p) => /^capture-1\.pcap\.[0-9a-f]{16}\.[cw]\d+\.parquet$/.test(p)), parts.join());
+      assert.ok(parts.every((p) => /^capture-1\.pcap\.[0-9a-f]{16}\.(r\d+)?[cw]\d+\.parquet$/.test(p)), parts.join());
       const archived = readdirSync(join(ws.root, 'dns', 'binary'), { recursive: true }).map(String).filter((p) => p.endsWith('capture-1.pcap'));
       assert.equal(archived.length, 1);
       assert.ok(readFileSync(join(ws.root, 'dns', 'binary', archived[0]!)).equals(readFileSync(pcap)), 'archived byte for byte');
@@ -191,6 +191,23 @@ test('files still being written are not taken: nfcapd.current.*, fresh mtimes', 
     assert.equal(n, 10, 'only the complete file');
     const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
     assert.equal(status.pipelines[0].filesSeen, 1);
+  } finally {
+    ws.remove();
+  }
+});
+
+test('dns: a large capture is split in byte ranges shared by both workers; rows equal tshark exactly', async () => {
+  const ws = workspace({ dns: { type: 'dns', small_file_bytes: 0 } });
+  try {
+    const pcap = join(ws.collect('dns'), 'big.pcap');
+    dnsCapture(pcap, 14_000, Date.UTC(2022, 5, 1, 10) / 1000);
+    ws.drop('dns', 'big.pcap', readFileSync(pcap));
+    const run = await ws.cli(['start', 'dns', '-c', ws.configFile, '--workers', '2', '--once']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(sortRows(await ws.query(DNS_ALL)), sortRows(tsharkRows(pcap)));
+    const parts = readdirSync(join(ws.root, 'dns', 'hive'), { recursive: true }).map(String).filter((p) => p.endsWith('.parquet'));
+    const chunks = new Set(parts.map((p) => /\.(r\d+)w\d+\.parquet$/.exec(p)?.[1]));
+    assert.ok(chunks.size >= 2 && !chunks.has(undefined), `parts from several chunks: ${[...chunks].join()}`);
   } finally {
     ws.remove();
   }

@@ -41,3 +41,20 @@ test('garbage messages are refused with a reason', () => {
     assert.throws(() => decodeMessage(Buffer.from(bad)), (err: any) => err.code === 'BAD_MESSAGE');
   }
 });
+
+test('large files split into byte ranges that tile the file, and ranges round-trip', async () => {
+  const { fileRanges } = await import('../../src/queue/message.ts');
+  for (const [size, chunk, min] of [[100, 1000, 1], [104_000_000, 32 << 20, 2], [10_000_000, 32 << 20, 2], [5_000, 32 << 20, 4]] as const) {
+    const ranges = fileRanges(size, chunk, min, 1 << 20);
+    assert.equal(ranges[0]!.start, 0);
+    assert.equal(ranges.at(-1)!.end, size);
+    for (let i = 1; i < ranges.length; i++) assert.equal(ranges[i]!.start, ranges[i - 1]!.end);
+    assert.ok(ranges.every((r) => r.count === ranges.length));
+  }
+  assert.equal(fileRanges(104_000_000, 32 << 20, 2, 1 << 20).length, 4);
+  assert.equal(fileRanges(10_000_000, 32 << 20, 2, 1 << 20).length, 2, 'at least one chunk per worker');
+  const big = { ...source, size: 1000 };
+  const range = { index: 1, count: 2, start: 500, end: 1000, lookback: 100 };
+  assert.deepEqual(decodeMessage(encodeFileMessage(big, range)), { v: 1, kind: 'file', source: big, range });
+  assert.throws(() => decodeMessage(encodeFileMessage(big, { ...range, end: 2000 })), /range invalid/);
+});

@@ -90,6 +90,11 @@ export class CaptureReader {
     this.buf = Buffer.allocUnsafe(Math.max(4096, chunkBytes));
   }
 
+  /** Absolute file offset of a position in the current buffer (what byte-range chunking keys on). */
+  absoluteOffset(bufferOffset: number): number {
+    return this.bytesRead - this.end + bufferOffset;
+  }
+
   async close(): Promise<void> {
     const fh = this.fh;
     this.fh = undefined;

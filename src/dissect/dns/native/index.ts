@@ -8,6 +8,10 @@
  * (tshark prints the same rows, then its error). A file that is not a capture
  * at all throws SpotError('DISSECT_FILE').
  *
+ * options.byteRange: only packets whose data starts in [start, end) of the
+ * file, with `lookback` bytes before start decoded for TCP and IP-fragment
+ * reassembly only, so that a large capture can be split across workers.
+ *
  * Options (deliberate, documented differences from tshark; defaults = tshark's rows):
  *   ipv6Addresses  fill ip_src/ip_dst for IPv6 frames (tshark leaves them empty)   default false
  *   icmpQuotedDns  emit a row for a DNS response quoted in an ICMP error            default false
@@ -17,7 +21,7 @@
  */
 import { SpotError } from '../../../errors.ts';
 import { DEFAULT_BATCH_ROWS, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../../types.ts';
-import { CaptureReader } from './capture-reader.ts';
+import { CaptureReader, type PacketSink } from './capture-reader.ts';
 import { DnsFrameDecoder, type DnsNativeOptions } from './frame-decoder.ts';
 
 export type { DnsNativeOptions } from './frame-decoder.ts';
@@ -27,10 +31,27 @@ export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): 
     const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
     const reader = new CaptureReader(file);
     const decoder = new DnsFrameDecoder(nativeOptions);
+    const range = options.byteRange;
+    let pastRange = false;
+    // A chunk of the file: packets before start - lookback are skipped, those in the lookback
+    // only feed reassembly (their rows belong to the previous chunk), reading stops past end.
+    const sink: PacketSink = range === undefined ? decoder : {
+      packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
+        const at = reader.absoluteOffset(off);
+        if (at < range.start - range.lookback) return;
+        if (at >= range.end) {
+          pastRange = true;
+          return;
+        }
+        const before = decoder.rows.length;
+        decoder.packet(buf, off, capLen, origLen, sec, ns, linktype);
+        if (at < range.start) decoder.rows.length = before;
+      },
+    };
     try {
       for (;;) {
         if (options.signal?.aborted) throw new SpotError('ABORTED', 'DNS dissection aborted', { cause: options.signal.reason });
-        const more = await reader.step(decoder);
+        const more = (await reader.step(sink)) && !pastRange;
         while (decoder.rows.length >= batchRows) {
           const rows = decoder.rows.slice(0, batchRows);
           decoder.rows = decoder.rows.slice(batchRows);
