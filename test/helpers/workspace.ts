@@ -19,8 +19,8 @@ export interface Workspace {
   collect(pipeline: string): string;
   /** Writes a file into a pipeline's collector path, aged so it counts as complete. */
   drop(pipeline: string, name: string, content: string | Buffer, ageMs?: number): string;
-  cli(args: string[], options?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
-  spawnCli(args: string[]): ChildProcess;
+  cli(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
+  spawnCli(args: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   query(sql: string): Promise<unknown[][]>;
   remove(): void;
 }
@@ -35,7 +35,8 @@ export function workspace(pipelines: Record<string, Record<string, unknown>>, ex
   }
   const configFile = join(dir, 'ingest_conf.json');
   writeFileSync(configFile, JSON.stringify(conf, null, 2));
-  const spawnCli = (args: string[]) => spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const spawnCli = (args: string[], env?: NodeJS.ProcessEnv) =>
+    spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   return {
     dir,
     root,
@@ -51,7 +52,7 @@ export function workspace(pipelines: Record<string, Record<string, unknown>>, ex
     spawnCli,
     cli(args, options = {}) {
       return new Promise((resolve, reject) => {
-        const child = spawnCli(args);
+        const child = spawnCli(args, options.env);
         let stdout = '';
         let stderr = '';
         child.stdout!.on('data', (d) => (stdout += d));

@@ -1,0 +1,58 @@
+/** Setup problems end in one clear message naming the fix, and exit code 2; never a stack trace or a hang. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeProxyRecords, proxyLog } from '../helpers/proxy-lines.ts';
+import { workspace } from '../helpers/workspace.ts';
+
+test('a missing nfdump stops start with the apt-get command, and leaves the file for the next start', async () => {
+  const ws = workspace({ flow: { type: 'flow' } });
+  try {
+    ws.drop('flow', 'nfcapd.202601010000', Buffer.alloc(2000, 1));
+    const run = await ws.cli(['start', 'flow', '-c', ws.configFile, '--once'], { env: { PATH: '/nonexistent' }, timeoutMs: 60_000 });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /nfdump not found: install it with `apt-get install nfdump`/);
+    const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
+    assert.equal(status.pipelines[0].filesQueued, 0, 'not marked done');
+    assert.equal(status.pipelines[0].filesQuarantined, 0, 'not blamed on the file');
+  } finally {
+    ws.remove();
+  }
+});
+
+test('a config error names the key and what was expected', async () => {
+  const ws = workspace({ proxy: { type: 'proxy' } });
+  try {
+    writeFileSync(ws.configFile, JSON.stringify({ hdfs_app_path: ws.root, pipelines: { proxy: { type: 'proxy', collector_path: 7 } } }));
+    const run = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /pipelines\.proxy\.collector_path: expected a string, got 7/);
+    assert.doesNotMatch(run.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    const missing = await ws.cli(['start', 'nope', '-c', ws.configFile]);
+    assert.equal(missing.code, 2);
+    const nofile = await ws.cli(['status', '-c', join(ws.dir, 'absent.json')]);
+    assert.equal(nofile.code, 2);
+    assert.match(nofile.stderr, /cannot read configuration .*absent\.json/);
+  } finally {
+    ws.remove();
+  }
+});
+
+test('query: csv has a header line and plain rows; bad SQL is a clear error', async () => {
+  const ws = workspace({ proxy: { type: 'proxy' } });
+  try {
+    ws.drop('proxy', 'a.log', proxyLog(makeProxyRecords(5, { seed: 4 })));
+    assert.equal((await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once'])).code, 0);
+    const csv = await ws.cli(['query', '-c', ws.configFile, '--format', 'csv', 'SELECT y, count(*) AS n FROM proxy GROUP BY y']);
+    assert.equal(csv.code, 0, csv.stderr);
+    assert.equal(csv.stdout, 'y,n\n2016,5\n');
+    const json = await ws.cli(['query', '-c', ws.configFile, '--format', 'json', 'SELECT count(*) AS n FROM dns']);
+    assert.deepEqual(JSON.parse(json.stdout), [{ n: 0 }], 'an empty table is still a table');
+    const bad = await ws.cli(['query', '-c', ws.configFile, 'SELEC nonsense']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /query failed: .*syntax error/i);
+  } finally {
+    ws.remove();
+  }
+});
