@@ -2,7 +2,8 @@
  * The status page in a real browser (Debian's chromium, driven by
  * playwright-core) while `spot-ingest start` ingests: it must show the
  * pipeline, a non-zero record count, the reason of a rejected line and the
- * partition browser's rows. Leaves a screenshot in docs/status-page.png.
+ * partition browser's rows. With SPOT_SCREENSHOT=1 it refreshes docs/status-page.png
+ * (the README's picture); otherwise the screenshot goes to the temp directory.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,7 +60,10 @@ test('status page: live ingest shows the pipeline, records, a quarantine reason 
     assert.deepEqual(external, [], 'the page loads nothing from elsewhere');
 
     mkdirSync(new URL('../../docs/', import.meta.url), { recursive: true });
-    await page.screenshot({ path: new URL('../../docs/status-page.png', import.meta.url).pathname, fullPage: true });
+    const shot = process.env.SPOT_SCREENSHOT === '1'
+      ? new URL('../../docs/status-page.png', import.meta.url).pathname
+      : `${(await import('node:os')).tmpdir()}/spot-status-page.png`;
+    await page.screenshot({ path: shot, fullPage: true });
   } finally {
     await browser?.close();
     rmSync(profile, { recursive: true, force: true });
