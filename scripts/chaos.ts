@@ -7,6 +7,8 @@
  *   npm run test:chaos                      short seeded form (CI), about 1-2 minutes
  *   npm run test:chaos -- --long            longer run (--duration S, default 600)
  *   npm run test:chaos -- --seed N --keep   another schedule; keep the work directory
+ *   npm run test:chaos -- --sabotage        self-check of the checks: one part is deleted and one copied
+ *                                           before checking, so the run must report lost>0, duplicated>0, exit 1
  *
  * 1. Workload with known content: generated proxy logs, DNS captures (pcap and
  *    pcapng) and nfcapd files (a real nfcapd fed with NetFlow), plus public
@@ -64,7 +66,7 @@ const SMALL_FILE_BYTES = 96 * 1024; // larger files travel by reference: both pa
 const { values: opt } = parseArgs({
   options: {
     seed: { type: 'string' }, long: { type: 'boolean' }, duration: { type: 'string' }, keep: { type: 'boolean' },
-    dir: { type: 'string' }, 'no-fixtures': { type: 'boolean' }, delay: { type: 'string' },
+    dir: { type: 'string' }, 'no-fixtures': { type: 'boolean' }, delay: { type: 'string' }, sabotage: { type: 'boolean' },
   },
 });
 const seed = Number(opt.seed ?? 20260101);
@@ -134,7 +136,7 @@ async function makeWorkload(dir: string): Promise<Input[]> {
     writeFileSync(path, content);
     inputs.push({ pipeline, name, source: path, size: statSync(path).size, origin });
   };
-  const n = long ? { proxy: 80, dns: 36, flow: 10, fixtures: 1000 } : { proxy: 48, dns: 20, flow: 6, fixtures: 6 };
+  const n = long ? { proxy: 200, dns: 60, flow: 16, fixtures: 1000 } : { proxy: 48, dns: 20, flow: 6, fixtures: 6 };
   for (let i = 0; i < n.proxy; i++) {
     const big = i % 8 === 5;
     const records = makeProxyRecords(big ? 1500 + i * 10 : 20 + Math.floor(rand() * 300), {
@@ -464,6 +466,18 @@ async function main(): Promise<number> {
 
   const observer = new Observer(inst.state);
   const trees = Object.fromEntries(NAMES.map((p) => [p, new Tree(p, inst, join(work, `chaos-${p}.log`))])) as Record<Pipeline, Tree>;
+  // Interrupted (Ctrl-C): take down what we started and give the mount back.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const t of Object.values(trees)) if (t.proc?.pid) try { process.kill(-t.proc.pid, 'SIGKILL'); } catch {}
+      disk.free();
+      setTimeout(() => {
+        disk.unmount();
+        console.log(`interrupted; work directory ${work}`);
+        process.exit(130);
+      }, 500);
+    });
+  }
   const kills: Kill[] = [];
   let faults = 0;
   const delivered: Record<Pipeline, number> = { flow: 0, dns: 0, proxy: 0 };
@@ -572,6 +586,15 @@ async function main(): Promise<number> {
   finalKill.recoveryMs = Math.max(...finals.map((r) => r.ms));
   const problems: string[] = [];
   finals.forEach((r, k) => { if (r.code !== 0) problems.push(`final start --once of ${NAMES[k]} exited ${r.code} (see ${work}/final-${NAMES[k]}.log)`); });
+
+  if (opt.sabotage) {
+    const parts = storeFiles(inst.store).filter((f) => f.endsWith('.parquet') && !basename(f).startsWith('.')).sort();
+    if (parts.length >= 2) {
+      unlinkSync(join(inst.store, parts[0]!));
+      copyFileSync(join(inst.store, parts[1]!), join(inst.store, parts[1]!.replace(/\.parquet$/, '.copy.parquet')));
+      say(`sabotage: deleted ${parts[0]}, copied ${parts[1]}`);
+    }
+  }
 
   // ---- checks
   const found = await tableRows(inst.store);

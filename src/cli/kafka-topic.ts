@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError, errorMessage } from '../errors.ts';
+import type { QueueAdmin } from '../queue/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 
 const pad = (n: number): string => String(n).padStart(2, '0');
@@ -35,6 +36,33 @@ export async function untilDone<T>(what: string, fn: () => Promise<T>, signal: A
       await sleep(delay, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) throw err;
       delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}
+
+/**
+ * Waits until `topic` exists with at least `minPartitions` partitions (the
+ * collector creates it with one per worker) and returns its partition count.
+ * Kafka workers wait instead of creating the topic themselves: the collector
+ * owns its partition count (workers racing to create and grow it only slow
+ * everyone down), and a group that joined a topic of one partition would not
+ * see the ones the collector adds later.
+ */
+export async function waitForTopic(admin: QueueAdmin, topic: string, signal: AbortSignal, log: Logger, minPartitions = 1): Promise<number> {
+  let delay = 250;
+  let told = false;
+  for (;;) {
+    try {
+      const n = (await admin.backlog(topic, 'none')).length;
+      if (n >= minPartitions) return n;
+      throw new SpotError('QUEUE_NO_TOPIC', `topic ${topic} has ${n} partition(s), this worker needs partition ${minPartitions - 1}`);
+    } catch (err) {
+      if (!(err instanceof SpotError) || !(err.retryable || err.code === 'QUEUE_NO_TOPIC') || signal.aborted) throw err;
+      if (!told || err.code !== 'QUEUE_NO_TOPIC') log.info({ topic, err: errorMessage(err) }, 'waiting for the topic (the collector creates it)');
+      told = true;
+      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      if (signal.aborted) throw err;
+      delay = Math.min(delay * 2, 5_000);
     }
   }
 }

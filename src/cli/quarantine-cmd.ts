@@ -6,9 +6,10 @@
  *          files that could not be read ('file'), the rejected records of a
  *          file ('lines'), the queue messages that were refused ('message').
  *   retry  <name|fingerprint|all>: for each matching 'file' entry,
- *          - when the original is archived in the store, a reference to the
- *            archived copy is queued (a worker dissects it, as it does a
- *            large file) and the file counts as queued again;
+ *          - when the original is archived in the store, any part of it that
+ *            is in the table (a chunk that did not fail) is removed, and a
+ *            reference to the archived copy is queued (a worker dissects it
+ *            whole, as it does a large file); the file counts as queued again;
  *          - when no copy could be made (the file could not be read), its
  *            ledger entry is forgotten, so the collector takes it again.
  *          The entry leaves the quarantine; if the cause is not fixed, the
@@ -81,6 +82,8 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
           continue;
         }
         if (file.archive && (await store.exists(file.archive))) {
+          // Parts some chunk of the file did write before another chunk failed would be rows twice after the redo.
+          for (const rel of ledger.forgetParts(pipeline.name, file.fingerprint)) await store.remove(rel);
           const { admin, producer } = await open();
           const topic = standaloneTopic(pipeline.name);
           await admin.ensureTopic(topic, 1);

@@ -65,6 +65,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   let fatal = false;
   const common = ['-t', pipeline.name, '-c', configFile, '--topic', topic, '--http', 'off'];
   const launch = (child: Child) => {
+    const launchedAt = Date.now();
     const proc = spawn(process.execPath, [BIN, ...child.args], {
       stdio: ['ignore', 'inherit', progressTTY ? 'pipe' : 'inherit', 'ipc'],
       env: progressTTY ? { ...process.env, SPOT_LOG_FORMAT: process.env.SPOT_LOG_FORMAT ?? 'pretty' } : process.env,
@@ -90,6 +91,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (code !== 0) log.warn({ child: child.name, code, restart }, 'child exited');
       if (restart) {
         metrics.childRestarts.inc({ child: child.name });
+        // The back-off is for a crash loop: a child that had been running for a minute starts again at once-ish.
+        if (Date.now() - launchedAt > 60_000) child.restarts = 0;
         child.restarts++;
         setTimeout(() => { if (!signal.aborted && !fatal) launch(child); }, Math.min(1000 * child.restarts, 10_000));
       }

@@ -16,7 +16,7 @@ import { logger } from '../telemetry/log.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
 import { Worker } from '../worker/worker.ts';
-import { untilDone } from './kafka-topic.ts';
+import { untilDone, waitForTopic } from './kafka-topic.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
 
@@ -62,12 +62,15 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const signal = stopSignal();
   const admin = await queue.admin();
   // A broker that is down at start-up is waited for, not fatal.
-  await untilDone('open topic', () => admin.ensureTopic(topic, Math.max(1, partition + 1)), signal, log);
   let consumer: QueueConsumer;
   if (group) {
+    await waitForTopic(admin, topic, signal, log);
     const join = () => (queue as KafkaQueue).groupConsumer(topic, workerGroup(pipeline.name));
-    consumer = new ReopeningGroupConsumer(join, log, await untilDone('join group', join, signal, log));
+    const partitions = async () => (await admin.backlog(topic, 'none')).length;
+    consumer = new ReopeningGroupConsumer(join, log, { first: await untilDone('join group', join, signal, log), partitions });
   } else {
+    if (queue.kind === 'kafka') await waitForTopic(admin, topic, signal, log, partition + 1);
+    else await admin.ensureTopic(topic, partition + 1);
     consumer = await untilDone('open consumer', () => queue.consumer(topic, partition, workerGroup(pipeline.name)), signal, log);
   }
   const ledger = openLedger(config);

@@ -160,6 +160,13 @@ export class Ledger {
       AND (? IS NULL OR state = ?)`).run(pipeline, id.path, id.size, Math.trunc(id.mtimeMs), id.fingerprint, onlyIfState ?? null, onlyIfState ?? null);
   }
 
+  /** Forgets the parts of one input and returns their paths (`quarantine retry` removes them before redoing the file). */
+  forgetParts(pipeline: string, fingerprint: string): string[] {
+    const rels = (this.#db.prepare('SELECT rel FROM parts WHERE pipeline = ? AND fingerprint = ?').all(pipeline, fingerprint) as { rel: string }[]).map((r) => r.rel);
+    this.#db.prepare('DELETE FROM parts WHERE pipeline = ? AND fingerprint = ?').run(pipeline, fingerprint);
+    return rels;
+  }
+
   /** Removes a quarantine entry once its input was handed back to the pipeline (`quarantine retry`). */
   forgetQuarantine(pipeline: string, fingerprint: string, kind: QuarantineEntry['kind']): void {
     this.#db.prepare('DELETE FROM quarantine WHERE pipeline = ? AND fingerprint = ? AND kind = ?').run(pipeline, fingerprint, kind);

@@ -47,7 +47,7 @@ export const CONFIG_SPEC = {
   doc: 'ingest_conf.json',
   keys: {
     dbname: { kind: 'string', default: 'spot', doc: 'Hive database holding the tables.' },
-    hdfs_app_path: { kind: 'string', required: true, doc: 'Application root: a local absolute path (embedded store) or `hdfs://namenode:port/path`. Tables live under `<root>/<type>/hive`.' },
+    hdfs_app_path: { kind: 'string', required: true, doc: 'Application root: a local absolute path (embedded store) or `hdfs://namenode:port/path` (HDFS over WebHDFS, see `hdfs.*`; a plain absolute path is on HDFS when `hdfs.webhdfs_url` is set). Tables live under `<root>/<type>/hive`.' },
     collector_processes: { kind: 'int', min: 1, default: 1, doc: 'Files dissected in parallel by one collector.' },
     ingestion_interval: { kind: 'number', min: 0, default: 1, doc: 'Seconds between polls of the collector path.' },
     state_path: { kind: 'string', doc: 'New. Local directory for the ledger and the embedded queue (default: `<hdfs_app_path>/.spot-ingest` for a local root, `~/.spot-ingest` otherwise).' },

@@ -73,3 +73,33 @@ test('the new keys are documented in the generated key table', () => {
     assert.match(table, new RegExp(`\\| \`${key.replace('.', '\\.')}\` \\|`), key);
   }
 });
+
+test('spot-ingest ddl prints the statements at hive.location, else the store root', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'spot-ddl-'));
+  const bin = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
+  const ddl = (conf: unknown, ...args: string[]) => {
+    writeFileSync(join(dir, 'c.json'), JSON.stringify(conf));
+    return spawnSync(process.execPath, [bin, 'ddl', '-c', join(dir, 'c.json'), ...args], { encoding: 'utf8' });
+  };
+  try {
+    const h = ddl({ ...base, dbname: 'netsec', hdfs_app_path: 'hdfs://nn:8020/user/spot', hive: { metastore_uri: 'thrift://ms:9083', location: 'hdfs://ns1/user/spot' } }, '--table', 'dns');
+    assert.equal(h.status, 0, h.stderr);
+    assert.match(h.stdout, /CREATE EXTERNAL TABLE IF NOT EXISTS `netsec`\.`dns` \(/);
+    assert.match(h.stdout, /LOCATION 'hdfs:\/\/ns1\/user\/spot\/dns\/hive';/);
+    assert.doesNotMatch(h.stdout, /`flow`/);
+    assert.match(h.stdout, /MSCK REPAIR TABLE `netsec`\.`dns`;/);
+    const l = ddl({ ...base, hdfs_app_path: join(dir, 'store') }, '--engine', 'impala');
+    assert.equal(l.status, 0, l.stderr);
+    assert.ok(l.stdout.includes(`LOCATION 'file://${join(dir, 'store')}/proxy/hive';`));
+    assert.match(l.stdout, /ALTER TABLE `spot`\.`flow` RECOVER PARTITIONS;/);
+    const bad = ddl({ ...base, hdfs_app_path: '/x' }, '--engine', 'presto');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--engine: expected hive or impala/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -125,8 +125,21 @@ describe('ingest into HDFS with metastore registration', () => {
     const fresh = `${dbname}_b`;
     const again = workspace(PIPELINES, { ...hdfsConf(hadoop, name, { dbname: fresh, metastore: true }) });
     try {
-      await ingest(again, 'proxy'); // nothing new to take: the worker registers what is on the store
-      assert.deepEqual((await metastore.getPartitionNames(fresh, 'proxy')).sort(), before);
+      // A worker on its own (nothing queued): it registers what is on the store, in the background.
+      const worker = again.spawnCli(['worker', '-t', 'proxy', '-c', again.configFile, '-i', '0', '--http', 'off']);
+      let stderr = '';
+      worker.stderr!.on('data', (d) => (stderr += d));
+      worker.stdout!.resume();
+      const exited = new Promise((r) => worker.once('exit', r));
+      let names: string[] = [];
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && names.length < before.length) {
+        await sleep(300);
+        names = (await metastore.getPartitionNames(fresh, 'proxy').catch(() => [] as string[])).sort();
+      }
+      process.kill(-worker.pid!, 'SIGTERM');
+      await exited;
+      assert.deepEqual(names, before, stderr.slice(-3000));
     } finally {
       again.remove();
     }
@@ -178,6 +191,7 @@ test('DataNode killed during an ingest and started again: every row exactly once
     assert.equal(code, 0, stderr.slice(-4000));
     const retries = stderr.split('\n').filter((l) => /retr/i.test(l));
     console.log(`${retries.length} retry log lines, e.g. ${retries[0]?.slice(0, 300) ?? '-'}`);
+    assert.ok(retries.length > 0, 'the outage hit the ingest (operations were retried)');
     const copy = join(ws.dir, 'from-hdfs');
     await downloadTree(hadoop.admin, `/user/spot/${name}`, copy);
     const got = (await runQuery(copy, 'SELECT * EXCLUDE (y, m, d, h) FROM proxy')).rows;
