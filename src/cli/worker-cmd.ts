@@ -78,6 +78,13 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const telemetry = await startTelemetry({ role: group ? 'worker-group' : `worker-${partition}`, endpoint, config, pipeline, admin, store, log });
   const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog });
   log.info({ topic, group }, 'worker started');
+  // Leftovers of writers killed mid-write (temp names no reader sees). Background, best effort:
+  // only files untouched for 15 minutes, so no live writer's file is taken away.
+  if (partition <= 0) {
+    store.sweepTemps(pipeline.type, 15 * 60_000)
+      .then((n) => n > 0 && log.info({ removed: n }, 'removed temporary files left by interrupted writes'))
+      .catch((err) => log.warn({ err: String(err) }, 'temporary file sweep failed'));
+  }
   await worker.run(signal);
   if (catalog) {
     await Promise.race([catalogStartup, sleep(15_000)]);

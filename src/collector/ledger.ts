@@ -20,11 +20,8 @@
  * next start (archiving and publishing are idempotent, part names are
  * deterministic), so no repair step exists.
  */
-import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { SpotError } from '../errors.ts';
-import { transaction } from '../queue/embedded/sqlite-queue.ts';
+import type { DatabaseSync } from 'node:sqlite';
+import { openStateDatabase, transaction } from '../state/sqlite.ts';
 
 const SCHEMA_VERSION = '1';
 
@@ -65,12 +62,7 @@ export class Ledger {
   readonly #db: DatabaseSync;
 
   constructor(file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-    const db = new DatabaseSync(file, { timeout: 30_000 });
-    db.exec(`
-      PRAGMA journal_mode = WAL;
-      PRAGMA synchronous = FULL;
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    const db = openStateDatabase(file, 'ledger', SCHEMA_VERSION, `
       CREATE TABLE IF NOT EXISTS files (
         pipeline TEXT NOT NULL, path TEXT NOT NULL, size INTEGER NOT NULL, mtime_ms INTEGER NOT NULL, fingerprint TEXT NOT NULL,
         state TEXT NOT NULL, archive TEXT, partition INTEGER, rows INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0,
@@ -82,13 +74,7 @@ export class Ledger {
         rows INTEGER NOT NULL, written_at INTEGER NOT NULL) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS quarantine (pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL, kind TEXT NOT NULL,
         name TEXT NOT NULL, rel TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL,
-        PRIMARY KEY (pipeline, fingerprint, kind)) WITHOUT ROWID;
-      INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
-    `);
-    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string };
-    if (row.value !== SCHEMA_VERSION) {
-      throw new SpotError('LEDGER_SCHEMA', `ledger ${file} has schema ${row.value}, this version reads ${SCHEMA_VERSION}`);
-    }
+        PRIMARY KEY (pipeline, fingerprint, kind)) WITHOUT ROWID;`);
     this.#db = db;
   }
 

@@ -31,6 +31,12 @@ export interface Store {
   /** Names (not paths) directly under `relDir`; empty when it does not exist. */
   list(relDir: string): Promise<string[]>;
   remove(rel: string): Promise<void>;
+  /**
+   * Removes temporary files older than `olderThanMs` below `relDir`: what a
+   * writer killed mid-write left behind (invisible to readers, but they take
+   * space). Returns how many it removed.
+   */
+  sweepTemps(relDir: string, olderThanMs: number): Promise<number>;
 }
 
 /** Normalises a store-relative path and refuses anything that escapes the root. */

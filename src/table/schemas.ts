@@ -56,6 +56,10 @@ export function hourFromText(date: unknown, time: unknown): Hour | string {
   if (hour.m < 1 || hour.m > 12 || hour.d < 1 || hour.d > 31 || hour.h > 23) {
     return `date/time out of range: ${date} ${time}`;
   }
+  // The same calendar window as epoch times (hourFromEpoch): 1970-01-01 .. 2106-02-07.
+  if (hour.y < 1970 || hour.y > 2106 || (hour.y === 2106 && (hour.m > 2 || (hour.m === 2 && hour.d > 7)))) {
+    return `time ${date} ${time} is outside 1970-01-01..2106-02-07`;
+  }
   return hour;
 }
 

@@ -60,3 +60,22 @@ test('ledger: two contents with one name in one hour get distinct archive paths,
   assert.ok(!ledger.isFinishedByStat('p', b.path, b.size, b.mtimeMs));
   ledger.close();
 });
+
+test('local store: sweepTemps removes only old temporary files', async () => {
+  const { LocalStore } = await import('../../src/store/local/local-store.ts');
+  const { utimesSync, existsSync, mkdirSync } = await import('node:fs');
+  const root = mkdtempSync(join(tmpdir(), 'spot-sweep-'));
+  const store = new LocalStore(root);
+  mkdirSync(join(root, 'dns/hive/y=2020/m=01/d=01/h=00'), { recursive: true });
+  const old = join(root, 'dns/hive/y=2020/m=01/d=01/h=00/.x.parquet.tmp-123-0');
+  const fresh = join(root, 'dns/hive/y=2020/m=01/d=01/h=00/.y.parquet.tmp-123-1');
+  const part = join(root, 'dns/hive/y=2020/m=01/d=01/h=00/x.parquet');
+  for (const f of [old, fresh, part]) writeFileSync(f, 'x');
+  const past = new Date(Date.now() - 3_600_000);
+  utimesSync(old, past, past);
+  utimesSync(part, past, past);
+  assert.equal(await store.sweepTemps('dns', 15 * 60_000), 1);
+  assert.ok(!existsSync(old));
+  assert.ok(existsSync(fresh), 'a temp file still being written stays');
+  assert.ok(existsSync(part), 'parts stay');
+});

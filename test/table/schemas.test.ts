@@ -17,6 +17,9 @@ test('hour from proxy date and time text', () => {
   assert.deepEqual(hourFromText('2016-05-03', '23:59:59'), { y: 2016, m: 5, d: 3, h: 23 });
   assert.match(String(hourFromText('2016-13-03', '10:00:00')), /out of range/);
   assert.match(String(hourFromText('-', '10:00:00')), /no usable/);
+  assert.match(String(hourFromText('1969-12-31', '23:59:59')), /outside/);
+  assert.match(String(hourFromText('2107-01-01', '00:00:00')), /outside/);
+  assert.deepEqual(hourFromText('2106-02-07', '06:00:00'), { y: 2106, m: 2, d: 7, h: 6 });
 });
 
 test('schemas carry Spot column counts', () => {

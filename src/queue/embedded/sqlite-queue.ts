@@ -17,10 +17,9 @@
  * COMMIT returns (synchronous=FULL fsyncs the WAL), so a kill -9 at any moment
  * leaves either the whole send or none of it; nothing else to repair.
  */
-import { DatabaseSync } from 'node:sqlite';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { openStateDatabase, transaction } from '../../state/sqlite.ts';
 import { SpotError } from '../../errors.ts';
 import type { PartitionBacklog, Queue, QueueAdmin, QueueConsumer, QueueProducer, QueueRecord } from '../types.ts';
 
@@ -28,39 +27,14 @@ const SCHEMA_VERSION = '1';
 const IDLE_POLL_MS = 50;
 
 export function openQueueDatabase(file: string): DatabaseSync {
-  mkdirSync(dirname(file), { recursive: true });
-  const db = new DatabaseSync(file, { timeout: 30_000 });
-  db.exec(`
-    PRAGMA journal_mode = WAL;
-    PRAGMA synchronous = FULL;
-    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  return openStateDatabase(file, 'queue file', SCHEMA_VERSION, `
     CREATE TABLE IF NOT EXISTS topics (topic TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
     CREATE TABLE IF NOT EXISTS heads (topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
       PRIMARY KEY (topic, partition)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS records (topic TEXT NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
       value BLOB NOT NULL, PRIMARY KEY (topic, partition, offset)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS commits (grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
-      next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;
-    INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', '${SCHEMA_VERSION}');
-  `);
-  const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string };
-  if (row.value !== SCHEMA_VERSION) {
-    throw new SpotError('QUEUE_SCHEMA', `queue file ${file} has schema ${row.value}, this version reads ${SCHEMA_VERSION}`);
-  }
-  return db;
-}
-
-/** Runs `fn` inside BEGIN IMMEDIATE ... COMMIT (rolled back on error). */
-export function transaction<T>(db: DatabaseSync, fn: () => T): T {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    const result = fn();
-    db.exec('COMMIT');
-    return result;
-  } catch (err) {
-    db.exec('ROLLBACK');
-    throw err;
-  }
+      next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)) WITHOUT ROWID;`);
 }
 
 function partitionsOf(db: DatabaseSync, topic: string): number {

@@ -18,7 +18,7 @@
  * Recovery: a failed attempt (DataNode gone, NameNode restarting, timeout) is
  * retried with backoff under a fresh temporary name - a half-written file holds
  * a lease that would block a rewrite - and the old temporary is deleted
- * (best effort; cleanupTemps() removes strays older than an hour). If a RENAME's
+ * (best effort; sweepTemps() removes strays older than an hour). If a RENAME's
  * answer is lost and the retry finds the source gone, the destination's length
  * decides whether it had already happened.
  *
@@ -182,7 +182,7 @@ export class HdfsStore implements Store {
   }
 
   /** Deletes temporary uploads under `relDir` (recursively) older than `olderThanMs`. */
-  async cleanupTemps(relDir: string, olderThanMs = 3_600_000): Promise<number> {
+  async sweepTemps(relDir: string, olderThanMs = 3_600_000): Promise<number> {
     let removed = 0;
     const walk = async (abs: string): Promise<void> => {
       const entries = (await this.client.listStatus(abs)) ?? [];

@@ -15,6 +15,7 @@ import type { LocalCopy, Store } from '../types.ts';
 import { confine } from '../types.ts';
 
 let tempCounter = 0;
+const TEMP_NAME = /^\..+\.tmp-\d+-\d+$/;
 
 export async function fsyncPath(path: string, flags: number = constants.O_RDONLY): Promise<void> {
   const handle = await open(path, flags);
@@ -95,5 +96,30 @@ export class LocalStore implements Store {
 
   async remove(rel: string): Promise<void> {
     await rm(this.abs(rel), { force: true, recursive: true });
+  }
+
+  async sweepTemps(relDir: string, olderThanMs: number): Promise<number> {
+    let removed = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (TEMP_NAME.test(e.name)) {
+          const st = await stat(p).catch(() => null);
+          if (st && Date.now() - st.mtimeMs > olderThanMs) {
+            await rm(p, { force: true });
+            removed++;
+          }
+        }
+      }
+    };
+    await walk(this.abs(relDir));
+    return removed;
   }
 }
