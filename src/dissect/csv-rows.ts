@@ -22,7 +22,7 @@ import { createReadStream } from 'node:fs';
 import type { PipelineConfig } from '../config/load.ts';
 import { SpotError, errorMessage } from '../errors.ts';
 import { SCHEMAS, type ColumnType, type Row, type TableName, type Value } from '../table/schemas.ts';
-import { readLines } from './proxy/lines.ts';
+import { readLines } from './lines.ts';
 import { dissectorFor } from './registry.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type Dissector, type Rejection } from './types.ts';
 

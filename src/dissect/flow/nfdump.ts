@@ -47,7 +47,8 @@ import { access, constants as fsc } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
-import { readLines } from '../proxy/lines.ts';
+import { BatchBuilder } from '../batch.ts';
+import { readLines } from '../lines.ts';
 
 export const NFDUMP_BIN = 'nfdump';
 const MAX_LINE_BYTES = 64 * 1024;
@@ -216,28 +217,16 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   let layout: FlowLayout | undefined;
-  let rows: Row[] = [];
-  let rejected: Rejection[] = [];
-  let counters: Record<string, number> = {};
+  const batch = new BatchBuilder();
   let produced = 0;
   let sawSummary = false;
   let finished = false;
-  const count = (name: string, n = 1) => {
-    counters[name] = (counters[name] ?? 0) + n;
-  };
-  const take = (): DissectBatch => {
-    const b: DissectBatch = { rows, rejected, counters };
-    rows = [];
-    rejected = [];
-    counters = {};
-    return b;
-  };
 
   try {
     for await (const line of readLines(child.stdout, { maxLineBytes: MAX_LINE_BYTES })) {
       if (sawSummary) continue; // drain the summary block
       if (line.tooLongBytes !== undefined) {
-        rejected.push({ at: line.number, reason: `nfdump output line of ${line.tooLongBytes} bytes exceeds ${MAX_LINE_BYTES}`, raw: cutRaw(line.text) });
+        batch.rejected.push({ at: line.number, reason: `nfdump output line of ${line.tooLongBytes} bytes exceeds ${MAX_LINE_BYTES}`, raw: cutRaw(line.text) });
         continue;
       }
       const text = line.text;
@@ -257,13 +246,13 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
       }
       if (text === 'No matching flows' || text.trim() === '') continue;
       const r = flowRowFromCsv(text, layout);
-      if (r.outOfRange) count('value_out_of_range', r.outOfRange);
+      if (r.outOfRange) batch.count('value_out_of_range', r.outOfRange);
       if (r.row) {
-        rows.push(r.row);
+        batch.rows.push(r.row);
         produced++;
-        if (rows.length >= batchRows) yield take();
+        if (batch.rows.length >= batchRows) yield batch.take();
       } else {
-        rejected.push({ at: line.number, reason: r.reason!, raw: cutRaw(text) });
+        batch.rejected.push({ at: line.number, reason: r.reason!, raw: cutRaw(text) });
       }
     }
     const { code, signal } = await exited;
@@ -276,7 +265,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
       throw new SpotError('DISSECT_FILE', `cannot run nfdump: ${spawnError.message}`, { cause: spawnError, retryable: true });
     }
     options.signal?.throwIfAborted();
-    if (harmless) count('nfdump_skipped_records', harmless);
+    if (harmless) batch.count('nfdump_skipped_records', harmless);
     const problems: string[] = [];
     if (code !== 0) problems.push(signal ? `nfdump killed by ${signal}` : `nfdump exited with code ${code}`);
     if (stderr) problems.push(stderr);
@@ -284,11 +273,11 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
     if (layout === undefined && !stderr) problems.push('nfdump printed nothing');
     if (problems.length) {
       const msg = `nfdump could not read ${file} completely: ${problems.join('; ')}`;
-      if (produced === 0 && rejected.length === 0) throw new SpotError('DISSECT_FILE', msg);
-      rejected.push({ reason: `${msg} (${produced} rows before the error were kept)` });
+      if (produced === 0 && batch.rejected.length === 0) throw new SpotError('DISSECT_FILE', msg);
+      batch.rejected.push({ reason: `${msg} (${produced} rows before the error were kept)` });
     }
     finished = true;
-    if (rows.length || rejected.length || Object.keys(counters).length) yield take();
+    if (batch.pending) yield batch.take();
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     if (!finished && child.exitCode === null && child.signalCode === null) {

@@ -44,7 +44,8 @@ import { open } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
-import { readLines } from './lines.ts';
+import { BatchBuilder } from '../batch.ts';
+import { readLines } from '../lines.ts';
 
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -241,48 +242,36 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   const stream = createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
 
   let layout = SPOT_LAYOUT;
-  let rows: Row[] = [];
-  let rejected: Rejection[] = [];
-  let counters: Record<string, number> = {};
-  const count = (name: string, n = 1) => {
-    counters[name] = (counters[name] ?? 0) + n;
-  };
-  const take = (): DissectBatch => {
-    const b: DissectBatch = { rows, rejected, counters };
-    rows = [];
-    rejected = [];
-    counters = {};
-    return b;
-  };
+  const batch = new BatchBuilder();
 
   try {
     for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES })) {
       if (line.tooLongBytes !== undefined) {
-        rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
+        batch.rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
         continue;
       }
       const text = line.number === 1 && line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
       const r = parseBluecoatLine(text, layout);
       switch (r.kind) {
         case 'row':
-          rows.push(r.row);
-          if (r.outOfRange) count('value_out_of_range', r.outOfRange);
-          if (r.extraFields) count('extra_field_lines');
-          if (text.includes('\uFFFD')) count('invalid_utf8_lines');
-          if (rows.length >= batchRows) yield take();
+          batch.rows.push(r.row);
+          if (r.outOfRange) batch.count('value_out_of_range', r.outOfRange);
+          if (r.extraFields) batch.count('extra_field_lines');
+          if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
+          if (batch.rows.length >= batchRows) yield batch.take();
           break;
         case 'reject':
-          rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
+          batch.rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
           break;
         case 'skip':
-          count('skipped_lines');
+          batch.count('skipped_lines');
           break;
         case 'layout':
           layout = r.layout;
-          count('fields_headers');
+          batch.count('fields_headers');
           break;
         case 'bad-header':
-          rejected.push({ at: line.number, reason: `${r.reason}; keeping the previous field order`, raw: cutRaw(text) });
+          batch.rejected.push({ at: line.number, reason: `${r.reason}; keeping the previous field order`, raw: cutRaw(text) });
           break;
       }
     }
@@ -293,5 +282,5 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   } finally {
     stream.destroy();
   }
-  if (rows.length || rejected.length || Object.keys(counters).length) yield take();
+  if (batch.pending) yield batch.take();
 };
