@@ -15,7 +15,7 @@ import {
   tokenizeBluecoatLine,
   type ProxyLayout,
 } from '../../../src/dissect/proxy/bluecoat.ts';
-import { readLines } from '../../../src/dissect/proxy/lines.ts';
+import { readLines } from '../../../src/dissect/lines.ts';
 import type { DissectOptions, Rejection } from '../../../src/dissect/types.ts';
 import { SCHEMAS, type Row } from '../../../src/table/schemas.ts';
 import { SpotError } from '../../../src/errors.ts';
