@@ -51,6 +51,7 @@ import { quoteSqlString } from '../src/table/parquet-writer.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { dnsQueryFrame, dnsResponseFrame, pcapBytes, pcapngBytes, type CapturePacket } from '../test/helpers/pcap-writer.ts';
 import { SPOT_ORDER, makeProxyRecords, proxyLog } from '../test/helpers/proxy-lines.ts';
+import { seededRandom } from '../test/helpers/random.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'spot-ingest.js');
@@ -74,17 +75,7 @@ const long = Boolean(opt.long);
 const durationSec = Number(opt.duration ?? (long ? 600 : 40));
 const chaosDelayMs = Number(opt.delay ?? 15);
 
-function rng(s: number) {
-  let x = s >>> 0;
-  return () => {
-    x = (x + 0x6d2b79f5) >>> 0;
-    let t = x;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(seed);
+const rand = seededRandom(seed);
 const between = (a: number, b: number) => a + rand() * (b - a);
 const pickOne = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
 function shuffle<T>(a: T[]): T[] {

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { captureNfcapd, makeFlows } from '../helpers/netflow.ts';
-import { dnsQueryFrame, dnsResponseFrame, writePcap, type CapturePacket } from '../helpers/pcap-writer.ts';
+import { dnsCapture } from '../helpers/captures.ts';
 import { expectedProxyRow, makeProxyRecords, proxyLog } from '../helpers/proxy-lines.ts';
 import { sortRows, workspace } from '../helpers/workspace.ts';
 
@@ -40,20 +40,6 @@ function nfdumpRows(file: string): Record<string, string>[] {
   return rows;
 }
 
-function dnsCapture(path: string, n: number, startEpoch: number): void {
-  const packets: CapturePacket[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `host${i % 37}.example.org`;
-    const client = `10.1.${(i >> 8) & 255}.${i & 255}`;
-    packets.push({ ts: startEpoch + i * 7.3, data: dnsQueryFrame({ client, id: i, name, clientPort: 20000 + i }) });
-    packets.push({ ts: startEpoch + i * 7.3 + 0.0021, data: dnsResponseFrame({
-      client, id: i, name, clientPort: 20000 + i, rcode: i % 11 === 0 ? 3 : 0,
-      answers: i % 11 === 0 ? [] : [{ name, type: 'CNAME', data: `edge${i % 5}.cdn.example` }, { name: `edge${i % 5}.cdn.example`, type: 'A', data: `192.0.2.${i % 250}` }],
-    }) });
-  }
-  writePcap(path, packets);
-}
-
 const DNS_ALL = 'SELECT frame_time, unix_tstamp, frame_len, ip_dst, ip_src, dns_qry_name, dns_qry_class, dns_qry_type, dns_qry_rcode, dns_a FROM dns';
 
 for (const [dissector, smallFileBytes] of [['native', undefined], ['native', 0], ['tshark', undefined]] as const) {
@@ -61,7 +47,7 @@ for (const [dissector, smallFileBytes] of [['native', undefined], ['native', 0],
     const ws = workspace({ dns: { type: 'dns', dissector, ...(smallFileBytes === undefined ? {} : { small_file_bytes: smallFileBytes }) } });
     try {
       const pcap = join(ws.collect('dns'), 'capture-1.pcap');
-      dnsCapture(pcap, 1200, Date.UTC(2021, 2, 14, 22, 30) / 1000); // crosses two hour boundaries
+      dnsCapture(pcap, 1200, Date.UTC(2021, 2, 14, 22, 30) / 1000, { cname: true }); // crosses two hour boundaries
       ws.drop('dns', 'capture-1.pcap', readFileSync(pcap));
       const run = await ws.cli(['start', 'dns', '-c', ws.configFile, '--workers', '2', '--once']);
       assert.equal(run.code, 0, run.stderr);
@@ -200,7 +186,7 @@ test('dns: a large capture is split in byte ranges shared by both workers; rows 
   const ws = workspace({ dns: { type: 'dns', small_file_bytes: 0 } });
   try {
     const pcap = join(ws.collect('dns'), 'big.pcap');
-    dnsCapture(pcap, 14_000, Date.UTC(2022, 5, 1, 10) / 1000);
+    dnsCapture(pcap, 14_000, Date.UTC(2022, 5, 1, 10) / 1000, { cname: true });
     ws.drop('dns', 'big.pcap', readFileSync(pcap));
     const run = await ws.cli(['start', 'dns', '-c', ws.configFile, '--workers', '2', '--once']);
     assert.equal(run.code, 0, run.stderr);

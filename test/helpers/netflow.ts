@@ -28,6 +28,7 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIPv6 } from 'node:net';
+import { seededRandom } from './random.ts';
 
 export interface SentFlow {
   readonly sip: string;
@@ -261,14 +262,7 @@ export function netflowV9Datagrams(flows: readonly SentFlow[], clock: Clock): Bu
 
 /** Deterministic pseudo-random flows (mulberry32), spread over the last `spanMs` before `nowMs`. */
 export function makeFlows(count: number, options: { seed?: number; nowMs?: number; spanMs?: number; ipv6Every?: number } = {}): SentFlow[] {
-  let s = (options.seed ?? 1) >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = seededRandom(options.seed ?? 1);
   const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
   const now = options.nowMs ?? Date.now();
   const span = options.spanMs ?? 10 * 60_000;

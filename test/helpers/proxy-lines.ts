@@ -6,6 +6,7 @@
  * does; '-' stands for "no value". The expected table row is computed here,
  * independently of the dissector.
  */
+import { seededRandom } from './random.ts';
 
 /** Spot's default order, spelled as ProxySG prints the names. */
 export const SPOT_ORDER = [
@@ -17,17 +18,6 @@ export const SPOT_ORDER = [
 
 export type FieldName = (typeof SPOT_ORDER)[number];
 export type ProxyRecord = Record<FieldName, string>;
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTS = ['www.example.com', 'cdn.example.net', 'api.example.org', 'login.example.com', '203.0.113.7'];
 const AGENTS = [
@@ -41,7 +31,7 @@ const TYPES = ['text/html;%20charset=UTF-8', 'application/json', 'image/gif', '-
 
 /** `count` records starting at `startMs` (UTC), one every `stepMs`. */
 export function makeProxyRecords(count: number, options: { seed?: number; startMs?: number; stepMs?: number } = {}): ProxyRecord[] {
-  const r = rng(options.seed ?? 1);
+  const r = seededRandom(options.seed ?? 1);
   const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)]!;
   const start = options.startMs ?? Date.UTC(2016, 4, 3, 22, 58, 0);
   const step = options.stepMs ?? 1_000;

@@ -16,18 +16,7 @@ import { DnsFields } from '../../../src/dissect/dns/native/dns-message.ts';
 import * as W from '../../helpers/pcap-writer.ts';
 import { collect } from './dns-test-support.ts';
 import { generatedCaptures } from './generated-cases.ts';
-
-/** mulberry32: small seeded PRNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../helpers/random.ts';
 
 let dir = '';
 let seq = 0;
@@ -44,7 +33,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a file that is not a capture throws DISSECT_FILE, nothing else', async () => {
-  const r = rng(1);
+  const r = seededRandom(1);
   for (let i = 0; i < 30; i++) {
     const junk = Buffer.from(Array.from({ length: 1 + Math.floor(r() * 300) }, () => Math.floor(r() * 256)));
     junk[0] = 0x42; // never a capture magic
@@ -57,7 +46,7 @@ test('a file that is not a capture throws DISSECT_FILE, nothing else', async () 
 
 test('truncated captures keep a prefix of the rows and report the cut', async () => {
   const full = await collect(dissectDnsNative, file(base));
-  const r = rng(2);
+  const r = seededRandom(2);
   for (const cut of [1, 3]) {
     await assert.rejects(collect(dissectDnsNative, file(base.subarray(0, cut))), (e: unknown) => e instanceof SpotError && e.code === 'DISSECT_FILE');
   }
@@ -75,7 +64,7 @@ test('truncated captures keep a prefix of the rows and report the cut', async ()
 });
 
 test('bit flips and random bytes after a valid header never throw', async () => {
-  const r = rng(3);
+  const r = seededRandom(3);
   for (let i = 0; i < 150; i++) {
     const b = Buffer.from(base);
     const flips = 1 + Math.floor(r() * 20);
@@ -94,7 +83,7 @@ test('bit flips and random bytes after a valid header never throw', async () => 
 });
 
 test('random DNS payloads: every frame with a readable response flag makes exactly one row', async () => {
-  const r = rng(4);
+  const r = seededRandom(4);
   const packets: W.CapturePacket[] = [];
   let expected = 0;
   for (let i = 0; i < 3000; i++) {

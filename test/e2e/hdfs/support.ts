@@ -12,7 +12,6 @@ import type { WebHdfsClient } from '../../../src/store/hdfs/webhdfs.ts';
 import { runQuery } from '../../../src/query/query.ts';
 import { TABLE_NAMES } from '../../../src/table/schemas.ts';
 import type { TestHadoop } from '../../helpers/hadoop.ts';
-import { dnsQueryFrame, dnsResponseFrame, writePcap, type CapturePacket } from '../../helpers/pcap-writer.ts';
 import { sortRows } from '../../helpers/workspace.ts';
 
 /** Config keys for a store at `<fsUri>/user/spot/<name>`, written as `user`, registered in `dbname`. */
@@ -91,17 +90,4 @@ export function assertSameOriginals(expectedRoot: string, gotRoot: string): numb
   return n;
 }
 
-/** A capture of `n` DNS query/response pairs, 7.3 s apart from `startEpoch` (crosses hours). */
-export function dnsCapture(path: string, n: number, startEpoch: number): void {
-  const packets: CapturePacket[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `host${i % 37}.example.org`;
-    const client = `10.1.${(i >> 8) & 255}.${i & 255}`;
-    packets.push({ ts: startEpoch + i * 7.3, data: dnsQueryFrame({ client, id: i, name, clientPort: 20000 + i }) });
-    packets.push({ ts: startEpoch + i * 7.3 + 0.0021, data: dnsResponseFrame({
-      client, id: i, name, clientPort: 20000 + i, rcode: i % 11 === 0 ? 3 : 0,
-      answers: i % 11 === 0 ? [] : [{ name, type: 'A', data: `192.0.2.${i % 250}` }],
-    }) });
-  }
-  writePcap(path, packets);
-}
+export { dnsCapture } from '../../helpers/captures.ts';

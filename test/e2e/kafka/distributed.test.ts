@@ -22,7 +22,7 @@ import { workerGroup } from '../../../src/runtime.ts';
 import { SCHEMAS, TABLE_NAMES, type TableName } from '../../../src/table/schemas.ts';
 import { startBroker, type TestBroker } from '../../helpers/kafka-broker.ts';
 import { captureNfcapd, makeFlows } from '../../helpers/netflow.ts';
-import { dnsQueryFrame, dnsResponseFrame, writePcap, type CapturePacket } from '../../helpers/pcap-writer.ts';
+import { dnsCapture } from '../../helpers/captures.ts';
 import { expectedProxyRow, makeProxyRecords, proxyLog } from '../../helpers/proxy-lines.ts';
 import { sortRows, workspace, type Workspace } from '../../helpers/workspace.ts';
 import {
@@ -43,20 +43,6 @@ after(async () => {
   await broker?.close();
 });
 
-function dnsCapture(path: string, n: number, startEpoch: number): void {
-  const packets: CapturePacket[] = [];
-  for (let i = 0; i < n; i++) {
-    const name = `host${i % 29}.example.net`;
-    const client = `10.2.${(i >> 8) & 255}.${i & 255}`;
-    packets.push({ ts: startEpoch + i * 3.1, data: dnsQueryFrame({ client, id: i, name, clientPort: 30000 + i }) });
-    packets.push({ ts: startEpoch + i * 3.1 + 0.0013, data: dnsResponseFrame({
-      client, id: i, name, clientPort: 30000 + i, rcode: i % 13 === 0 ? 3 : 0,
-      answers: i % 13 === 0 ? [] : [{ name, type: 'A', data: `198.51.100.${i % 250}` }],
-    }) });
-  }
-  writePcap(path, packets);
-}
-
 const PIPELINES = {
   flow: { type: 'flow' },
   dns: { type: 'dns', dissector: 'native', small_file_bytes: 100_000 },
@@ -71,7 +57,7 @@ async function dropInputs(targets: Workspace[]): Promise<void> {
   for (const f of capture.files) for (const ws of targets) ws.drop('flow', f.split('/').pop()!, readFileSync(f));
   for (const [i, n] of [200, 900].entries()) {
     const pcap = join(scratch, `dns-${i}.pcap`);
-    dnsCapture(pcap, n, Date.UTC(2022, 6, 1, 23, 40) / 1000 + i * 600);
+    dnsCapture(pcap, n, Date.UTC(2022, 6, 1, 23, 40) / 1000 + i * 600, { spacing: 3.1, names: 29, domain: 'example.net', clientNet: 2, answerNet: '198.51.100', nxEvery: 13, portBase: 30000, delay: 0.0013 });
     for (const ws of targets) ws.drop('dns', `dns-${i}.pcap`, readFileSync(pcap));
   }
   for (let i = 0; i < 8; i++) {
