@@ -36,12 +36,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetastoreClient } from '../src/catalog/metastore.ts';
 import { WebHdfsClient } from '../src/store/hdfs/webhdfs.ts';
+import { copyMavenDependencies, freePort } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'hadoop');
@@ -76,30 +77,10 @@ function log(msg: string): void {
 export function ensureHadoopLib(): number {
   const have = (dir: string, re: RegExp): boolean => existsSync(dir) && readdirSync(dir).some((f) => re.test(f));
   if (have(hdfsLibDir, /^hadoop-hdfs-3.*\.jar$/) && have(metastoreLibDir, /^hive-standalone-metastore-server-.*\.jar$/)) return 0;
-  log('fetching Apache Hadoop and the Hive metastore from Maven Central (once) ...');
-  const started = Date.now();
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(infraDir, 'pom.xml'), 'dependency:copy-dependencies'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (r.error) throw new Error(`cannot run mvn: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with status ${r.status}`);
-  const secs = (Date.now() - started) / 1000;
-  log(`fetched in ${secs.toFixed(1)} s`);
-  return secs;
+  return copyMavenDependencies(join(infraDir, 'pom.xml'), log, 'Apache Hadoop and the Hive metastore');
 }
 
-export async function freePort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 export async function freePorts(): Promise<HadoopPorts> {
   const seen = new Set<number>();

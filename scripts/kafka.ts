@@ -28,10 +28,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
+import { copyMavenDependencies, freePort } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'kafka');
@@ -93,28 +94,10 @@ function log(msg: string): void {
 /** Ensures infra/kafka/lib holds the broker jars; runs Maven once. */
 export function ensureKafkaLib(): void {
   if (existsSync(libDir) && readdirSync(libDir).some((f) => /^kafka_2\.13-.*\.jar$/.test(f))) return;
-  log('fetching Apache Kafka from Maven Central (once) ...');
-  const started = Date.now();
-  const r = spawnSync('mvn', ['-q', '-B', '-f', join(infraDir, 'pom.xml'), 'dependency:copy-dependencies'], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  if (r.error) throw new Error(`cannot run mvn: ${r.error.message}`);
-  if (r.status !== 0) throw new Error(`mvn dependency:copy-dependencies failed with status ${r.status}`);
-  log(`fetched in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  copyMavenDependencies(join(infraDir, 'pom.xml'), log, 'Apache Kafka');
 }
 
-export async function freePort(): Promise<number> {
-  return await new Promise((res, rej) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => res(port));
-    });
-  });
-}
+export { freePort };
 
 /** Kafka's cluster ids are 16 random bytes in URL-safe base64 without padding. */
 function randomClusterId(): string {
