@@ -21,12 +21,20 @@ export interface Line {
   readonly text: string;
   /** Set when the line exceeded the limit: its full length in bytes. */
   readonly tooLongBytes?: number;
+  /** Byte offset of the line's start in the input. */
+  readonly offset: number;
 }
 
 export interface LineReaderOptions {
   readonly maxLineBytes: number;
   /** Bytes of an over-long line kept for the report (default 2000). */
   readonly keepBytes?: number;
+  /**
+   * Lines starting before byte `until` are dropped undecoded (they belong to
+   * another chunk of the file), except those whose first byte `keep` accepts
+   * (headers that change how later lines read). Line numbers stay absolute.
+   */
+  readonly skip?: { readonly until: number; readonly keep: (firstByte: number) => boolean };
 }
 
 const LF = 0x0a;
@@ -45,6 +53,10 @@ export async function* readLines(input: AsyncIterable<Buffer | string> | Readabl
   let overflow = -1; // bytes of the current over-long line, -1 when not in overflow mode
   let overflowHead: Buffer | null = null;
   let number = 0;
+  let base = 0; // input offset of the current chunk
+  let lineStart = 0; // input offset of the current line
+  let firstByte = -1; // first byte of the current line
+  const skip = options.skip;
 
   for await (const raw of input as AsyncIterable<Buffer | string>) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : raw;
@@ -52,6 +64,16 @@ export async function* readLines(input: AsyncIterable<Buffer | string> | Readabl
     while (start < chunk.length) {
       const nl = chunk.indexOf(LF, start);
       const end = nl < 0 ? chunk.length : nl;
+      if (firstByte < 0 && end > start) firstByte = chunk[start]!;
+      if (skip && lineStart < skip.until && !(firstByte >= 0 && skip.keep(firstByte))) {
+        // Another chunk's line: no copy, no decode; just count it.
+        if (nl < 0) break;
+        number++;
+        lineStart = base + nl + 1;
+        firstByte = -1;
+        start = nl + 1;
+        continue;
+      }
       const piece = chunk.subarray(start, end);
       if (overflow >= 0) {
         overflow += piece.length;
@@ -69,24 +91,30 @@ export async function* readLines(input: AsyncIterable<Buffer | string> | Readabl
       }
       if (nl < 0) break;
       number++;
+      const offset = lineStart;
+      lineStart = base + nl + 1;
+      firstByte = -1;
       if (overflow >= 0) {
-        yield { number, text: overflowHead!.toString('utf8'), tooLongBytes: overflow };
+        const tooLongBytes = overflow;
         overflow = -1;
+        const head = overflowHead!;
         overflowHead = null;
+        yield { number, text: head.toString('utf8'), tooLongBytes, offset };
       } else {
         const line = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
         parts = [];
         pending = 0;
-        yield { number, text: decode(line) };
+        yield { number, text: decode(line), offset };
       }
       start = nl + 1;
     }
+    base += chunk.length;
   }
   if (overflow >= 0) {
     number++;
-    yield { number, text: overflowHead!.toString('utf8'), tooLongBytes: overflow };
+    yield { number, text: overflowHead!.toString('utf8'), tooLongBytes: overflow, offset: lineStart };
   } else if (pending > 0) {
     number++;
-    yield { number, text: decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts)) };
+    yield { number, text: decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts)), offset: lineStart };
   }
 }

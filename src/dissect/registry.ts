@@ -14,7 +14,7 @@ const LOADERS: Record<string, () => Promise<Dissector>> = {
 };
 
 /** Dissectors that honour DissectOptions.byteRange, so one large file can be shared by several workers. */
-const RANGED = new Set(['dns/native']);
+const RANGED = new Set(['dns/native', 'proxy/bluecoat']);
 
 export function supportsByteRanges(pipeline: PipelineConfig): boolean {
   return RANGED.has(`${pipeline.type}/${pipeline.dissector}`);

@@ -25,8 +25,8 @@ import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stop
 import { splitWords } from '../dissect/split-words.ts';
 
 /** Rows per part when a worker dissects a large file, and the most it buffers. */
-export const PART_ROWS = 100_000;
-export const MAX_BUFFERED_ROWS = 200_000;
+export const PART_ROWS = 50_000;
+export const MAX_BUFFERED_ROWS = 100_000;
 
 /**
  * Test hooks, unset by default: SPOT_WORKER_THROTTLE_MS=N sleeps N ms before

@@ -243,9 +243,19 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
 
   let layout = SPOT_LAYOUT;
   const batch = new BatchBuilder();
+  // A chunk of a large log (byteRange): lines starting in [start, end) are ours; before it only
+  // `#` header lines are read, since a #Fields header anywhere earlier sets the field order.
+  const range = options.byteRange;
+  const skip = range && range.start > 0 ? { until: range.start, keep: (b: number) => b === 0x23 } : undefined;
 
   try {
-    for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES })) {
+    for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
+      if (range && line.offset >= range.end) break;
+      if (range && line.offset < range.start) {
+        const header = parseBluecoatLine(line.text, layout);
+        if (header.kind === 'layout') layout = header.layout;
+        continue;
+      }
       if (line.tooLongBytes !== undefined) {
         batch.rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
         continue;

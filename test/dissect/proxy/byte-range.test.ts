@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dissectProxyBluecoat } from '../../../src/dissect/proxy/bluecoat.ts';
+import type { DissectOptions, Rejection } from '../../../src/dissect/types.ts';
+import type { Row } from '../../../src/table/schemas.ts';
+import { SPOT_ORDER, fieldsHeader, formatLine, makeProxyRecords } from '../../helpers/proxy-lines.ts';
+
+async function run(file: string, options: DissectOptions = {}): Promise<{ rows: Row[]; rejected: Rejection[] }> {
+  const rows: Row[] = [];
+  const rejected: Rejection[] = [];
+  for await (const b of dissectProxyBluecoat(file, options)) {
+    rows.push(...b.rows);
+    rejected.push(...(b.rejected ?? []));
+  }
+  return { rows, rejected };
+}
+
+test('byte-range chunks of a log together give exactly the whole file, #Fields headers honoured across chunks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-proxy-range-'));
+  const file = join(dir, 'access.log');
+  const a = makeProxyRecords(300, { seed: 1 }).map((r) => formatLine(r));
+  const reversed = [...SPOT_ORDER].reverse();
+  const b = makeProxyRecords(300, { seed: 2 }).map((r) => formatLine(r, reversed));
+  writeFileSync(file, [...a.slice(0, 150), 'not a record', `2016-05-03 00:00:00 ${'x'.repeat(70_000)}`, ...a.slice(150),
+    ...fieldsHeader(reversed).split('\n'), ...b, 'trailing garbage without newline'].join('\n'));
+  const whole = await run(file);
+  assert.equal(whole.rows.length, 600);
+  assert.equal(whole.rejected.length, 2, 'the 70 kB line, and the garbage line read as a record under a header whose date is not first');
+  const size = statSync(file).size;
+  for (const chunk of [997, 8192, 40_000, 100_000, size]) {
+    const parts = { rows: [] as Row[], rejected: [] as Rejection[] };
+    for (let start = 0; start < size; start += chunk) {
+      const r = await run(file, { byteRange: { start, end: Math.min(size, start + chunk), lookback: 0 } });
+      parts.rows.push(...r.rows);
+      parts.rejected.push(...r.rejected);
+    }
+    assert.deepEqual(parts.rows, whole.rows, `chunk ${chunk}`);
+    assert.deepEqual(parts.rejected.map((r) => r.at), whole.rejected.map((r) => r.at), `chunk ${chunk}: rejections, with absolute line numbers`);
+  }
+});
