@@ -21,6 +21,8 @@ export class HourBuckets {
   readonly #maxBufferedRows: number;
   readonly #buckets = new Map<string, Bucket>();
   #buffered = 0;
+  #lastHour: Hour | null = null;
+  #lastKey = '';
 
   constructor(schema: TableSchema, partRows: number, maxBufferedRows = partRows * 4) {
     this.#schema = schema;
@@ -36,7 +38,8 @@ export class HourBuckets {
         rejected.push({ reason: hour, raw: cutRaw(JSON.stringify(row)) });
         continue;
       }
-      const key = hourKey(hour);
+      if (hour !== this.#lastHour) [this.#lastHour, this.#lastKey] = [hour, hourKey(hour)];
+      const key = this.#lastKey;
       let bucket = this.#buckets.get(key);
       if (!bucket) this.#buckets.set(key, (bucket = { hour, rows: [] }));
       bucket.rows.push(row);

@@ -38,7 +38,7 @@ export class ParquetWriter {
   }
 
   static async create(): Promise<ParquetWriter> {
-    const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     return new ParquetWriter(await instance.connect());
   }
 

@@ -43,9 +43,18 @@ export function hourFromEpoch(seconds: number): Hour | string {
   if (!Number.isFinite(seconds) || seconds < 0 || seconds >= 4294967296) {
     return `time ${seconds} is outside 1970-01-01..2106-02-07`;
   }
-  const t = new Date(Math.floor(seconds) * 1000);
-  return { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours() };
+  // Records come mostly in time order: remember the last hour (one Date per hour, not per row).
+  const index = Math.floor(seconds / 3600);
+  if (index !== lastHourIndex) {
+    const t = new Date(index * 3_600_000);
+    lastHour = { y: t.getUTCFullYear(), m: t.getUTCMonth() + 1, d: t.getUTCDate(), h: t.getUTCHours() };
+    lastHourIndex = index;
+  }
+  return lastHour;
 }
+
+let lastHourIndex = -1;
+let lastHour: Hour = { y: 1970, m: 1, d: 1, h: 0 };
 
 /** Hour of a `YYYY-MM-DD` date and `HH:MM:SS` time given as text (already UTC). */
 export function hourFromText(date: unknown, time: unknown): Hour | string {

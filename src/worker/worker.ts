@@ -180,14 +180,23 @@ export class Worker {
     let seq = 0;
     const elapsed = stopwatch();
     let writeSeconds = 0;
+    // One part write in flight while dissection goes on (DuckDB writes on its own threads).
+    // Tags are taken in order, so part names stay deterministic.
+    let inFlight: Promise<void> = Promise.resolve();
     const flush = async (ready: Bucket[]) => {
       for (const bucket of ready) {
-        const writing = stopwatch();
-        written.push(await writePart(store, writer, source, bucket, `${prefix}w${seq++}`));
-        hours.push(bucket.hour);
-        const s = writing();
-        writeSeconds += s;
-        partsWritten(pipeline.name, 1, s);
+        const tag = `${prefix}w${seq++}`;
+        await inFlight;
+        const write = (async () => {
+          const writing = stopwatch();
+          written.push(await writePart(store, writer, source, bucket, tag));
+          hours.push(bucket.hour);
+          const s = writing();
+          writeSeconds += s;
+          partsWritten(pipeline.name, 1, s);
+        })();
+        write.catch(() => undefined); // awaited (and rethrown) at the next flush or at the end
+        inFlight = write;
       }
       ready.length = 0;
     };
@@ -204,6 +213,7 @@ export class Worker {
       }
       ready.push(...buckets.drain());
       await flush(ready);
+      await inFlight;
       await sink.finish();
       ledger.recordParts(source.pipeline, source.fingerprint, written);
       this.#register(source.type, hours);
@@ -211,6 +221,7 @@ export class Worker {
       this.stats.rejected += sink.count;
       workerFileWritten(pipeline.name, { rows: written.reduce((n, p) => n + p.rows, 0), rejected: sink.count, dissectSeconds: elapsed() - writeSeconds });
     } catch (err) {
+      await inFlight.catch(() => undefined);
       await sink.discard();
       if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
       // The file cannot be read: no part of it may stay in the table.
