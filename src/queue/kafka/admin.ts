@@ -50,8 +50,10 @@ export class KafkaAdmin implements QueueAdmin {
       throw new SpotError('QUEUE_BAD_TOPIC', `kafka: topic names hold 1-249 letters, digits, ".", "_" and "-", not ${JSON.stringify(topic)}`);
     }
     const policy = retryPolicy(this.#o);
-    await withRetry(`ensure topic ${topic}`, policy, async () => {
+    const done = await withRetry(`ensure topic ${topic}`, policy, async () => {
       const now = await this.#describe(topic);
+      // already there with enough partitions, all led: nothing to create, nothing to wait for
+      if (now !== undefined && now.partitions >= partitions && now.ready) return true;
       if (now === undefined) {
         try {
           await this.#admin.createTopics({ topics: [topic], partitions, replicas: this.#o.replicationFactor });
@@ -66,7 +68,9 @@ export class KafkaAdmin implements QueueAdmin {
           if (!apiIds(err).has('INVALID_PARTITIONS')) throw err;
         }
       }
+      return false;
     });
+    if (done) return;
     // wait for the metadata to show the partitions with leaders
     const until = Date.now() + this.#o.requestTimeoutMs;
     for (let attempt = 1; ; attempt++) {
