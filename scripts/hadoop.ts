@@ -41,7 +41,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetastoreClient } from '../src/catalog/metastore.ts';
 import { WebHdfsClient } from '../src/store/hdfs/webhdfs.ts';
-import { copyMavenDependencies, freePort } from './infra.ts';
+import { alive, copyMavenDependencies, freePort } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'hadoop');
@@ -433,14 +433,6 @@ export async function waitFor(d: Daemon | undefined, what: string, dir: string, 
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** SIGTERM (or the given signal), SIGKILL after `graceMs`; resolves once the pid is gone. */
 export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {

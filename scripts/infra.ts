@@ -1,4 +1,4 @@
-/** What the Kafka and Hadoop test machinery share: fetching jars with Maven, and a free loopback port. */
+/** What the Kafka and Hadoop test machinery share: fetching jars with Maven, a free loopback port, a pid probe. */
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 
@@ -25,4 +25,14 @@ export async function freePort(): Promise<number> {
       srv.close(() => res(port));
     });
   });
+}
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -31,7 +31,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
-import { copyMavenDependencies, freePort } from './infra.ts';
+import { alive, copyMavenDependencies, freePort } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'kafka');
@@ -294,14 +294,6 @@ function tail(path: string, lines = 20): string {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** SIGTERM (controlled shutdown), SIGKILL after `graceMs`; resolves once the pid is gone. */
 export async function stopPid(pid: number, graceMs = 20_000): Promise<void> {

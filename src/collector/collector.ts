@@ -7,7 +7,7 @@
  * deterministic part names turn the replay into an overwrite.
  */
 import { createHash } from 'node:crypto';
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineConfig } from '../config/load.ts';
@@ -26,6 +26,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { collectorQueued, collectorTook, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import type { FileIdentity, Ledger } from './ledger.ts';
+import { listFiles } from './list-files.ts';
 import { compilePatterns, isSupported } from './match.ts';
 
 /**
@@ -68,21 +69,12 @@ interface Candidate {
   readonly mtimeMs: number;
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
+async function collectorFiles(dir: string): Promise<string[]> {
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    return await listFiles(dir);
   } catch (err) {
     throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)}`, { retryable: true, cause: err });
   }
-  for (const e of entries) {
-    if (e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await listFiles(p)));
-    else if (e.isFile()) out.push(p);
-  }
-  return out.sort();
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
@@ -108,7 +100,7 @@ export class Collector {
     const now = Date.now();
     const ready: Candidate[] = [];
     let pending = 0;
-    for (const path of await listFiles(pipeline.collectorPath)) {
+    for (const path of await collectorFiles(pipeline.collectorPath)) {
       if (!isSupported(basename(path), this.#matchers)) continue;
       let st;
       try {

@@ -7,9 +7,10 @@
  * The ETA is the larger of: bytes left for the collector at its byte rate,
  * and queue messages left at the workers' commit rate (rates over the last 10 s).
  */
-import { readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Ledger } from '../collector/ledger.ts';
+import { listFiles } from '../collector/list-files.ts';
 import { compilePatterns, isSupported } from '../collector/match.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from './log.ts';
@@ -33,26 +34,13 @@ export async function outstandingFiles(pipeline: PipelineConfig, ledger: Ledger)
   const matchers = compilePatterns(pipeline.supportedFiles);
   let files = 0;
   let bytes = 0;
-  const walk = async (dir: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const p = join(dir, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile() && isSupported(basename(p), matchers)) {
-        const st = await stat(p).catch(() => null);
-        if (!st || ledger.isFinishedByStat(pipeline.name, p, st.size, st.mtimeMs)) continue;
-        files++;
-        bytes += st.size;
-      }
-    }
-  };
-  await walk(pipeline.collectorPath);
+  for (const p of await listFiles(pipeline.collectorPath).catch(() => [] as string[])) {
+    if (!isSupported(basename(p), matchers)) continue;
+    const st = await stat(p).catch(() => null);
+    if (!st || ledger.isFinishedByStat(pipeline.name, p, st.size, st.mtimeMs)) continue;
+    files++;
+    bytes += st.size;
+  }
   return { files, bytes };
 }
 

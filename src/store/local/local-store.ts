@@ -11,6 +11,7 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { listFiles } from '../../collector/list-files.ts';
 import type { LocalCopy, Store } from '../types.ts';
 import { confine } from '../types.ts';
 
@@ -100,26 +101,14 @@ export class LocalStore implements Store {
 
   async sweepTemps(relDir: string, olderThanMs: number): Promise<number> {
     let removed = 0;
-    const walk = async (dir: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch {
-        return;
+    for (const p of await listFiles(this.abs(relDir), { hidden: true }).catch(() => [] as string[])) {
+      if (!TEMP_NAME.test(basename(p))) continue;
+      const st = await stat(p).catch(() => null);
+      if (st && Date.now() - st.mtimeMs > olderThanMs) {
+        await rm(p, { force: true });
+        removed++;
       }
-      for (const e of entries) {
-        const p = join(dir, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (TEMP_NAME.test(e.name)) {
-          const st = await stat(p).catch(() => null);
-          if (st && Date.now() - st.mtimeMs > olderThanMs) {
-            await rm(p, { force: true });
-            removed++;
-          }
-        }
-      }
-    };
-    await walk(this.abs(relDir));
+    }
     return removed;
   }
 }
