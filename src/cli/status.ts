@@ -1,7 +1,7 @@
 /** `spot-ingest status`: per pipeline, what was seen, ingested, quarantined, written, and the backlog. */
 import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
-import { backlogOf } from '../telemetry/status-model.ts';
+import { queueBacklog } from '../telemetry/status-model.ts';
 import { parse, required } from './args.ts';
 
 const USAGE = 'spot-ingest status -c ingest_conf.json [--json]';
@@ -15,10 +15,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
   const report = [];
   for (const p of Object.values(config.pipelines)) {
     const counts = ledger.counts(p.name);
-    const partitions = await backlogOf(admin, p.name); // empty when no topic yet
+    const { partitions, error: queueError } = await queueBacklog(admin, p.name); // empty when no topic yet
     const backlog = partitions.reduce((n, b) => n + b.lag, 0);
     const quarantine = ledger.quarantined(p.name).slice(0, 10).map((q) => ({ name: q.name, kind: q.kind, reason: q.reason, count: q.count, rel: q.rel }));
-    report.push({ ...counts, type: p.type, backlogMessages: backlog, partitions, quarantine });
+    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine });
   }
   await admin.close();
   ledger.close();
@@ -30,7 +30,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(`${r.pipeline} (${r.type})`);
     console.log(`  files:   ${r.filesSeen} seen, ${r.filesQueued} ingested, ${r.filesQuarantined} quarantined, ${r.filesInProgress} in progress`);
     console.log(`  records: ${r.recordsWritten} written in ${r.partsWritten} part(s), ${r.recordsRejected} rejected`);
-    console.log(`  backlog: ${r.backlogMessages} queue message(s)`);
+    console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${r.queueError}` : `  backlog: ${r.backlogMessages} queue message(s)`);
     if (r.partitions.length > 0) console.log(`  lag:     ${r.partitions.map((b) => `partition ${b.partition}: ${b.lag} (committed ${b.committed} of ${b.end})`).join(', ')}`);
     if (r.lastFile) console.log(`  last:    ${r.lastFile.name} at ${new Date(r.lastFile.at).toISOString()}`);
     for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${q.name}: ${q.reason}`);

@@ -56,3 +56,20 @@ test('query: csv has a header line and plain rows; bad SQL is a clear error', as
     ws.remove();
   }
 });
+
+test('status with the Kafka broker unreachable says so, within seconds, instead of showing an empty backlog', async () => {
+  const ws = workspace({ proxy: { type: 'proxy' } }, { kafka: { kafka_server: '127.0.0.1:1' } });
+  try {
+    const started = Date.now();
+    const run = await ws.cli(['status', '-c', ws.configFile, '--json'], { timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(Date.now() - started < 30_000);
+    const p = JSON.parse(run.stdout).pipelines[0];
+    assert.equal(p.backlogMessages, null);
+    assert.match(p.queueError, /did not answer|unavailable|ECONNREFUSED|connect/i);
+    const text = await ws.cli(['status', '-c', ws.configFile]);
+    assert.match(text.stdout, /backlog: unknown, the queue is unreachable/);
+  } finally {
+    ws.remove();
+  }
+});
