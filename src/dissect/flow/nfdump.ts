@@ -106,6 +106,7 @@ export function flowLayoutFromHeader(header: string): FlowLayout | string {
 }
 
 const TIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/;
+const FRACTION_RE = /^\.\d+$/;
 const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -117,21 +118,34 @@ export interface FlowLineResult {
 }
 
 /** Maps one nfdump CSV data line to a flow row (pure; exported for tests). */
+/** treceived, unix_tstamp and its parts from nfdump's `tr`, or why not; the last second is cached (flows arrive in bursts). */
+let lastSecond = '';
+let lastTime: Row | string = '';
+
+function receivedTime(tr: string): Row | string {
+  const second = tr.slice(0, 19);
+  if (second === lastSecond && (tr.length === 19 || FRACTION_RE.test(tr.slice(19)))) return lastTime;
+  const m = TIME_RE.exec(tr);
+  if (!m) return `tr is not a YYYY-MM-DD HH:MM:SS time: ${JSON.stringify(tr)}`;
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  const time: Row | string = mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59
+    ? `tr is not a valid calendar time: ${JSON.stringify(tr)}`
+    : [second, Math.floor(ms / 1000), y, mo, d, h, mi, s];
+  [lastSecond, lastTime] = [second, time];
+  return time;
+}
+
 export function flowRowFromCsv(line: string, layout: FlowLayout): FlowLineResult {
   const f = line.split(',');
   if (f.length !== layout.width) {
     return { reason: `expected ${layout.width} comma-separated fields, got ${f.length}`, outOfRange: 0 };
   }
   const tr = f[layout.tr]!.trim();
-  const m = TIME_RE.exec(tr);
-  if (!m) return { reason: `tr is not a YYYY-MM-DD HH:MM:SS time: ${JSON.stringify(tr)}`, outOfRange: 0 };
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  if (mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    return { reason: `tr is not a valid calendar time: ${JSON.stringify(tr)}`, outOfRange: 0 };
-  }
-  const row: Row = [tr.slice(0, 19), Math.floor(ms / 1000), y, mo, d, h, mi, s];
+  const time = receivedTime(tr);
+  if (typeof time === 'string') return { reason: time, outOfRange: 0 };
+  const row: Row = time.slice();
   let outOfRange = 0;
   for (let k = 0; k < MAPPED.length; k++) {
     const [name, kind] = MAPPED[k]!;
