@@ -45,7 +45,9 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const collect = join(dir, 'collect', type);
     mkdirSync(collect, { recursive: true });
     const pattern = { flow: 'nfcapd.', dns: '.pcap', proxy: '.log' }[type];
-    for (const name of readdirSync(samples).filter((n) => n.includes(pattern))) {
+    const names = readdirSync(samples).filter((n) => n.includes(pattern));
+    if (names.length === 0) throw new SpotError('USAGE', `no ${type} sample (a name containing ${pattern}) in ${samples}: is the clone complete?`);
+    for (const name of names) {
       copyFileSync(join(samples, name), join(collect, name));
       utimesSync(join(collect, name), past, past); // as if renamed into place a minute ago
     }
