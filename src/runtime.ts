@@ -3,6 +3,7 @@
  * Embedded defaults: a local store at hdfs_app_path, the SQLite queue and the
  * ledger under state_path. Distributed: Kafka and HDFS when configured.
  */
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Ledger } from './collector/ledger.ts';
 import { partitionDir } from './catalog/ddl.ts';
@@ -20,6 +21,15 @@ export function openLedger(config: Config): Ledger {
 }
 
 /**
+ * The HDFS user of simple auth: `hdfs.user`, else $HADOOP_USER_NAME (as
+ * Hadoop's own clients), else the OS user running us. Not $USER: systemd and
+ * cron often leave it unset.
+ */
+export function hdfsUser(configured: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return configured ?? (env.HADOOP_USER_NAME || userInfo().username);
+}
+
+/**
  * The store of `hdfs_app_path`. An HDFS store stages local files (DuckDB's
  * output before upload, downloads for the dissectors) under the pipeline's
  * local_staging, or state_path/staging without a pipeline.
@@ -29,7 +39,7 @@ export async function openStore(config: Config, pipeline?: PipelineConfig, onRet
   if (s.kind === 'local') return new LocalStore(s.root);
   const { HdfsStore } = await import('./store/hdfs/store.ts');
   const auth = s.auth.kind === 'simple'
-    ? { kind: 'simple' as const, user: s.auth.user ?? process.env.HADOOP_USER_NAME ?? process.env.USER ?? 'spot' }
+    ? { kind: 'simple' as const, user: hdfsUser(s.auth.user) }
     : s.auth;
   try {
     return new HdfsStore({

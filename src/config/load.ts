@@ -74,7 +74,18 @@ const DISSECTORS: Record<PipelineType, string[]> = { flow: ['nfdump'], dns: ['na
 
 type Plain = Record<string, unknown>;
 
+/**
+ * Spot's files blank the keys they do not use (`"kafka_port": ""` in the
+ * standalone mode): an empty or blank string in an optional key means "not
+ * set", whatever the key's type. A required key must still be given.
+ */
+function isBlank(spec: KeySpec, value: unknown): boolean {
+  return typeof value === 'string' && value.trim() === '' && !('required' in spec && spec.required) &&
+    spec.kind !== 'object' && spec.kind !== 'map';
+}
+
 function validate(spec: KeySpec, value: unknown, path: string, errors: string[], notices: string[]): unknown {
+  if (isBlank(spec, value)) value = undefined;
   const got = () => `got ${JSON.stringify(value)}`;
   switch (spec.kind) {
     case 'ignored':
@@ -95,7 +106,7 @@ function validate(spec: KeySpec, value: unknown, path: string, errors: string[],
         if ('required' in spec && spec.required) errors.push(`${path}: required, expected a number`);
         return spec.default;
       }
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      const n = typeof value === 'string' ? Number(value) : value;
       const ok = typeof n === 'number' && Number.isFinite(n) && (spec.kind === 'number' || Number.isInteger(n));
       if (!ok) return void errors.push(`${path}: expected ${spec.kind === 'int' ? 'an integer' : 'a number'}, ${got()}`);
       if (spec.min !== undefined && n < spec.min) return void errors.push(`${path}: expected at least ${spec.min}, ${got()}`);

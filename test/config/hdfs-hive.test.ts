@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../src/config/load.ts';
 import { describeKeys } from '../../src/config/spec.ts';
-import { openStore } from '../../src/runtime.ts';
+import { userInfo } from 'node:os';
+import { hdfsUser, openStore } from '../../src/runtime.ts';
 import { HdfsStore } from '../../src/store/hdfs/store.ts';
 import { SpotError } from '../../src/errors.ts';
 
@@ -102,4 +103,13 @@ test('spot-ingest ddl prints the statements at hive.location, else the store roo
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the HDFS user of simple auth: hdfs.user, else HADOOP_USER_NAME, else the OS user (never $USER or "spot")', () => {
+  const os = userInfo().username;
+  assert.equal(hdfsUser('alice', { HADOOP_USER_NAME: 'bob', USER: 'carol' }), 'alice');
+  assert.equal(hdfsUser(undefined, { HADOOP_USER_NAME: 'bob', USER: 'carol' }), 'bob');
+  assert.equal(hdfsUser(undefined, { USER: 'carol-not-me' }), os, '$USER is not trusted (unset or stale under systemd and cron)');
+  assert.equal(hdfsUser(undefined, {}), os);
+  assert.equal(hdfsUser(undefined, { HADOOP_USER_NAME: '' }), os);
 });

@@ -82,3 +82,46 @@ test('the key reference lists every key of the spec', () => {
     assert.ok(table.includes(`\`${key}\``), key);
   }
 });
+
+test("Spot's standalone file, Kafka keys blanked, loads: an empty optional key means not set", () => {
+  const blanked = structuredClone(spotExample) as any;
+  blanked.kafka = { kafka_server: '', kafka_port: '', zookeper_server: '', zookeper_port: '', message_size: '', max_request_size: ' ' };
+  blanked.collector_processes = '';
+  blanked.ingestion_interval = '';
+  blanked.state_path = '';
+  blanked.pipelines.dns_server_1.pkt_num = '';
+  blanked.pipelines.dns_server_1.dissector = '';
+  blanked.pipelines.flow_internals.local_staging = '';
+  blanked.pipelines.flow_internals.supported_files = '';
+  const c = parseConfig(blanked, '/etc/spot/ingest_conf.json');
+  assert.deepEqual(c.kafka.brokers, []);
+  assert.equal(c.kafka.messageSize, 900000);
+  assert.equal(c.collectorProcesses, 1);
+  assert.equal(c.pipelines.dns_server_1!.pktNum, 650000);
+  assert.equal(c.pipelines.dns_server_1!.dissector, 'native');
+  assert.deepEqual(c.pipelines.flow_internals!.supportedFiles, ['nfcapd.']);
+  assert.equal(c.statePath, '/tmp/spot-app/.spot-ingest');
+  assert.ok(!c.notices.some((n) => n.startsWith('kafka.zookeper')), 'a blank ignored key is not even a notice');
+});
+
+test('a non-empty non-number in a numeric key is still refused with its key path', () => {
+  const bad = structuredClone(spotExample) as any;
+  bad.kafka.kafka_port = 'ninety';
+  bad.pipelines.dns_server_1.pkt_num = '65o000';
+  assert.throws(() => parseConfig(bad, '/x.json'), (err: any) => {
+    assert.match(err.message, /kafka\.kafka_port: expected an integer, got "ninety"/);
+    assert.match(err.message, /pipelines\.dns_server_1\.pkt_num: expected an integer, got "65o000"/);
+    return true;
+  });
+});
+
+test('a required key given as an empty string is still refused', () => {
+  const bad = structuredClone(spotExample) as any;
+  bad.hdfs_app_path = '';
+  bad.pipelines.proxy.collector_path = '';
+  assert.throws(() => parseConfig(bad, '/x.json'), (err: any) => {
+    assert.match(err.message, /hdfs_app_path: must not be empty/);
+    assert.match(err.message, /pipelines\.proxy\.collector_path: must not be empty/);
+    return true;
+  });
+});
