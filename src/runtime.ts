@@ -52,7 +52,7 @@ export async function openStore(config: Config, pipeline?: PipelineConfig, onRet
     });
   } catch (err) {
     // The store reports a bad root as CONFIG_INVALID; the CLI prints CONFIG errors as one line.
-    if (err instanceof SpotError && err.code === 'CONFIG_INVALID') throw new SpotError('CONFIG', err.message, { cause: err });
+    if (err instanceof SpotError && err.code === 'CONFIG') throw new SpotError('CONFIG', err.message, { cause: err });
     throw err;
   }
 }

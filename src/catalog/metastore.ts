@@ -43,7 +43,7 @@ export interface MetastoreOptions {
 /** Parses `thrift://host:port` (the usual `hive.metastore.uris` value) or `host:port`. */
 export function parseMetastoreUri(uri: string): { host: string; port: number } {
   const m = /^(?:thrift:\/\/)?\[?([^\]\s/]+?)\]?:(\d+)\/?$/.exec(uri.trim().split(',')[0] ?? '');
-  if (!m) throw new SpotError('CONFIG_INVALID', `metastore address ${JSON.stringify(uri)} is not thrift://host:port`);
+  if (!m) throw new SpotError('CONFIG', `metastore address ${JSON.stringify(uri)} is not thrift://host:port`);
   return { host: m[1]!, port: Number(m[2]) };
 }
 
@@ -128,9 +128,8 @@ export class MetastoreException extends SpotError {
   constructor(method: string, exception: string, message: string) {
     // Derby/JDO lock timeouts surface as MetaException; trying again can help.
     const transient = exception === 'MetaException' && /lock|deadlock|timed? ?out|connection/i.test(message);
-    super(`METASTORE_${exception.replace(/Exception$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase()}`, `${method}: ${exception}: ${message}`, {
-      retryable: transient,
-    });
+    const code = transient ? 'METASTORE_BUSY' : exception === 'InvalidObjectException' ? 'METASTORE_INVALID_OBJECT' : 'METASTORE_ERROR';
+    super(code, `${method}: ${exception}: ${message}`);
     this.exception = exception;
   }
 }

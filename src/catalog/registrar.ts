@@ -88,7 +88,7 @@ export class HiveCatalog {
         external: true,
       });
       info = await this.client.getTable(this.dbname, t);
-      if (!info) throw new SpotError('METASTORE_INCONSISTENT', `table ${this.dbname}.${t} missing right after create_table`, { retryable: true });
+      if (!info) throw new SpotError('METASTORE_INCONSISTENT', `table ${this.dbname}.${t} missing right after create_table`);
     }
     this.tables.set(t, info);
     return info;
@@ -164,9 +164,7 @@ export class HiveCatalog {
     const deadline = Date.now() + timeoutMs;
     while (this.pending.size > 0) {
       if (Date.now() > deadline) {
-        throw new SpotError('METASTORE_UNAVAILABLE', `${this.pending.size} partitions not registered after ${timeoutMs} ms: ${errorMessage(this.lastError)}`, {
-          retryable: true,
-          cause: this.lastError,
+        throw new SpotError('METASTORE_UNAVAILABLE', `${this.pending.size} partitions not registered after ${timeoutMs} ms: ${errorMessage(this.lastError)}`, { cause: this.lastError,
         });
       }
       await sleep(50);

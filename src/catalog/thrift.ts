@@ -342,7 +342,7 @@ export class ThriftConnection {
       const s = connect({ host, port });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new SpotError('METASTORE_UNAVAILABLE', `connect to ${host}:${port} timed out`, { retryable: true }));
+        reject(new SpotError('METASTORE_UNAVAILABLE', `connect to ${host}:${port} timed out`));
       }, timeout);
       s.once('connect', () => {
         clearTimeout(timer);
@@ -351,7 +351,7 @@ export class ThriftConnection {
       });
       s.once('error', (err) => {
         clearTimeout(timer);
-        reject(new SpotError('METASTORE_UNAVAILABLE', `cannot connect to metastore ${host}:${port}: ${err.message}`, { retryable: true, cause: err }));
+        reject(new SpotError('METASTORE_UNAVAILABLE', `cannot connect to metastore ${host}:${port}: ${err.message}`, { cause: err }));
       });
     });
     return this.socket;
@@ -396,11 +396,11 @@ export class ThriftConnection {
         resolve(decoded.msg);
       };
       const onError = (err: Error): void =>
-        fail(new SpotError('METASTORE_UNAVAILABLE', `metastore connection error during ${name}: ${err.message}`, { retryable: true, cause: err }));
+        fail(new SpotError('METASTORE_UNAVAILABLE', `metastore connection error during ${name}: ${err.message}`, { cause: err }));
       const onClose = (): void =>
-        fail(new SpotError('METASTORE_UNAVAILABLE', `metastore closed the connection during ${name}`, { retryable: true }));
+        fail(new SpotError('METASTORE_UNAVAILABLE', `metastore closed the connection during ${name}`));
       const timer = setTimeout(
-        () => fail(new SpotError('METASTORE_TIMEOUT', `metastore call ${name} timed out after ${timeout} ms`, { retryable: true })),
+        () => fail(new SpotError('METASTORE_TIMEOUT', `metastore call ${name} timed out after ${timeout} ms`)),
         timeout,
       );
       socket.on('data', onData);
@@ -410,11 +410,11 @@ export class ThriftConnection {
     });
     if (msg.seqid !== seqid || msg.name !== name) {
       this.close();
-      throw new SpotError('THRIFT_PROTOCOL', `out-of-order reply ${msg.name}#${msg.seqid} to ${name}#${seqid}`, { retryable: true });
+      throw new SpotError('METASTORE_UNAVAILABLE', `connection out of step: out-of-order reply ${msg.name}#${msg.seqid} to ${name}#${seqid}`);
     }
     if (msg.type === MT_EXCEPTION) {
       const text = String(msg.body.get(1) ?? 'unknown');
-      throw new SpotError('METASTORE_APPLICATION_ERROR', `metastore rejected ${name}: ${text}`, { retryable: false });
+      throw new SpotError('METASTORE_APPLICATION_ERROR', `metastore rejected ${name}: ${text}`);
     }
     if (msg.type !== MT_REPLY) throw new SpotError('THRIFT_PROTOCOL', `unexpected message type ${msg.type} for ${name}`);
     return msg.body;

@@ -8,8 +8,9 @@ import { startTelemetry } from '../telemetry/telemetry.ts';
 import { intOption, parse, required } from './args.ts';
 import { instanceTopic, untilDone } from './kafka-topic.ts';
 import { stopSignal } from './signals.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = `spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--skip-conversion] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.collector})`;
+const USAGE = COMMAND_HELP.collector.usage;
 
 export async function collectorCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
@@ -17,9 +18,9 @@ export async function collectorCommand(argv: string[]): Promise<number> {
     topic: { type: 'string' }, once: { type: 'boolean' }, http: { type: 'string' }, 'skip-conversion': { type: 'boolean' },
   }, USAGE);
   const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.collector);
+  const workers = intOption(values.workers, '--workers', 1, 1);
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
-  const workers = intOption(values.workers, '--workers', 1, 1);
   const log = logger('collector', { pipeline: pipeline.name });
   for (const notice of config.notices) log.info({ notice }, 'configuration key not used');
   const [store, queue] = [await openStore(config), await openQueue(config)];

@@ -9,8 +9,9 @@ import { loadConfig } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import { TABLE_NAMES, type TableName } from '../table/schemas.ts';
 import { parse, required } from './args.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = 'spot-ingest ddl -c ingest_conf.json [--engine hive|impala] [--table flow|dns|proxy]...';
+const USAGE = COMMAND_HELP.ddl.usage;
 
 export async function ddlCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

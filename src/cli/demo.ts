@@ -11,8 +11,9 @@ import { join, resolve } from 'node:path';
 import { SpotError } from '../errors.ts';
 import { formatResult, runQuery } from '../query/query.ts';
 import { parse } from './args.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = 'spot-ingest demo [--dir DIR] [--workers N]';
+const USAGE = COMMAND_HELP.demo.usage;
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin', 'spot-ingest.js');
 

@@ -1,40 +1,23 @@
-/** The `spot-ingest` command line: dispatch, and one clear line for a known error. */
+/**
+ * The `spot-ingest` command line: dispatch, `--help` and `--version`, and the
+ * exit code of a failure, decided by its error code (src/errors.ts): a fatal
+ * error (bad usage, configuration or setup) is one line on stderr and exit 2,
+ * which `start` and systemd do not restart; anything else unexpected is a bug,
+ * printed with its stack, exit 1.
+ */
+import { readFileSync } from 'node:fs';
 import { describeKeys } from '../config/spec.ts';
-import { SpotError } from '../errors.ts';
-import { collectorCommand } from './collector-cmd.ts';
-import { ddlCommand } from './ddl-cmd.ts';
-import { quarantineCommand } from './quarantine-cmd.ts';
-import { queryCommand } from './query-cmd.ts';
-import { FATAL_EXIT, startCommand } from './start.ts';
-import { statusCommand } from './status.ts';
-import { workerCommand } from './worker-cmd.ts';
+import { FATAL_EXIT, SpotError, isFatal } from '../errors.ts';
+import { COMMAND_HELP, OVERVIEW, commandHelp, type CommandName } from './usage.ts';
 
-const HELP = `spot-ingest: Apache Spot's ingest, re-implemented
-
-  spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once] [--http HOST:PORT|off]
-  spot-ingest query -c ingest_conf.json [--format table|csv|json] "SELECT ... FROM flow|dns|proxy"
-  spot-ingest status -c ingest_conf.json [--json]
-  spot-ingest quarantine list|retry -c ingest_conf.json [-t <pipeline>] [--json] [<name|fingerprint|all>]
-  spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--skip-conversion] [--once] [--http HOST:PORT|off]
-  spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id> | --group) [--topic T] [--http HOST:PORT|off]
-  spot-ingest ddl -c ingest_conf.json [--engine hive|impala] [--table T]...
-  spot-ingest demo [--dir DIR]
-  spot-ingest config-keys
-
-  --http serves /metrics (Prometheus), /healthz, /readyz and a status page at /.
-  Defaults: start 127.0.0.1:9464, collector 127.0.0.1:9465, worker 127.0.0.1:9466+<id>;
-  the children of start push their metrics to it and bind no port.
-  Logs: JSON lines on stderr (readable lines on a terminal); SPOT_LOG_LEVEL,
-  SPOT_LOG_FORMAT=json|pretty, SPOT_LOG_FILE=<path>.`;
-
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  start: startCommand,
-  collector: collectorCommand,
-  worker: workerCommand,
-  query: queryCommand,
-  status: statusCommand,
-  quarantine: quarantineCommand,
-  ddl: ddlCommand,
+const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
+  start: async (argv) => (await import('./start.ts')).startCommand(argv),
+  collector: async (argv) => (await import('./collector-cmd.ts')).collectorCommand(argv),
+  worker: async (argv) => (await import('./worker-cmd.ts')).workerCommand(argv),
+  query: async (argv) => (await import('./query-cmd.ts')).queryCommand(argv),
+  status: async (argv) => (await import('./status.ts')).statusCommand(argv),
+  quarantine: async (argv) => (await import('./quarantine-cmd.ts')).quarantineCommand(argv),
+  ddl: async (argv) => (await import('./ddl-cmd.ts')).ddlCommand(argv),
   demo: async (argv) => (await import('./demo.ts')).demoCommand(argv),
   'config-keys': async () => {
     console.log(['| key | type | default | meaning |', '|---|---|---|---|', ...describeKeys()].join('\n'));
@@ -42,17 +25,51 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   },
 };
 
-const [command, ...rest] = process.argv.slice(2);
-const run = command ? COMMANDS[command] : undefined;
-if (!run) {
-  console.log(HELP);
-  process.exit(command === undefined || command === '--help' || command === '-h' ? 0 : FATAL_EXIT);
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
+
+const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(COMMANDS, name);
+const wantsHelp = (argv: string[]) => argv.some((a) => a === '--help' || a === '-h');
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h') {
+    console.log(OVERVIEW);
+    return 0;
+  }
+  if (command === '--version' || command === '-V' || command === 'version') {
+    console.log(version());
+    return 0;
+  }
+  if (command === 'help') {
+    const about = rest[0];
+    if (about === undefined) console.log(OVERVIEW);
+    else if (isCommand(about)) console.log(commandHelp(about));
+    else return unknown(about);
+    return 0;
+  }
+  if (!isCommand(command)) return unknown(command);
+  // Before any parsing: `--help` must work even where the other arguments are incomplete.
+  if (wantsHelp(rest)) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  return COMMANDS[command](rest);
+}
+
+function unknown(command: string): number {
+  console.error(`spot-ingest: unknown command ${JSON.stringify(command)} (commands: ${Object.keys(COMMAND_HELP).join(', ')})\n`);
+  console.error(OVERVIEW);
+  return FATAL_EXIT;
+}
+
 let code: number;
 try {
-  code = await run(rest);
+  code = await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof SpotError && ['CONFIG', 'USAGE', 'TOOL_MISSING', 'QUERY'].includes(err.code)) {
+  if (err instanceof SpotError && isFatal(err)) {
     console.error(`spot-ingest: ${err.message}`);
     code = FATAL_EXIT;
   } else {

@@ -24,9 +24,9 @@ import { encodeFileMessage, type SourceRef } from '../queue/message.ts';
 import type { QueueAdmin, QueueProducer } from '../queue/types.ts';
 import { openLedger, openQueue, openStore, standaloneTopic } from '../runtime.ts';
 import { parse, required } from './args.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = 'spot-ingest quarantine list -c ingest_conf.json [-t <pipeline>] [--json]\n' +
-  '       spot-ingest quarantine retry -c ingest_conf.json [-t <pipeline>] [--json] <name|fingerprint|all>';
+const USAGE = COMMAND_HELP.quarantine.usage;
 
 export async function quarantineCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, {

@@ -3,8 +3,9 @@ import { loadConfig } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import { formatResult, runQuery } from '../query/query.ts';
 import { parse, required } from './args.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = 'spot-ingest query -c ingest_conf.json [--format table|csv|json] "SELECT ... FROM flow|dns|proxy"';
+const USAGE = COMMAND_HELP.query.usage;
 
 export async function queryCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, format: { type: 'string', short: 'f' } }, USAGE);

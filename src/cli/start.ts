@@ -20,8 +20,9 @@ import { startTelemetry } from '../telemetry/telemetry.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = `spot-ingest start <pipeline> -c ingest_conf.json [--workers N] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.start})`;
+const USAGE = COMMAND_HELP.start.usage;
 const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
 export const FATAL_EXIT = 2;
 
@@ -38,6 +39,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' }, once: { type: 'boolean' }, http: { type: 'string' },
   }, USAGE);
   const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.start);
+  const requested = intOption(values.workers, '--workers', 1, 1);
   const configFile = required(values.config, '-c ingest_conf.json', USAGE);
   const config = loadConfig(configFile);
   const pipeline = pipelineOf(config, required(positionals[0], '<pipeline>', USAGE));
@@ -46,7 +48,6 @@ export async function startCommand(argv: string[]): Promise<number> {
   const topic = standaloneTopic(pipeline.name);
   const queue = await openQueue(config);
   const admin = await queue.admin();
-  const requested = intOption(values.workers, '--workers', 1, 1);
   await admin.ensureTopic(topic, requested);
   // A topic keeps its partitions: every partition needs a worker, even after a restart with fewer.
   const partitions = (await admin.backlog(topic, workerGroup(pipeline.name))).length;

@@ -3,8 +3,9 @@ import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
 import { queueBacklog } from '../telemetry/status-model.ts';
 import { parse, required } from './args.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = 'spot-ingest status -c ingest_conf.json [--json]';
+const USAGE = COMMAND_HELP.status.usage;
 
 export async function statusCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, { config: { type: 'string', short: 'c' }, json: { type: 'boolean' } }, USAGE);

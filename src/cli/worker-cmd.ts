@@ -19,8 +19,9 @@ import { Worker } from '../worker/worker.ts';
 import { untilDone, waitForTopic } from './kafka-topic.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
+import { COMMAND_HELP } from './usage.ts';
 
-const USAGE = `spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id> | --group) [--topic T] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`;
+const USAGE = COMMAND_HELP.worker.usage;
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {

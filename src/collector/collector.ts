@@ -73,7 +73,7 @@ async function collectorFiles(dir: string): Promise<string[]> {
   try {
     return await listFiles(dir);
   } catch (err) {
-    throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)}`, { retryable: true, cause: err });
+    throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)}`, { cause: err });
   }
 }
 

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { quoteSqlString, sqlType } from '../table/parquet-writer.ts';
 import { SCHEMAS, TABLE_NAMES } from '../table/schemas.ts';
 
+const PARTITION_COLUMNS = ['y', 'm', 'd', 'h'];
+
 function hasParquet(dir: string, depth: number): boolean {
   let entries;
   try {
@@ -29,11 +31,13 @@ export async function openTables(root: string): Promise<DuckDBConnection> {
     const hive = join(root, table, 'hive');
     if (hasParquet(hive, 4)) {
       const glob = quoteSqlString(join(hive, 'y=*', 'm=*', 'd=*', 'h=*', '*.parquet'));
-      await connection.run(`CREATE VIEW ${table} AS SELECT * FROM read_parquet(${glob}, hive_partitioning = true,
+      // An explicit column list: DuckDB appends hive columns in name order (d, h, m, y); users expect y, m, d, h.
+      const cols = [...SCHEMAS[table].columns.map((c) => `"${c.name}"`), ...PARTITION_COLUMNS].join(', ');
+      await connection.run(`CREATE VIEW ${table} AS SELECT ${cols} FROM read_parquet(${glob}, hive_partitioning = true,
         hive_types = {'y': INTEGER, 'm': INTEGER, 'd': INTEGER, 'h': INTEGER})`);
     } else {
       const cols = [...SCHEMAS[table].columns.map((c) => `CAST(NULL AS ${sqlType(c.type)}) AS "${c.name}"`),
-        ...['y', 'm', 'd', 'h'].map((p) => `CAST(NULL AS INTEGER) AS ${p}`)];
+        ...PARTITION_COLUMNS.map((p) => `CAST(NULL AS INTEGER) AS ${p}`)];
       await connection.run(`CREATE VIEW ${table} AS SELECT ${cols.join(', ')} WHERE false`);
     }
   }

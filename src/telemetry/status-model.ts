@@ -53,7 +53,7 @@ export async function queueBacklog(admin: QueueAdmin, pipeline: string, timeoutM
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new SpotError('QUEUE_TIMEOUT', `the queue did not answer within ${timeoutMs / 1000} s`, { retryable: true })), timeoutMs);
+      timer = setTimeout(() => reject(new SpotError('QUEUE_TIMEOUT', `the queue did not answer within ${timeoutMs / 1000} s`)), timeoutMs);
     });
     parts = await Promise.race([admin.backlog(standaloneTopic(pipeline), workerGroup(pipeline)), timeout]);
   } catch (err) {

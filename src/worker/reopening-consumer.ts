@@ -91,7 +91,7 @@ export class ReopeningGroupConsumer implements QueueConsumer, GroupMember {
   }
 
   async commit(partition: number, nextOffset: number): Promise<void> {
-    if (!this.#inner) throw new SpotError('KAFKA_UNAVAILABLE', 'kafka: the group consumer is reconnecting', { retryable: true });
+    if (!this.#inner) throw new SpotError('KAFKA_UNAVAILABLE', 'kafka: the group consumer is reconnecting');
     await this.#inner.commit(partition, nextOffset);
   }
 

@@ -153,7 +153,7 @@ export const dissectDnsTshark: Dissector = async function* dissectDnsTshark(
       });
     }
     if (spawnError.name === 'AbortError') throw new SpotError('ABORTED', 'tshark dissection aborted', { cause: spawnError });
-    throw new SpotError('DISSECT_FILE', `tshark could not run: ${spawnError.message}`, { cause: spawnError, retryable: true });
+    throw new SpotError('TOOL_SPAWN', `tshark could not run: ${spawnError.message}`, { cause: spawnError });
   }
   const message = stderr
     .split('\n')

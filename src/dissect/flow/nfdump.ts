@@ -276,7 +276,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
       if (spawnError.code === 'ENOENT') {
         throw new SpotError('TOOL_MISSING', `nfdump not found${bin === NFDUMP_BIN ? '' : ` (${bin})`}: install it with \`apt-get install nfdump\``, { cause: spawnError });
       }
-      throw new SpotError('DISSECT_FILE', `cannot run nfdump: ${spawnError.message}`, { cause: spawnError, retryable: true });
+      throw new SpotError('TOOL_SPAWN', `cannot run nfdump: ${spawnError.message}`, { cause: spawnError });
     }
     options.signal?.throwIfAborted();
     if (harmless) batch.count('nfdump_skipped_records', harmless);

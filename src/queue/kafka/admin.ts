@@ -77,7 +77,7 @@ export class KafkaAdmin implements QueueAdmin {
       const d = await withRetry(`describe topic ${topic}`, policy, () => this.#describe(topic));
       if (d && d.partitions >= partitions && d.ready) return;
       if (Date.now() > until) {
-        throw new SpotError('KAFKA_UNAVAILABLE', `kafka: topic ${topic} not ready with ${partitions} partitions after ${this.#o.requestTimeoutMs} ms`, { retryable: true });
+        throw new SpotError('KAFKA_UNAVAILABLE', `kafka: topic ${topic} not ready with ${partitions} partitions after ${this.#o.requestTimeoutMs} ms`);
       }
       await sleep(Math.min(50 * attempt, 500));
     }

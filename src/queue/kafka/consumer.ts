@@ -160,7 +160,6 @@ export class KafkaPartitionConsumer implements QueueConsumer {
             const lost = new SpotError(
               'KAFKA_OFFSET_RESET',
               `kafka: ${this.#topic}/${this.#partition} offset ${this.#position} was deleted by retention; continuing at ${start}`,
-              { retryable: true },
             );
             this.#position = start;
             o.onRetry?.(lost);

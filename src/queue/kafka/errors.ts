@@ -52,13 +52,26 @@ function hasCode(err: unknown, code: string): boolean {
   return errorChain(err).some((e) => (e as KafkaErrorLike | null)?.code === code);
 }
 
-/** Can trying again help? False when any error in the chain says it cannot. */
+/** Client error codes of a connection or a broker that did not answer: transient. */
+const TRANSIENT_CLIENT_CODES = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'PLT_KFK_UNEXPECTED_CORRELATION_ID']);
+const TRANSIENT_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+
+/**
+ * Can trying again help? Only when the error says so: a protocol error the
+ * broker marks retriable (leader moving, coordinator loading, ...), a network
+ * failure or a timeout. Anything unknown is not retried (it would otherwise
+ * loop forever on a bug or a permanent refusal); the caller's unit of work
+ * fails instead, visibly.
+ */
 export function isRetryableKafkaError(err: unknown): boolean {
   if (err instanceof SpotError) return err.retryable;
   const chain = errorChain(err);
   if (hasCode(err, 'PLT_KFK_AUTHENTICATION') || hasCode(err, 'PLT_KFK_USER')) return false;
   if (chain.some((e) => (e as KafkaErrorLike | null)?.canRetry === false)) return false;
-  return true;
+  return chain.some((e) => {
+    const x = e as KafkaErrorLike | null;
+    return x?.canRetry === true || (typeof x?.code === 'string' && (TRANSIENT_CLIENT_CODES.has(x.code) || TRANSIENT_SOCKET_CODES.has(x.code)));
+  });
 }
 
 /**
@@ -72,13 +85,12 @@ export function toSpotError(err: unknown, what: string): SpotError {
   const detail = [...ids].join(', ');
   const msg = `kafka: ${what} failed: ${errorMessage(err)}${detail ? ` (${detail})` : ''}`;
   if (hasCode(err, 'PLT_KFK_AUTHENTICATION') || ids.has('SASL_AUTHENTICATION_FAILED') || ids.has('TOPIC_AUTHORIZATION_FAILED') || ids.has('GROUP_AUTHORIZATION_FAILED') || ids.has('CLUSTER_AUTHORIZATION_FAILED')) {
-    return new SpotError('KAFKA_AUTH', msg, { retryable: false, cause: err });
+    return new SpotError('KAFKA_AUTH', msg, { cause: err });
   }
   if (isUnknownTopic(err)) {
-    return new SpotError('QUEUE_NO_TOPIC', msg, { retryable: false, cause: err });
+    return new SpotError('QUEUE_NO_TOPIC', msg, { cause: err });
   }
-  const retryable = isRetryableKafkaError(err);
-  return new SpotError(retryable ? 'KAFKA_UNAVAILABLE' : 'KAFKA_ERROR', msg, { retryable, cause: err });
+  return new SpotError(isRetryableKafkaError(err) ? 'KAFKA_UNAVAILABLE' : 'KAFKA_ERROR', msg, { cause: err });
 }
 
 export interface Backoff {

@@ -102,7 +102,7 @@ export interface ResolvedKafkaOptions {
 const MECHANISMS: readonly KafkaSaslMechanism[] = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER', 'GSSAPI'];
 
 function bad(message: string): SpotError {
-  return new SpotError('KAFKA_CONFIG', message, { retryable: false });
+  return new SpotError('KAFKA_CONFIG', message);
 }
 
 /**

@@ -42,7 +42,6 @@ export function splitBySize(values: readonly Buffer[], limit: number, topicLengt
       throw new SpotError(
         'KAFKA_RECORD_TOO_LARGE',
         `kafka: a ${v.length}-byte value does not fit in maxRequestSize ${limit}; send large files as references`,
-        { retryable: false },
       );
     }
     if (size + need > budget && current.length > 0) {
@@ -128,7 +127,7 @@ export class KafkaProducer implements QueueProducer {
         this.#open().metadata({ topics: [topic], forceUpdate: attempt > 0 || known !== undefined, retries: 0 }),
       ),
       o.deliveryTimeoutMs,
-      () => new SpotError('KAFKA_DELIVERY_TIMEOUT', `kafka: no metadata for ${topic} within ${o.deliveryTimeoutMs} ms`, { retryable: true }),
+      () => new SpotError('KAFKA_DELIVERY_TIMEOUT', `kafka: no metadata for ${topic} within ${o.deliveryTimeoutMs} ms`),
     );
     const t = md.topics.get(topic);
     if (!t) throw new SpotError('QUEUE_NO_TOPIC', `kafka: topic ${topic} does not exist`);
@@ -173,7 +172,7 @@ export class KafkaProducer implements QueueProducer {
           throw new SpotError(
             'KAFKA_DELIVERY_TIMEOUT',
             `kafka: ${topic}/${partition} did not acknowledge within ${this.#o.deliveryTimeoutMs} ms`,
-            { retryable: true, cause: err },
+            { cause: err },
           );
         }
         throw toSpotError(err, `produce to ${topic}/${partition}`);

@@ -68,12 +68,12 @@ export function parseHdfsUri(root: string): { host?: string; port?: number; path
   const m = /^hdfs:\/\/([^/:]+)(?::(\d+))?(\/.*)?$/.exec(root);
   if (m) return { host: m[1], port: m[2] ? Number(m[2]) : undefined, path: normaliseAbs(m[3] ?? '/') };
   if (root.startsWith('/')) return { path: normaliseAbs(root) };
-  throw new SpotError('CONFIG_INVALID', `hdfs_app_path ${JSON.stringify(root)} is neither hdfs://namenode:port/path nor an absolute path`);
+  throw new SpotError('CONFIG', `hdfs_app_path ${JSON.stringify(root)} is neither hdfs://namenode:port/path nor an absolute path`);
 }
 
 function normaliseAbs(p: string): string {
   const parts = p.split('/').filter((s) => s !== '' && s !== '.');
-  if (parts.includes('..')) throw new SpotError('CONFIG_INVALID', `HDFS root ${JSON.stringify(p)} contains '..'`);
+  if (parts.includes('..')) throw new SpotError('CONFIG', `HDFS root ${JSON.stringify(p)} contains '..'`);
   return '/' + parts.join('/');
 }
 
@@ -91,7 +91,7 @@ export class HdfsStore implements Store {
     const parsed = parseHdfsUri(opts.root);
     let base = opts.webhdfsUrl;
     if (!base) {
-      if (!parsed.host) throw new SpotError('CONFIG_INVALID', `hdfs_app_path ${opts.root} has no namenode; give hdfs://host:port/path or the WebHDFS URL`);
+      if (!parsed.host) throw new SpotError('CONFIG', `hdfs_app_path ${opts.root} has no namenode; give hdfs://host:port/path or the WebHDFS URL`);
       base = `http://${parsed.host}:${opts.webhdfsPort ?? 9870}`;
     }
     this.root = opts.root;
@@ -151,12 +151,12 @@ export class HdfsStore implements Store {
       } catch (err) {
         await rm(part, { force: true });
         if (err instanceof SpotError) throw err;
-        throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} broke off: ${(err as Error).message}`, { retryable: true, cause: err });
+        throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} broke off: ${(err as Error).message}`, { cause: err });
       }
       const got = (await stat(part)).size;
       if (got !== status.length) {
         await rm(part, { force: true });
-        throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} got ${got} of ${status.length} bytes`, { retryable: true });
+        throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} got ${got} of ${status.length} bytes`);
       }
     });
     await rename(part, path);
@@ -214,7 +214,7 @@ export class HdfsStore implements Store {
         await client.create(tmp, body, { overwrite: true, permission: this.opts.filePermission });
         const st = await client.getFileStatus(tmp);
         if (!st || st.length !== size) {
-          throw new SpotError('HDFS_UNAVAILABLE', `upload of ${dst} left ${st ? st.length : 'no'} of ${size} bytes in ${tmp}`, { retryable: true });
+          throw new SpotError('HDFS_UNAVAILABLE', `upload of ${dst} left ${st ? st.length : 'no'} of ${size} bytes in ${tmp}`);
         }
       } catch (err) {
         await client.delete(tmp, false).catch(() => false);

@@ -32,7 +32,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SpotError } from '../../errors.ts';
+import { SpotError, type ErrorCode } from '../../errors.ts';
 
 export type HdfsAuth =
   | { kind: 'simple'; user: string }
@@ -90,21 +90,20 @@ export function remoteError(op: string, path: string, res: RawResponse): SpotErr
     /* not JSON (e.g. a proxy's HTML page) */
   }
   const text = `WebHDFS ${op} ${path}: HTTP ${res.status}${exception ? ` ${exception}` : ''}: ${message}`;
-  let code = 'HDFS_REMOTE';
+  let code: ErrorCode = 'HDFS_REMOTE';
   if (res.status === 404 || /FileNotFoundException/.test(exception)) code = 'HDFS_NOT_FOUND';
-  else if (/AccessControlException|SecurityException/.test(exception) || res.status === 401) code = 'HDFS_PERMISSION_DENIED';
+  else if (/AccessControlException|SecurityException/.test(exception) || res.status === 401) code = 'STORE_DENIED';
   else if (/FileAlreadyExistsException|AlreadyBeingCreatedException/.test(exception)) code = 'HDFS_EXISTS';
   else if (/ParentNotDirectoryException|PathIsNotEmptyDirectoryException|IllegalArgumentException|InvalidPathException/.test(exception)) code = 'HDFS_INVALID';
   const retryable =
     code === 'HDFS_REMOTE' && (res.status >= 500 || RETRYABLE_EXCEPTIONS.test(exception) || RETRYABLE_MESSAGES.test(message));
-  return new SpotError(retryable ? 'HDFS_UNAVAILABLE' : code, text, { retryable });
+  return new SpotError(retryable ? 'HDFS_UNAVAILABLE' : code, text);
 }
 
 function socketError(op: string, url: string, err: unknown): SpotError {
   const e = err as NodeJS.ErrnoException;
   const retryable = RETRYABLE_SOCKET.has(e.code ?? '') || /socket hang up|timed out|aborted/i.test(e.message ?? '');
   return new SpotError(retryable ? 'HDFS_UNAVAILABLE' : 'HDFS_REQUEST_FAILED', `WebHDFS ${op} ${new URL(url).host}: ${e.message ?? String(err)}`, {
-    retryable,
     cause: err,
   });
 }
@@ -117,7 +116,7 @@ export class WebHdfsClient {
   constructor(opts: WebHdfsOptions) {
     const u = new URL(opts.baseUrl);
     if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw new SpotError('CONFIG_INVALID', `WebHDFS URL must be http(s)://host:port, got ${opts.baseUrl}`);
+      throw new SpotError('CONFIG', `WebHDFS URL must be http(s)://host:port, got ${opts.baseUrl}`);
     }
     this.baseUrl = `${u.protocol}//${u.host}`;
     this.opts = opts;

@@ -151,7 +151,7 @@ describe('HdfsStore on real HDFS', () => {
     const s = store({ auth: { kind: 'simple', user: 'mallory' } });
     await assert.rejects(s.putText('flow/x.txt', 'x'), (e: unknown) => {
       assert.ok(e instanceof SpotError);
-      assert.equal(e.code, 'HDFS_PERMISSION_DENIED');
+      assert.equal(e.code, 'STORE_DENIED');
       assert.equal(e.retryable, false);
       assert.match(e.message, /AccessControlException.*Permission denied.*mallory/);
       return true;
