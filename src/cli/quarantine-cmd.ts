@@ -23,6 +23,7 @@ import { SpotError } from '../errors.ts';
 import { encodeFileMessage, type SourceRef } from '../queue/message.ts';
 import type { QueueAdmin, QueueProducer } from '../queue/types.ts';
 import { openLedger, openQueue, openStore, standaloneTopic } from '../runtime.ts';
+import { printable as esc } from '../telemetry/printable.ts';
 import { parse, required } from './args.ts';
 import { COMMAND_HELP } from './usage.ts';
 
@@ -47,9 +48,10 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
       else if (entries.length === 0) console.log('quarantine is empty');
       else {
         for (const e of entries) {
-          console.log(`${e.at}  ${e.pipeline}  ${e.kind.padEnd(7)}  ${e.name}${e.count ? `  (${e.count} record(s))` : ''}`);
-          console.log(`    reason: ${e.reason}`);
-          if (e.rel) console.log(`    kept at: ${e.rel}`);
+          // Names, reasons and paths come from inputs: escaped for the terminal (src/telemetry/printable.ts).
+          console.log(`${e.at}  ${esc(e.pipeline)}  ${e.kind.padEnd(7)}  ${esc(e.name)}${e.count ? `  (${e.count} record(s))` : ''}`);
+          console.log(`    reason: ${esc(e.reason)}`);
+          if (e.rel) console.log(`    kept at: ${esc(e.rel)}`);
         }
       }
       return 0;
@@ -105,7 +107,7 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
       await queue?.admin.close();
     }
     if (values.json) console.log(JSON.stringify({ retried: results }, null, 2));
-    else for (const r of results) console.log(`${r.pipeline}  ${r.kind.padEnd(7)}  ${r.name}: ${r.outcome}`);
+    else for (const r of results) console.log(`${esc(r.pipeline)}  ${r.kind.padEnd(7)}  ${esc(r.name)}: ${esc(r.outcome)}`);
     return 0;
   } finally {
     ledger.close();

@@ -1,6 +1,7 @@
 /** `spot-ingest status`: per pipeline, what was seen, ingested, quarantined, written, and the backlog. */
 import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
+import { printable as esc } from '../telemetry/printable.ts';
 import { queueBacklog } from '../telemetry/status-model.ts';
 import { parse, required } from './args.ts';
 import { COMMAND_HELP } from './usage.ts';
@@ -27,14 +28,15 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(JSON.stringify({ pipelines: report }, null, 2));
     return 0;
   }
+  // Text output: names and reasons come from inputs, so every one is escaped (src/telemetry/printable.ts).
   for (const r of report) {
-    console.log(`${r.pipeline} (${r.type})`);
+    console.log(`${esc(r.pipeline)} (${r.type})`);
     console.log(`  files:   ${r.filesSeen} seen, ${r.filesQueued} ingested, ${r.filesQuarantined} quarantined, ${r.filesInProgress} in progress`);
     console.log(`  records: ${r.recordsWritten} written in ${r.partsWritten} part(s), ${r.recordsRejected} rejected`);
-    console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${r.queueError}` : `  backlog: ${r.backlogMessages} queue message(s)`);
+    console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${esc(r.queueError)}` : `  backlog: ${r.backlogMessages} queue message(s)`);
     if (r.partitions.length > 0) console.log(`  lag:     ${r.partitions.map((b) => `partition ${b.partition}: ${b.lag} (committed ${b.committed} of ${b.end})`).join(', ')}`);
-    if (r.lastFile) console.log(`  last:    ${r.lastFile.name} at ${new Date(r.lastFile.at).toISOString()}`);
-    for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${q.name}: ${q.reason}`);
+    if (r.lastFile) console.log(`  last:    ${esc(r.lastFile.name)} at ${new Date(r.lastFile.at).toISOString()}`);
+    for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${esc(q.name)}: ${esc(q.reason)}`);
   }
   return 0;
 }
