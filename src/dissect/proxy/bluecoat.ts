@@ -9,12 +9,27 @@
  *                                                        followed by a blank or EOL)
  *            | non-blank-chars                          ('-' is ProxySG's "no value")
  * Runs of blanks separate fields (two spaces never make an empty field, as in
- * Spot's shlex-based splitter). Lines are then classified:
+ * Spot's shlex-based splitter). A byte-order mark at the start of any line is
+ * dropped (logs concatenated with `cat` carry one per original file).
+ *
+ * A double quote inside a quoted field (`"Foo "Bar" Baz"`): ProxySG does not
+ * escape it, so the field boundaries are ambiguous. Spot's bluecoat.py split
+ * with Python's non-POSIX shlex (quotes='"', whitespace_split), which closes
+ * a quoted token at the first '"' and keeps the quotes in the values; that
+ * line became `"Foo "`, `Bar"`, `Baz"`: three fields, every later column
+ * shifted, the INT columns then failing its int(). We do not shift: such a
+ * quote leaves a later unquoted field ending in an unpaired '"' (`Baz"`),
+ * and a line with such a field is rejected with the reason. (A quote that is
+ * not followed by a blank stays inside its field, as before: `"a"b" c` is
+ * `a"b`, `c`; quotes inside an unquoted field are literal.)
+ * Lines are then classified:
  *   `#Fields: a b c`  declares the field order for the following lines
  *                     (names as ProxySG prints them, case-insensitive; unknown
  *                     names are ignored, table columns whose field is absent
  *                     get '' or null);
- *   other lines not starting with YYYY-MM-DD (other `#` headers, syslog, blank)
+ *   other `#` lines   ProxySG's headers (#Software, #Date, ...): skipped, counted
+ *                     in `counters.header_lines`; blank lines in `counters.blank_lines`;
+ *   other lines not starting with YYYY-MM-DD (a syslog prefix, text)
  *                     are skipped and counted in `counters.skipped_lines`
  *                     (when a #Fields header puts `date` elsewhere than first,
  *                     every non-blank line not starting with '#' is a record);
@@ -37,7 +52,13 @@
  *     `counters.value_out_of_range` (what Spot's Hive INT load did);
  *   - string fields keep ProxySG's '-' as is (Spot did); absent ones are '';
  *   - fulluri = host + path + query, path and query only when longer than one
- *     character (so '-' and a bare '/' are left out).
+ *     character (so '-' and a bare '/' are left out);
+ *   - a file read whole (not a byte range of a large one) in which no line
+ *     became a row although some were skipped or rejected (a syslog-prefixed
+ *     log, a squid log, garbage) is not a Blue Coat log: DISSECT_FILE, the
+ *     file is quarantined with the counts and the first such line as reason.
+ *     A file of headers and blank lines only is an empty log (no rows, fine).
+ *     A byte range cannot judge the whole file; its counters show it.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
@@ -137,7 +158,11 @@ export function tokenizeBluecoatLine(line: string): string[] | { error: string }
       }
     } else {
       let j = i;
-      while (j < n && line[j] !== ' ' && line[j] !== '\t') j++;
+      let quotes = 0;
+      while (j < n && line[j] !== ' ' && line[j] !== '\t') if (line[j++] === '"') quotes++;
+      if (quotes % 2 === 1 && line[j - 1] === '"') {
+        return { error: `field ${out.length + 1} ${JSON.stringify(cutRaw(line.slice(i, j)))} ends in an unpaired double quote: a quote inside an earlier quoted field makes the field boundaries ambiguous` };
+      }
       out.push(line.slice(i, j));
       i = j;
     }
@@ -153,7 +178,7 @@ const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 export type LineOutcome =
   | { readonly kind: 'row'; readonly row: Row; readonly outOfRange: number; readonly extraFields: boolean }
   | { readonly kind: 'reject'; readonly reason: string }
-  | { readonly kind: 'skip' }
+  | { readonly kind: 'skip'; readonly why: 'header' | 'blank' | 'not-a-record' }
   | { readonly kind: 'layout'; readonly layout: ProxyLayout }
   | { readonly kind: 'bad-header'; readonly reason: string };
 
@@ -210,7 +235,7 @@ export function proxyRowFromFields(fields: readonly string[], layout: ProxyLayou
 
 /** Classifies and parses one line (pure; the dissector keeps the layout between lines). */
 export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcome {
-  const text = line.replace(/^[ \t]+/, '');
+  const text = line.replace(/^\uFEFF/, '').replace(/^[ \t]+/, '');
   if (/^#Fields:/i.test(text)) {
     const l = layoutFromFieldsHeader(text);
     return typeof l === 'string' ? { kind: 'bad-header', reason: l } : { kind: 'layout', layout: l };
@@ -219,7 +244,7 @@ export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcom
   // Spot's rule: a record line starts with its date. A #Fields header that puts
   // date elsewhere makes every non-blank, non-# line a record line instead.
   const isRecord = layout.positions[F['date']!] === 0 ? DATE_START.test(text) : text.trim() !== '' && !text.startsWith('#');
-  if (!isRecord) return { kind: 'skip' };
+  if (!isRecord) return { kind: 'skip', why: text.trim() === '' ? 'blank' : text.startsWith('#') ? 'header' : 'not-a-record' };
   const fields = tokenizeBluecoatLine(text);
   if (!Array.isArray(fields)) return { kind: 'reject', reason: fields.error };
   return proxyRowFromFields(fields, layout);
@@ -246,7 +271,15 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   // A chunk of a large log (byteRange): lines starting in [start, end) are ours; before it only
   // `#` header lines are read, since a #Fields header anywhere earlier sets the field order.
   const range = options.byteRange;
-  const skip = range && range.start > 0 ? { until: range.start, keep: (b: number) => b === 0x23 } : undefined;
+  // (0xEF: a byte-order mark before the '#', as a log's first line may have.)
+  const skip = range && range.start > 0 ? { until: range.start, keep: (b: number) => b === 0x23 || b === 0xef } : undefined;
+  // For the whole-file rule "no line parses": how many rows, and the first line that was not one.
+  let rowsMade = 0;
+  let unparsed = 0;
+  let firstUnparsed = '';
+  const notParsed = (line: number, why: string) => {
+    if (unparsed++ === 0) firstUnparsed = `line ${line}: ${why}`;
+  };
 
   try {
     for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
@@ -258,12 +291,15 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
       }
       if (line.tooLongBytes !== undefined) {
         batch.rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
+        notParsed(line.number, 'too long');
+        if (batch.rejected.length >= batchRows) yield batch.take();
         continue;
       }
-      const text = line.number === 1 && line.text.charCodeAt(0) === 0xfeff ? line.text.slice(1) : line.text;
+      const text = line.text;
       const r = parseBluecoatLine(text, layout);
       switch (r.kind) {
         case 'row':
+          rowsMade++;
           batch.rows.push(r.row);
           if (r.outOfRange) batch.count('value_out_of_range', r.outOfRange);
           if (r.extraFields) batch.count('extra_field_lines');
@@ -272,9 +308,17 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
           break;
         case 'reject':
           batch.rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
+          notParsed(line.number, `${r.reason}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
+          // Rejections are bounded per batch too (a garbage file must not pile them up in memory).
+          if (batch.rejected.length >= batchRows) yield batch.take();
           break;
         case 'skip':
-          batch.count('skipped_lines');
+          if (r.why === 'header') batch.count('header_lines');
+          else if (r.why === 'blank') batch.count('blank_lines');
+          else {
+            batch.count('skipped_lines');
+            notParsed(line.number, `does not start with a YYYY-MM-DD date: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
+          }
           break;
         case 'layout':
           layout = r.layout;
@@ -293,4 +337,7 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
     stream.destroy();
   }
   if (batch.pending) yield batch.take();
+  if (!range && rowsMade === 0 && unparsed > 0) {
+    throw new SpotError('DISSECT_FILE', `not a Blue Coat log: none of its lines is a record (${unparsed} line(s) skipped or rejected; first, ${firstUnparsed})`);
+  }
 };

@@ -35,6 +35,23 @@ async function collect(file: string, options: DissectOptions = {}) {
   return out;
 }
 
+/** Like collect, for files in which no line parses: what was yielded before the DISSECT_FILE that ends them. */
+async function collectUnparsable(file: string) {
+  const out = { rows: [] as Row[], rejected: [] as Rejection[], counters: {} as Record<string, number>, error: '' };
+  try {
+    for await (const b of dissectProxyBluecoat(file, {})) {
+      out.rows.push(...b.rows);
+      out.rejected.push(...(b.rejected ?? []));
+      for (const [k, v] of Object.entries(b.counters ?? {})) out.counters[k] = (out.counters[k] ?? 0) + v;
+    }
+  } catch (err) {
+    assert.ok(err instanceof SpotError && err.code === 'DISSECT_FILE', String(err));
+    out.error = err.message;
+  }
+  assert.notEqual(out.error, '', 'a file in which no line parses is refused whole');
+  return out;
+}
+
 let work: string;
 before(async () => {
   work = await mkdtemp(join(tmpdir(), 'proxy-dissect-'));
@@ -92,9 +109,9 @@ test('integers: "-" is null, junk rejects the line, out of range is null and cou
 
 test('line classes: skipped headers, too few fields, bad dates, binary garbage', () => {
   const [rec] = makeProxyRecords(1);
-  assert.deepEqual(parseBluecoatLine('#Software: SGOS 6.7.5.14', SPOT_LAYOUT), { kind: 'skip' });
-  assert.deepEqual(parseBluecoatLine('', SPOT_LAYOUT), { kind: 'skip' });
-  assert.deepEqual(parseBluecoatLine('<29>Apr 14 20:31:07 ProxySG: 250017 Authentication failed', SPOT_LAYOUT), { kind: 'skip' });
+  assert.deepEqual(parseBluecoatLine('#Software: SGOS 6.7.5.14', SPOT_LAYOUT), { kind: 'skip', why: 'header' });
+  assert.deepEqual(parseBluecoatLine('', SPOT_LAYOUT), { kind: 'skip', why: 'blank' });
+  assert.deepEqual(parseBluecoatLine('<29>Apr 14 20:31:07 ProxySG: 250017 Authentication failed', SPOT_LAYOUT), { kind: 'skip', why: 'not-a-record' });
   const short = parseBluecoatLine('2016-05-03 10:00:00 5 10.0.0.1', SPOT_LAYOUT);
   assert.equal(short.kind, 'reject');
   assert.match((short as { reason: string }).reason, /too few fields: expected at least 27 .*got 4/);
@@ -125,7 +142,7 @@ test('#Fields header: order honoured, unknown names ignored, missing fields empt
   assert.equal(col(r.row, 'reqmethod'), '', 'absent STRING column is empty');
   assert.equal(col(r.row, 'fulluri'), 'h.example');
   // With date not first, record lines need not start with a date; '#' lines are still skipped.
-  assert.deepEqual(parseBluecoatLine('#Remark: x', h), { kind: 'skip' });
+  assert.deepEqual(parseBluecoatLine('#Remark: x', h), { kind: 'skip', why: 'header' });
   assert.match((parseBluecoatLine('hello 2020-01-02 a b c d e', h) as { reason: string }).reason, /time is not a valid/);
   assert.match(String(layoutFromFieldsHeader('#Fields: c-ip cs-host')), /no date and time/);
 });
@@ -140,7 +157,7 @@ test('a generated log in Spot order (with ProxySG preamble) gives every record, 
   assert.deepEqual(got.rejected, []);
   assert.equal(got.rows.length, 5000);
   got.rows.forEach((row, i) => assert.deepEqual(row, expectedProxyRow(recs[i]!), `record ${i}`));
-  assert.deepEqual(got.counters, { skipped_lines: 3, fields_headers: 1 });
+  assert.deepEqual(got.counters, { header_lines: 3, fields_headers: 1 });
   assert.equal(got.batches, Math.ceil(5000 / 700));
   const hours = new Set(got.rows.map((r) => JSON.stringify(SCHEMAS.proxy.hourOf(r))));
   assert.ok(hours.size >= 2, 'records cross an hour boundary and each has its own hour');
@@ -222,10 +239,11 @@ test('binary garbage never crashes: every line is skipped or rejected', async ()
   // Also lines that start like a record and then turn to junk.
   const mixed = Buffer.concat([buf, Buffer.from('\n2016-05-03 10:00:00 \u0000\u00ff\u00fe\n2016-05-03 10:00:00 "x\n\u00ff\u00fe\u00fd\n')]);
   await writeFile(file, mixed);
-  const got = await collect(file);
+  const got = await collectUnparsable(file);
   assert.equal(got.rows.length, 0);
+  assert.match(got.error, /not a Blue Coat log: none of its lines is a record/);
   const lines = mixed.toString('latin1').split('\n').length - 1; // ends with a newline
-  const accounted = got.rejected.length + (got.counters.skipped_lines ?? 0);
+  const accounted = got.rejected.length + (got.counters.skipped_lines ?? 0) + (got.counters.header_lines ?? 0) + (got.counters.blank_lines ?? 0);
   assert.equal(accounted, lines, 'every line is accounted for');
   assert.ok(got.rejected.some((r) => /unterminated quoted field/.test(r.reason)));
 });
@@ -277,7 +295,7 @@ test('elastic proxysg main log: #Fields header honoured', async (t) => {
   const got = await collect(join(ELASTIC, 'test-proxy-main.log'));
   assert.deepEqual(got.rejected, []);
   assert.equal(got.rows.length, 11);
-  assert.equal(got.counters.skipped_lines, 5); // #Software #Version #Start-Date #Date #Remark
+  assert.equal(got.counters.header_lines, 5); // #Software #Version #Start-Date #Date #Remark
   assert.equal(got.counters.fields_headers, 1);
   // The sample's lines carry an undeclared cs(User-Agent) after cs(Referer), so
   // every line has more fields than the header: counted, fields after it shift.
@@ -303,8 +321,9 @@ test('elastic bcreportermain_v1 log without header: read in Spot order, every li
 test('metron Blue Coat lines: 26 fields are too few for Spot order; with their #Fields header they match Metron\'s parse', async (t) => {
   if (!(await fixturesPresent(t))) return;
   const raw = join(METRON, 'bluecoat_proxy/raw/GrokBluecoatProxyExampleOutput.txt');
-  const plain = await collect(raw);
+  const plain = await collectUnparsable(raw);
   assert.equal(plain.rows.length, 0);
+  assert.match(plain.error, /3 line\(s\) skipped or rejected; first, line 1: too few fields/);
   assert.deepEqual(plain.rejected.map((r) => [r.at, r.reason]), [1, 2, 3].map((n) => [n, "too few fields: expected at least 27 (Spot's default order), got 26"]));
 
   // ProxySG "main" order (Metron's grok reads the lines in this order).
@@ -331,12 +350,58 @@ test('metron Blue Coat lines: 26 fields are too few for Spot order; with their #
   });
 });
 
-test('metron syslog event log and squid log are negative inputs: nothing becomes a row, files complete', async (t) => {
+test('metron syslog event log and squid log are negative inputs: nothing becomes a row, each file is refused whole', async (t) => {
   if (!(await fixturesPresent(t))) return;
-  const syslog = await collect(join(METRON, 'bluecoat/raw/BluecoatSyslog.txt'));
+  const syslog = await collectUnparsable(join(METRON, 'bluecoat/raw/BluecoatSyslog.txt'));
   assert.equal(syslog.rows.length, 0);
   assert.equal((syslog.counters.skipped_lines ?? 0) + syslog.rejected.length, 144);
-  const squid = await collect(join(METRON, 'squid/raw/SquidExampleOutput'));
+  const squid = await collectUnparsable(join(METRON, 'squid/raw/SquidExampleOutput'));
   assert.equal(squid.rows.length, 0);
   assert.equal((squid.counters.skipped_lines ?? 0) + squid.rejected.length, 2);
+});
+
+// ------------------------------------------------------------------ hostile inputs (issue 15.7, 15.13)
+
+test('a byte-order mark at the start of any line is dropped: a `cat` of two logs gives every record', async () => {
+  const a = makeProxyRecords(3, { seed: 21 });
+  const b = makeProxyRecords(3, { seed: 22 });
+  const file = join(work, 'concatenated.log');
+  await writeFile(file, `\uFEFF${proxyLog(a)}\uFEFF${proxyLog(b)}`);
+  const got = await collect(file);
+  assert.deepEqual(got.rejected, []);
+  assert.deepEqual(got.rows, [...a, ...b].map((r) => expectedProxyRow(r)));
+  assert.equal(got.counters.skipped_lines, undefined, 'nothing skipped');
+});
+
+test('a double quote inside a quoted field rejects the line with the reason instead of shifting the columns', async () => {
+  const [rec] = makeProxyRecords(1, { seed: 23 });
+  const good = formatLine(rec!);
+  // The user agent is the only quoted field of a generated line; put an unescaped quoted word inside it.
+  const ua = good.match(/"[^"]*"/)![0];
+  const bad = good.replace(ua, `"Foo "Bar" Baz"`);
+  assert.notEqual(bad, good);
+  assert.deepEqual(tokenizeBluecoatLine('a "Foo "Bar" Baz" b'), { error: 'field 3 "Baz\\"" ends in an unpaired double quote: a quote inside an earlier quoted field makes the field boundaries ambiguous' });
+  assert.deepEqual(tokenizeBluecoatLine('a "Foo" Bar" b'), { error: 'field 3 "Bar\\"" ends in an unpaired double quote: a quote inside an earlier quoted field makes the field boundaries ambiguous' });
+  assert.deepEqual(tokenizeBluecoatLine('a ?q="x" b'), ['a', '?q="x"', 'b'], 'paired quotes in an unquoted field stay literal');
+  const file = join(work, 'inner-quote.log');
+  await writeFile(file, `${good}\n${bad}\n${good}\n`);
+  const got = await collect(file);
+  assert.equal(got.rows.length, 2);
+  assert.deepEqual(got.rows[0], expectedProxyRow(rec!));
+  assert.deepEqual(got.rejected.map((r) => [r.at, r.raw]), [[2, bad]]);
+  assert.match(got.rejected[0]!.reason, /unpaired double quote/);
+});
+
+test('a syslog-prefixed log (no line starts with a date) is refused whole, with the count and the first line', async () => {
+  const recs = makeProxyRecords(20, { seed: 24 });
+  const file = join(work, 'syslog-prefixed.log');
+  await writeFile(file, recs.map((r) => `<134>May  3 04:05:06 proxysg1 bcproxy: ${formatLine(r)}`).join('\n') + '\n');
+  const got = await collectUnparsable(file);
+  assert.equal(got.rows.length, 0);
+  assert.equal(got.counters.skipped_lines, 20);
+  assert.match(got.error, /none of its lines is a record \(20 line\(s\) skipped or rejected; first, line 1: does not start with a YYYY-MM-DD date: "<134>May  3 04:05:06 proxysg1/);
+  // A log of headers only is an empty log, not a refused one.
+  const headersOnly = join(work, 'headers-only.log');
+  await writeFile(headersOnly, '#Software: SGOS 6.7\n#Version: 1.0\n\n');
+  assert.deepEqual(await collect(headersOnly), { rows: [], rejected: [], counters: { header_lines: 2, blank_lines: 1 }, batches: 1 });
 });

@@ -41,3 +41,24 @@ test('byte-range chunks of a log together give exactly the whole file, #Fields h
     assert.deepEqual(parts.rejected.map((r) => r.at), whole.rejected.map((r) => r.at), `chunk ${chunk}: rejections, with absolute line numbers`);
   }
 });
+
+test('a first line of BOM + #Fields is honoured by every chunk, not only chunk 0 (issue 13.5)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-proxy-range-'));
+  const file = join(dir, 'bom.log');
+  const reversed = [...SPOT_ORDER].reverse();
+  const lines = makeProxyRecords(400, { seed: 3 }).map((r) => formatLine(r, reversed));
+  writeFileSync(file, `\uFEFF${fieldsHeader(reversed)}\n${lines.join('\n')}\n`);
+  const whole = await run(file);
+  assert.equal(whole.rows.length, 400);
+  assert.deepEqual(whole.rejected, []);
+  const size = statSync(file).size;
+  const parts: Row[] = [];
+  const rejected: Rejection[] = [];
+  for (let start = 0; start < size; start += 4096) {
+    const r = await run(file, { byteRange: { start, end: Math.min(size, start + 4096), lookback: 0 } });
+    parts.push(...r.rows);
+    rejected.push(...r.rejected);
+  }
+  assert.deepEqual(rejected, [], 'no chunk read the lines in the wrong order');
+  assert.deepEqual(parts, whole.rows);
+});
