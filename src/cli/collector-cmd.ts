@@ -4,6 +4,7 @@ import { loadConfig, pipelineOf } from '../config/load.ts';
 import { messageBytes, openLedger, openQueue, openStore, standaloneTopic } from '../runtime.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { logger } from '../telemetry/log.ts';
+import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { intOption, parse, required } from './args.ts';
 import { instanceTopic, untilDone } from './kafka-topic.ts';
@@ -36,13 +37,19 @@ export async function collectorCommand(argv: string[]): Promise<number> {
   }, signal, log);
   const producer = await queue.producer();
   const ledger = openLedger(config);
-  const telemetry = await startTelemetry({ role: 'collector', endpoint, config, pipeline, admin, store, log });
+  const problems = new ProblemReport(config.statePath, pipeline.name, 'collector');
+  const telemetry = await startTelemetry({ role: 'collector', endpoint, config, pipeline, admin, store, log, checks: () => problemChecks([problems.current]) });
   const collector = new Collector({
     pipeline, store, ledger, producer, topic, partitions, messageBytes: messageBytes(config),
     concurrency: config.collectorProcesses, intervalSec: config.ingestionIntervalSec, log, skipConversion: Boolean(values['skip-conversion']),
+    problems,
   });
   log.info({ topic, partitions, path: pipeline.collectorPath, once: Boolean(values.once), skipConversion: Boolean(values['skip-conversion']) }, 'collector started');
-  await collector.run(signal, Boolean(values.once));
+  try {
+    await collector.run(signal, Boolean(values.once));
+  } finally {
+    problems.clear();
+  }
   await producer.close();
   await telemetry.close();
   ledger.close();

@@ -10,7 +10,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError, errorMessage } from '../errors.ts';
 import type { QueueAdmin } from '../queue/types.ts';
+import { BackoffTimer, retrying } from '../retry.ts';
 import type { Logger } from '../telemetry/log.ts';
+
+const START_UP_BACKOFF = { initialMs: 500, maxMs: 10_000 };
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
@@ -22,22 +25,15 @@ export function instanceTopic(pipeline: string, at: Date = new Date()): string {
 
 /**
  * Runs `fn` until it succeeds: a retryable failure (broker down at start-up)
- * is logged and tried again with backoff, so a daemon started before its
- * broker waits instead of dying. Non-retryable errors and an abort end it.
+ * is logged and tried again with the shared backoff, so a daemon started
+ * before its broker waits instead of dying. Non-retryable errors and an abort
+ * end it.
  */
 export async function untilDone<T>(what: string, fn: () => Promise<T>, signal: AbortSignal, log: Logger): Promise<T> {
-  let delay = 500;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!(err instanceof SpotError) || !err.retryable || signal.aborted) throw err;
-      log.warn({ err: errorMessage(err), retryInMs: delay }, `${what}: queue not reachable, retrying`);
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-      if (signal.aborted) throw err;
-      delay = Math.min(delay * 2, 10_000);
-    }
-  }
+  return await retrying(fn, {
+    ...START_UP_BACKOFF, signal,
+    onRetry: (err, _attempt, delay) => log.warn({ err: errorMessage(err), retryInMs: delay }, `${what}: queue not reachable, retrying`),
+  });
 }
 
 /**
@@ -49,7 +45,7 @@ export async function untilDone<T>(what: string, fn: () => Promise<T>, signal: A
  * see the ones the collector adds later.
  */
 export async function waitForTopic(admin: QueueAdmin, topic: string, signal: AbortSignal, log: Logger, minPartitions = 1): Promise<number> {
-  let delay = 250;
+  const backoff = new BackoffTimer({ initialMs: 250, maxMs: 5_000 });
   let told = false;
   for (;;) {
     try {
@@ -57,12 +53,12 @@ export async function waitForTopic(admin: QueueAdmin, topic: string, signal: Abo
       if (n >= minPartitions) return n;
       throw new SpotError('QUEUE_NO_TOPIC', `topic ${topic} has ${n} partition(s), this worker needs partition ${minPartitions - 1}`);
     } catch (err) {
+      // No topic yet is expected here (the collector creates it): wait for it like for a broker.
       if (!(err instanceof SpotError) || !(err.retryable || err.code === 'QUEUE_NO_TOPIC') || signal.aborted) throw err;
       if (!told || err.code !== 'QUEUE_NO_TOPIC') log.info({ topic, err: errorMessage(err) }, 'waiting for the topic (the collector creates it)');
       told = true;
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
+      await sleep(backoff.next(), undefined, { signal }).catch(() => undefined);
       if (signal.aborted) throw err;
-      delay = Math.min(delay * 2, 5_000);
     }
   }
 }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describeKeys } from '../config/spec.ts';
-import { FATAL_EXIT, SpotError, isFatal } from '../errors.ts';
+import { FATAL_EXIT, SpotError, needsOperator } from '../errors.ts';
 import { COMMAND_HELP, OVERVIEW, commandHelp, type CommandName } from './usage.ts';
 
 const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
@@ -69,7 +69,7 @@ let code: number;
 try {
   code = await main(process.argv.slice(2));
 } catch (err) {
-  if (err instanceof SpotError && isFatal(err)) {
+  if (err instanceof SpotError && needsOperator(err)) {
     console.error(`spot-ingest: ${err.message}`);
     code = FATAL_EXIT;
   } else {

@@ -16,6 +16,7 @@ import { logger } from '../telemetry/log.ts';
 import { metrics } from '../telemetry/metrics.ts';
 import { Progress, outstandingFiles } from '../telemetry/progress.ts';
 import { backlogOf } from '../telemetry/status-model.ts';
+import { problemChecks, readProblems } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
@@ -57,7 +58,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   const running = new Set<string>();
   const telemetry = await startTelemetry({
     role: 'start', endpoint, config, pipeline, admin, store: await openStore(config), log, hub,
-    checks: () => ({ children: running.size > 0 || once ? 'ok' : 'no child process running' }),
+    checks: () => ({
+      children: running.size > 0 || once ? 'ok' : 'no child process running',
+      ...problemChecks(readProblems(config.statePath, pipeline.name)),
+    }),
   });
   // On a terminal, --once shows a live progress line; the children's log lines then pass through us to scroll above it.
   const progressTTY = once && stderrIsTTY;

@@ -2,6 +2,7 @@
 import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
 import { printable as esc } from '../telemetry/printable.ts';
+import { readProblems } from '../telemetry/problems.ts';
 import { queueBacklog } from '../telemetry/status-model.ts';
 import { parse, required } from './args.ts';
 import { COMMAND_HELP } from './usage.ts';
@@ -20,7 +21,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const { partitions, error: queueError } = await queueBacklog(admin, p.name); // empty when no topic yet
     const backlog = partitions.reduce((n, b) => n + b.lag, 0);
     const quarantine = ledger.quarantined(p.name).slice(0, 10).map((q) => ({ name: q.name, kind: q.kind, reason: q.reason, count: q.count, rel: q.rel }));
-    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine });
+    // Problems an operator must fix, reported by the running daemons (collector_path missing, store refusing us).
+    const problems = readProblems(config.statePath, p.name).map(({ role, code, message, since }) => ({ role, code, message, since }));
+    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems });
   }
   await admin.close();
   ledger.close();
@@ -31,6 +34,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
   // Text output: names and reasons come from inputs, so every one is escaped (src/telemetry/printable.ts).
   for (const r of report) {
     console.log(`${esc(r.pipeline)} (${r.type})`);
+    for (const pr of r.problems) console.log(`  BLOCKED: ${pr.role}: ${esc(pr.message)} (since ${pr.since}; retried with backoff)`);
     console.log(`  files:   ${r.filesSeen} seen, ${r.filesQueued} ingested, ${r.filesQuarantined} quarantined, ${r.filesInProgress} in progress`);
     console.log(`  records: ${r.recordsWritten} written in ${r.partsWritten} part(s), ${r.recordsRejected} rejected`);
     console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${esc(r.queueError)}` : `  backlog: ${r.backlogMessages} queue message(s)`);

@@ -14,7 +14,9 @@ import type { PipelineConfig } from '../config/load.ts';
 import { CSV_ROWS_FORMAT, dissectorForSource } from '../dissect/csv-rows.ts';
 import { splitWords } from '../dissect/split-words.ts';
 import { cutRaw, type Rejection } from '../dissect/types.ts';
-import { SpotError, errorMessage } from '../errors.ts';
+import { SpotError, errorMessage, isFatal, needsOperator } from '../errors.ts';
+import { BackoffTimer } from '../retry.ts';
+import type { ProblemReport } from '../telemetry/problems.ts';
 import { RecordChunker, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
 import { RANGE_CHUNK_BYTES, RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import type { QueueProducer } from '../queue/types.ts';
@@ -54,6 +56,8 @@ export interface CollectorDeps {
   readonly log: Logger;
   /** `--skip-conversion`: inputs are already-dissected CSV rows (src/dissect/csv-rows.ts), not raw files. */
   readonly skipConversion?: boolean;
+  /** Where a problem an operator must fix is reported (status, /readyz, start's supervisor). */
+  readonly problems?: ProblemReport;
 }
 
 export interface ScanResult {
@@ -73,7 +77,10 @@ async function collectorFiles(dir: string): Promise<string[]> {
   try {
     return await listFiles(dir);
   } catch (err) {
-    throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    const fix = code === 'ENOENT' ? 'create it, or fix pipelines.<name>.collector_path'
+      : code === 'EACCES' || code === 'EPERM' ? 'give the user running spot-ingest read access to it' : 'check the path';
+    throw new SpotError('COLLECTOR_PATH', `cannot read collector_path ${dir}: ${errorMessage(err)} (${fix})`, { cause: err });
   }
 }
 
@@ -121,7 +128,7 @@ export class Collector {
         if (await this.take(c)) done++;
         else pending++;
       } catch (err) {
-        if (err instanceof SpotError && err.code === 'TOOL_MISSING') throw err;
+        if (needsOperator(err)) throw err; // not this file's fault: the scan reports it (run)
         pending++;
         retried(pipeline.name, 'collector');
         this.#d.log.warn({ file: c.path, err: errorMessage(err) }, 'file not taken yet, will retry');
@@ -130,22 +137,36 @@ export class Collector {
     return { done, pending };
   }
 
-  /** Scans every `intervalSec` until aborted; with `once`, until no matching file is left to take. */
+  /**
+   * Scans every `intervalSec` until aborted; with `once`, until no matching
+   * file is left to take. A problem an operator must fix (collector_path
+   * missing, the store refusing us) ends a `once` run at once; a daemon
+   * reports it (status, /readyz) and scans again with the shared backoff.
+   */
   async run(signal: AbortSignal, once: boolean): Promise<void> {
+    const backoff = new BackoffTimer({ initialMs: 1_000, maxMs: 30_000 });
     for (;;) {
       let result: ScanResult;
+      let waitMs = Math.max(50, this.#d.intervalSec * 1000);
       try {
         result = await this.scan();
+        this.#d.problems?.clear();
+        backoff.reset();
       } catch (err) {
-        if (err instanceof SpotError && !err.retryable) throw err;
-        this.#d.log.warn({ err: errorMessage(err) }, 'scan failed, will retry');
+        if (isFatal(err) || (once && needsOperator(err))) throw err;
+        if (!(err instanceof SpotError) || !(err.retryable || needsOperator(err))) throw err;
+        if (needsOperator(err)) this.#d.problems?.set(err);
+        waitMs = Math.max(waitMs, backoff.next());
+        if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) {
+          this.#d.log.warn({ err: errorMessage(err), code: err.code, retryInMs: waitMs }, 'scan failed, will retry');
+        }
         retried(this.#d.pipeline.name, 'collector');
         result = { done: 0, pending: 1 };
       }
       metrics.pendingFiles.set({ pipeline: this.#d.pipeline.name }, result.pending);
       if (once && result.pending === 0) return;
       if (signal.aborted) return;
-      await sleep(Math.max(50, this.#d.intervalSec * 1000), undefined, { signal }).catch(() => undefined);
+      await sleep(waitMs, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) return;
     }
   }

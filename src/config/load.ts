@@ -4,10 +4,11 @@
  * expected. Spot wrote numbers as strings ("kafka_port": "9092"); numeric
  * strings are accepted for numeric keys.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SpotError, errorMessage } from '../errors.ts';
+import { splitWords } from '../dissect/split-words.ts';
 import { CONFIG_SPEC, type KeySpec, type PIPELINE_TYPES } from './spec.ts';
 
 export type PipelineType = (typeof PIPELINE_TYPES)[number];
@@ -191,6 +192,11 @@ export function parseConfig(raw: unknown, file: string): Config {
         notices.push(`pipelines.${name}.supported_files: ${JSON.stringify(pattern)} is matched as a substring only (${errorMessage(err)})`);
       }
     }
+    try {
+      splitWords(p.process_opt as string);
+    } catch (err) {
+      errors.push(`pipelines.${name}.process_opt: ${errorMessage(err)}`);
+    }
     pipelines[name] = {
       name,
       type,
@@ -209,6 +215,15 @@ export function parseConfig(raw: unknown, file: string): Config {
   const password = (sasl.password as string | undefined) ?? process.env.SPOT_KAFKA_PASSWORD;
   if (sasl.mechanism !== undefined && (sasl.username === undefined || password === undefined)) {
     errors.push('kafka.sasl: a mechanism needs kafka.sasl.username and kafka.sasl.password (or SPOT_KAFKA_PASSWORD)');
+  }
+  for (const key of ['ca_file', 'cert_file', 'key_file']) {
+    const f = tls[key] as string | undefined;
+    if (f === undefined || !tls.enabled) continue;
+    try {
+      accessSync(abs(f), constants.R_OK);
+    } catch (err) {
+      errors.push(`kafka.tls.${key}: cannot read ${abs(f)} (${(err as NodeJS.ErrnoException).code ?? errorMessage(err)})`);
+    }
   }
   if (errors.length > 0) throw new SpotError('CONFIG', `invalid configuration ${file}:\n  ${errors.join('\n  ')}`);
   const statePath = (v.state_path as string | undefined) ??

@@ -125,3 +125,14 @@ test('a required key given as an empty string is still refused', () => {
     return true;
   });
 });
+
+test('process_opt that cannot be split and unreadable TLS files are refused when the config is loaded', () => {
+  const bad = structuredClone(spotExample) as any;
+  bad.pipelines.flow_internals.process_opt = "-o 'csv";
+  bad.kafka.tls = { enabled: true, ca_file: '/nonexistent/ca.pem' };
+  assert.throws(() => parseConfig(bad, '/x.json'), (err: any) => {
+    assert.match(err.message, /pipelines\.flow_internals\.process_opt: .*unbalanced/i);
+    assert.match(err.message, /kafka\.tls\.ca_file: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/);
+    return true;
+  });
+});

@@ -4,8 +4,8 @@
  * `cause`) into SpotErrors with a stable code and an honest `retryable`, and
  * the retry-with-backoff loop every Kafka operation of ours goes through.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
+import { retrying, type Backoff } from '../../retry.ts';
 
 interface KafkaErrorLike {
   code?: unknown;
@@ -93,18 +93,7 @@ export function toSpotError(err: unknown, what: string): SpotError {
   return new SpotError(isRetryableKafkaError(err) ? 'KAFKA_UNAVAILABLE' : 'KAFKA_ERROR', msg, { cause: err });
 }
 
-export interface Backoff {
-  /** First delay, ms. */
-  readonly initialMs: number;
-  /** Upper bound, ms. */
-  readonly maxMs: number;
-}
-
-/** Exponential backoff with full jitter in [delay/2, delay]. */
-export function backoffDelay(b: Backoff, attempt: number): number {
-  const exp = Math.min(b.maxMs, b.initialMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(exp / 2 + Math.random() * (exp / 2));
-}
+export { backoffDelay, type Backoff } from '../../retry.ts';
 
 export interface RetryPolicy extends Backoff {
   /** Attempts after the first one. */
@@ -114,23 +103,15 @@ export interface RetryPolicy extends Backoff {
 }
 
 /**
- * Runs `op` until it succeeds, a non-retryable error occurs, or the retries
- * are used up; the last error is thrown as a SpotError (retryable when the
- * caller may try again later, e.g. broker down).
+ * Runs `op` with the project's one backoff (src/retry.ts) until it succeeds, a
+ * non-retryable error occurs, or the retries are used up; the last error is
+ * thrown as a SpotError (retryable when the caller may try again later, e.g.
+ * broker down).
  */
 export async function withRetry<T>(what: string, policy: RetryPolicy, op: (attempt: number) => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await op(attempt);
-    } catch (err) {
-      const se = toSpotError(err, what);
-      if (!se.retryable || attempt >= policy.retries) throw se;
-      try {
-        policy.onRetry?.(se);
-      } catch {
-        // a listener's failure must not change what we do
-      }
-      await sleep(backoffDelay(policy, attempt + 1));
-    }
-  }
+  return await retrying((attempt) => op(attempt - 1), {
+    initialMs: policy.initialMs, maxMs: policy.maxMs, retries: policy.retries,
+    classify: (err) => toSpotError(err, what),
+    onRetry: (err) => policy.onRetry?.(err),
+  });
 }

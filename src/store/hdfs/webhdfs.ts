@@ -31,8 +31,8 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError, type ErrorCode } from '../../errors.ts';
+import { retrying } from '../../retry.ts';
 
 export type HdfsAuth =
   | { kind: 'simple'; user: string }
@@ -195,25 +195,12 @@ export class WebHdfsClient {
     });
   }
 
-  /** Runs `fn` until it succeeds, fails non-retryably, or the retry budget is spent. */
+  /** Runs `fn` with the project's one backoff (src/retry.ts) until it succeeds, fails non-retryably, or the retry budget is spent. */
   async retrying<R>(what: string, fn: (attempt: number) => Promise<R>): Promise<R> {
-    const deadline = Date.now() + (this.opts.retryTimeoutMs ?? 60_000);
-    let delay = this.opts.backoffMs ?? 200;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn(attempt);
-      } catch (err) {
-        if (!(err instanceof SpotError) || !err.retryable || Date.now() + delay > deadline) {
-          if (err instanceof SpotError && err.retryable && attempt > 1) {
-            err.message += ` (gave up after ${attempt} attempts)`;
-          }
-          throw err;
-        }
-        this.opts.onRetry?.(what, attempt, err);
-        await sleep(delay);
-        delay = Math.min(delay * 2, 5_000);
-      }
-    }
+    return await retrying(fn, {
+      initialMs: this.opts.backoffMs ?? 200, maxMs: 5_000, budgetMs: this.opts.retryTimeoutMs ?? 60_000,
+      onRetry: (err, attempt) => this.opts.onRetry?.(what, attempt, err),
+    });
   }
 
   async getFileStatus(path: string): Promise<FileStatus | undefined> {

@@ -168,7 +168,9 @@ test('DataNode killed during an ingest and started again: every row exactly once
       expected.push(...records.map((r) => expectedProxyRow(r)));
       put(ws, 'proxy', `p${String(i).padStart(2, '0')}.log`, Buffer.from(proxyLog(records)));
     }
-    const child = ws.spawnCli(['start', 'proxy', '-c', ws.configFile, '--once', '--workers', '2', '--http', 'off']);
+    // Workers slowed to one message per 400 ms: 40 messages keep them busy well past the kill, so the outage
+    // always meets work in hand (without it a fast machine could finish first and the test would prove nothing).
+    const child = ws.spawnCli(['start', 'proxy', '-c', ws.configFile, '--once', '--workers', '2', '--http', 'off'], { SPOT_WORKER_THROTTLE_MS: '400' });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     child.stdout!.resume();
@@ -182,7 +184,10 @@ test('DataNode killed during an ingest and started again: every row exactly once
     assert.equal(done, false, 'the ingest was still running when the DataNode went down');
     const t0 = Date.now();
     await hadoop.stopDataNode('SIGKILL');
-    await sleep(3000);
+    // Down until the ingest has felt it (a retried store operation), at most 60 s.
+    const felt = Date.now() + 60_000;
+    while (!done && Date.now() < felt && !/retr/i.test(stderr)) await sleep(100);
+    assert.match(stderr, /retr/i, 'the outage hit the ingest (an operation was retried while the DataNode was down)');
     await hadoop.startDataNode();
     console.log(`DataNode down for ${Date.now() - t0} ms`);
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 200_000);
