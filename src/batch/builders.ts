@@ -1,0 +1,491 @@
+/**
+ * Column builders: what a dissector writes one value at a time, with no
+ * per-record array or object. Each builder checks the value against its
+ * column type at the point of write; a value that does not fit becomes NULL
+ * and is counted in `stats.outOfRange` (reported as the counter
+ * `value_out_of_range`, the same for every table):
+ *
+ *   INT     an integer in [-2^31, 2^31 - 1]               (Spot's Hive INT)
+ *   BIGINT  a safe integer as a JS number, a bigint, or two 32-bit halves,
+ *           within [-2^63, 2^63 - 1]; numbers beyond 2^53 are refused (not exact)
+ *   FLOAT   a finite number whose float32 rounding is finite
+ *   STRING  any JS string (stored as UTF-8) or raw UTF-8 bytes
+ *
+ * pushNull() is an intended NULL and is not counted. Storage grows by
+ * doubling; finish() hands the arrays over (views, no copy) and starts anew.
+ * Little-endian hosts only (x86-64, arm64): BIGINT halves are written through
+ * an Int32Array view of the BigInt64Array.
+ */
+import { endianness } from 'node:os';
+import type { BigIntVector, FloatVector, IntVector, StringVector, Utf8Array } from './vector.ts';
+
+if (endianness() !== 'LE') throw new Error('spot-ingest column builders need a little-endian host');
+
+export interface WriteStats {
+  outOfRange: number;
+}
+
+const TWO_32 = 4294967296;
+const MIN_I64 = -(2n ** 63n);
+const MAX_I64 = 2n ** 63n - 1n;
+
+/** Validity bits, allocated on the first null (all ones before it), growing on demand. */
+class Validity {
+  bits: Uint8Array | null = null;
+  nulls = 0;
+
+  setNull(i: number): void {
+    if (this.bits === null || i >> 3 >= this.bits.length) this.#extend(i);
+    this.bits![i >> 3]! &= ~(1 << (i & 7));
+    this.nulls++;
+  }
+
+  /** Only called once bits exist (a null was seen). */
+  setValid(i: number): void {
+    if (i >> 3 >= this.bits!.length) this.#extend(i);
+    this.bits![i >> 3]! |= 1 << (i & 7);
+  }
+
+  /** Forgets rows from `n` on. */
+  truncate(n: number, length: number): void {
+    if (this.bits === null) return;
+    for (let i = n; i < length; i++) if ((this.bits[i >> 3]! & (1 << (i & 7))) === 0) this.nulls--;
+  }
+
+  take(length: number): { validity: Uint8Array | null; nullCount: number } {
+    const out = this.nulls === 0 || this.bits === null ? null : this.bits.subarray(0, (length + 7) >> 3);
+    const nullCount = this.nulls;
+    this.bits = null;
+    this.nulls = 0;
+    return { validity: out, nullCount };
+  }
+
+  #extend(i: number): void {
+    const next = new Uint8Array(Math.max(128, (i >> 3) + 1, (this.bits?.length ?? 0) * 2)).fill(0xff);
+    if (this.bits !== null) next.set(this.bits);
+    this.bits = next;
+  }
+}
+
+export class IntBuilder {
+  readonly type = 'INT';
+  length = 0;
+  #values: Int32Array;
+  readonly #v = new Validity();
+  readonly #stats: WriteStats;
+
+  constructor(stats: WriteStats, capacity = 1024) {
+    this.#stats = stats;
+    this.#values = new Int32Array(capacity);
+  }
+
+  push(x: number): void {
+    if (this.length === this.#values.length) this.#grow();
+    const i = this.length++;
+    if ((x | 0) === x) {
+      this.#values[i] = x;
+      if (this.#v.bits !== null) this.#v.setValid(i);
+    } else {
+      this.#values[i] = 0;
+      this.#v.setNull(i);
+      this.#stats.outOfRange++;
+    }
+  }
+
+  pushNull(): void {
+    if (this.length === this.#values.length) this.#grow();
+    const i = this.length++;
+    this.#values[i] = 0;
+    this.#v.setNull(i);
+  }
+
+  pushDefault(): void {
+    this.pushNull();
+  }
+
+  truncate(n: number): void {
+    this.#v.truncate(n, this.length);
+    this.length = n;
+  }
+
+  finish(): IntVector {
+    const length = this.length;
+    const values = this.#values.subarray(0, length);
+    const capacity = this.#values.length;
+    const v = this.#v.take(length);
+    this.#values = new Int32Array(capacity);
+    this.length = 0;
+    return { type: 'INT', length, values, ...v };
+  }
+
+  #grow(): void {
+    const next = new Int32Array(this.#values.length * 2);
+    next.set(this.#values);
+    this.#values = next;
+  }
+}
+
+export class BigIntBuilder {
+  readonly type = 'BIGINT';
+  length = 0;
+  #values: BigInt64Array;
+  #words: Int32Array;
+  readonly #v = new Validity();
+  readonly #stats: WriteStats;
+
+  constructor(stats: WriteStats, capacity = 1024) {
+    this.#stats = stats;
+    this.#values = new BigInt64Array(capacity);
+    this.#words = new Int32Array(this.#values.buffer);
+  }
+
+  /** A JS number: exact only up to 2^53, so anything beyond (or not an integer) is out of range. */
+  push(x: number): void {
+    if (Number.isSafeInteger(x)) {
+      const i = this.#slot();
+      this.#words[2 * i] = x >>> 0;
+      this.#words[2 * i + 1] = Math.floor(x / TWO_32);
+    } else this.#outOfRange();
+  }
+
+  pushBigInt(x: bigint): void {
+    if (x >= MIN_I64 && x <= MAX_I64) this.#values[this.#slot()] = x;
+    else this.#outOfRange();
+  }
+
+  /** An unsigned 64-bit value given as its high and low 32-bit halves (binary decoders). */
+  pushU64(hi: number, lo: number): void {
+    if (hi >>> 0 <= 0x7fffffff) {
+      const i = this.#slot();
+      this.#words[2 * i] = lo;
+      this.#words[2 * i + 1] = hi;
+    } else this.#outOfRange();
+  }
+
+  pushNull(): void {
+    const i = this.#reserve();
+    this.#values[i] = 0n;
+    this.#v.setNull(i);
+  }
+
+  pushDefault(): void {
+    this.pushNull();
+  }
+
+  truncate(n: number): void {
+    this.#v.truncate(n, this.length);
+    this.length = n;
+  }
+
+  finish(): BigIntVector {
+    const length = this.length;
+    const values = this.#values.subarray(0, length);
+    const capacity = this.#values.length;
+    const v = this.#v.take(length);
+    this.#values = new BigInt64Array(capacity);
+    this.#words = new Int32Array(this.#values.buffer);
+    this.length = 0;
+    return { type: 'BIGINT', length, values, ...v };
+  }
+
+  #reserve(): number {
+    if (this.length === this.#values.length) {
+      const next = new BigInt64Array(this.#values.length * 2);
+      next.set(this.#values);
+      this.#values = next;
+      this.#words = new Int32Array(next.buffer);
+      }
+    return this.length++;
+  }
+
+  #slot(): number {
+    const i = this.#reserve();
+    if (this.#v.bits !== null) this.#v.setValid(i);
+    return i;
+  }
+
+  #outOfRange(): void {
+    this.pushNull();
+    this.#stats.outOfRange++;
+  }
+}
+
+export class FloatBuilder {
+  readonly type = 'FLOAT';
+  length = 0;
+  #values: Float32Array;
+  readonly #v = new Validity();
+  readonly #stats: WriteStats;
+
+  constructor(stats: WriteStats, capacity = 1024) {
+    this.#stats = stats;
+    this.#values = new Float32Array(capacity);
+  }
+
+  push(x: number): void {
+    if (this.length === this.#values.length) this.#grow();
+    const i = this.length++;
+    const f = Math.fround(x);
+    if (f - f === 0) {
+      this.#values[i] = f;
+      if (this.#v.bits !== null) this.#v.setValid(i);
+    } else {
+      this.#values[i] = 0;
+      this.#v.setNull(i);
+      this.#stats.outOfRange++;
+    }
+  }
+
+  pushNull(): void {
+    if (this.length === this.#values.length) this.#grow();
+    const i = this.length++;
+    this.#values[i] = 0;
+    this.#v.setNull(i);
+  }
+
+  pushDefault(): void {
+    this.pushNull();
+  }
+
+  truncate(n: number): void {
+    this.#v.truncate(n, this.length);
+    this.length = n;
+  }
+
+  finish(): FloatVector {
+    const length = this.length;
+    const values = this.#values.subarray(0, length);
+    const capacity = this.#values.length;
+    const v = this.#v.take(length);
+    this.#values = new Float32Array(capacity);
+    this.length = 0;
+    return { type: 'FLOAT', length, values, ...v };
+  }
+
+  #grow(): void {
+    const next = new Float32Array(this.#values.length * 2);
+    next.set(this.#values);
+    this.#values = next;
+  }
+}
+
+/** UTF-8 bytes + offsets, growable; the storage of plain strings and of dictionaries. */
+class Utf8Buffer {
+  length = 0;
+  offsets: Int32Array;
+  bytes: Buffer;
+  pos = 0;
+
+  constructor(capacity: number, byteCapacity: number) {
+    this.offsets = new Int32Array(capacity + 1);
+    this.bytes = Buffer.allocUnsafeSlow(byteCapacity);
+  }
+
+  push(s: string): void {
+    if (this.length + 1 === this.offsets.length) this.#growOffsets();
+    const n = s.length;
+    if (this.pos + n * 3 > this.bytes.length) this.#growBytes(this.pos + n * 3);
+    let p = this.pos;
+    // Short ASCII strings (most values): a byte loop beats the native call.
+    if (n <= 24) {
+      const b = this.bytes;
+      for (let k = 0; k < n; k++) {
+        const c = s.charCodeAt(k);
+        if (c >= 0x80) {
+          p = -1;
+          break;
+        }
+        b[p++] = c;
+      }
+    } else p = -1;
+    this.pos = p >= 0 ? p : this.pos + this.bytes.utf8Write(s, this.pos);
+    this.offsets[++this.length] = this.pos;
+  }
+
+  pushBytes(src: Uint8Array, start: number, end: number): void {
+    if (this.length + 1 === this.offsets.length) this.#growOffsets();
+    const n = end - start;
+    if (this.pos + n > this.bytes.length) this.#growBytes(this.pos + n);
+    if (n < 16) for (let k = start; k < end; k++) this.bytes[this.pos++] = src[k]!;
+    else {
+      this.bytes.set(src.subarray(start, end), this.pos);
+      this.pos += n;
+    }
+    this.offsets[++this.length] = this.pos;
+  }
+
+  /** Appends string k of another buffer. */
+  pushFrom(other: Utf8Buffer, k: number): void {
+    this.pushBytes(other.bytes, other.offsets[k]!, other.offsets[k + 1]!);
+  }
+
+  pushEmpty(): void {
+    if (this.length + 1 === this.offsets.length) this.#growOffsets();
+    this.offsets[++this.length] = this.pos;
+  }
+
+  truncate(n: number): void {
+    this.length = n;
+    this.pos = this.offsets[n]!;
+  }
+
+  take(): Utf8Array {
+    const out = { offsets: this.offsets.subarray(0, this.length + 1), bytes: this.bytes.subarray(0, this.pos) };
+    this.offsets = new Int32Array(this.offsets.length);
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, this.pos));
+    this.length = 0;
+    this.pos = 0;
+    return out;
+  }
+
+  #growOffsets(): void {
+    const next = new Int32Array(this.offsets.length * 2);
+    next.set(this.offsets);
+    this.offsets = next;
+  }
+
+  #growBytes(need: number): void {
+    const next = Buffer.allocUnsafeSlow(Math.max(need, this.bytes.length * 2));
+    this.bytes.copy(next, 0, 0, this.pos);
+    this.bytes = next;
+  }
+}
+
+/** Dictionaries stop paying once values stop repeating: past this many entries, and more than one per two rows, go plain. */
+const DICT_MIN_ENTRIES = 256;
+const DICT_MAX_ENTRIES = 1 << 16;
+
+/**
+ * STRING column. Created as `dictionary` for columns whose values repeat
+ * (protocols, flags, methods, ...): each distinct value is stored once and rows
+ * hold indices; if the values turn out not to repeat, the builder switches to
+ * plain storage for the rest of its life (the rows so far are rewritten).
+ */
+export class StringBuilder {
+  readonly type = 'STRING';
+  length = 0;
+  #dictionary: boolean;
+  #plain: Utf8Buffer;
+  #indices: Int32Array | null = null;
+  #dict: Utf8Buffer | null = null;
+  #lookup: Map<string, number> | null = null;
+  readonly #v = new Validity();
+
+  constructor(capacity = 1024, dictionary = false) {
+    this.#dictionary = dictionary;
+    this.#plain = new Utf8Buffer(dictionary ? 0 : capacity, dictionary ? 16 : capacity * 16);
+    if (dictionary) this.#startDict(capacity);
+  }
+
+  get dictionaryEncoded(): boolean {
+    return this.#dictionary;
+  }
+
+  push(s: string): void {
+    if (this.#dictionary) {
+      const i = this.#reserveIndex();
+      let k = this.#lookup!.get(s);
+      if (k === undefined) {
+        k = this.#dict!.length;
+        if (k >= DICT_MIN_ENTRIES && (k * 2 > this.length || k >= DICT_MAX_ENTRIES)) {
+          this.length--;
+          this.#toPlain();
+          this.push(s);
+          return;
+        }
+        this.#lookup!.set(s, k);
+        this.#dict!.push(s);
+      }
+      this.#indices![i] = k;
+      if (this.#v.bits !== null) this.#v.setValid(i);
+      return;
+    }
+    this.#plain.push(s);
+    if (this.#v.bits !== null) this.#v.setValid(this.length);
+    this.length++;
+  }
+
+  /** Raw UTF-8 bytes src[start, end) (the caller vouches they are UTF-8). */
+  pushBytes(src: Uint8Array, start: number, end: number): void {
+    if (this.#dictionary) {
+      this.push(Buffer.from(src.buffer, src.byteOffset, src.byteLength).toString('utf8', start, end));
+      return;
+    }
+    this.#plain.pushBytes(src, start, end);
+    if (this.#v.bits !== null) this.#v.setValid(this.length);
+    this.length++;
+  }
+
+  pushNull(): void {
+    if (this.#dictionary) {
+      const i = this.#reserveIndex();
+      this.#indices![i] = 0;
+      if (this.#dict!.length === 0) this.#dict!.pushEmpty(); // index 0 must exist even under a null
+      this.#v.setNull(i);
+      return;
+    }
+    this.#plain.pushEmpty();
+    this.#v.setNull(this.length);
+    this.length++;
+  }
+
+  /** A missing STRING value is '' (what Spot's Hive text load produced). */
+  pushDefault(): void {
+    this.push('');
+  }
+
+  truncate(n: number): void {
+    this.#v.truncate(n, this.length);
+    if (!this.#dictionary) this.#plain.truncate(n);
+    this.length = n;
+  }
+
+  finish(): StringVector {
+    const length = this.length;
+    if (this.#dictionary) {
+      const capacity = this.#indices!.length;
+      const v = this.#v.take(length);
+      const out: StringVector = { type: 'STRING', encoding: 'dict', length, indices: this.#indices!.subarray(0, length), dictionary: this.#dict!.take(), ...v };
+      this.#startDict(capacity);
+      this.length = 0;
+      return out;
+    }
+    const v = this.#v.take(length);
+    this.length = 0;
+    return { type: 'STRING', encoding: 'plain', length, ...this.#plain.take(), ...v };
+  }
+
+  #startDict(capacity: number): void {
+    this.#indices = new Int32Array(capacity);
+    this.#dict = new Utf8Buffer(64, 1024);
+    this.#lookup = new Map();
+  }
+
+  #reserveIndex(): number {
+    if (this.length === this.#indices!.length) {
+      const next = new Int32Array(this.#indices!.length * 2);
+      next.set(this.#indices!);
+      this.#indices = next;
+    }
+    return this.length++;
+  }
+
+  /** Rewrites the rows so far as plain strings; the builder stays plain. */
+  #toPlain(): void {
+    const n = this.length;
+    const dict = this.#dict!;
+    const plain = new Utf8Buffer(Math.max(1024, this.#indices!.length), Math.max(4096, n * 16));
+    const bits = this.#v.bits;
+    for (let i = 0; i < n; i++) {
+      if (bits !== null && (bits[i >> 3]! & (1 << (i & 7))) === 0) plain.pushEmpty();
+      else plain.pushFrom(dict, this.#indices![i]!);
+    }
+    this.#plain = plain;
+    this.#dictionary = false;
+    this.#indices = null;
+    this.#dict = null;
+    this.#lookup = null;
+  }
+}
+
+export type ColumnBuilder = IntBuilder | BigIntBuilder | FloatBuilder | StringBuilder;
