@@ -213,6 +213,13 @@ function gatherVector(v: Vector, rows: Int32Array): Vector {
   }
 }
 
+/** A dictionary-encoded string vector as plain strings (copied). */
+export function plainStrings(v: StringVector): StringVector {
+  if (v.encoding === 'plain') return v;
+  const { offsets, bytes } = gatherUtf8(v.dictionary, v.indices);
+  return { type: 'STRING', encoding: 'plain', length: v.length, offsets, bytes, validity: v.validity, nullCount: v.nullCount };
+}
+
 /** The rows `rows` (indices, in that order) of a batch, copied. */
 export function gatherRows(batch: ColumnBatch, rows: Int32Array): ColumnBatch {
   return { table: batch.table, length: rows.length, columns: batch.columns.map((c) => gatherVector(c, rows)) };

@@ -298,7 +298,7 @@ class Utf8Buffer {
         b[p++] = c;
       }
     } else p = -1;
-    this.pos = p >= 0 ? p : this.pos + this.bytes.utf8Write(s, this.pos);
+    this.pos = p >= 0 ? p : this.pos + this.bytes.write(s, this.pos, 'utf8');
     this.offsets[++this.length] = this.pos;
   }
 

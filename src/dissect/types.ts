@@ -1,6 +1,8 @@
 /**
  * The contract every dissector honours: stream a file into batches of table
- * rows (column order of src/table/schemas.ts), never reading it whole.
+ * rows (column order of src/table/schemas.ts), never reading it whole: as
+ * column batches (src/batch, the fast path) or, for dissectors not ported
+ * yet, as row arrays.
  *
  * - A record that cannot be turned into a row is reported in `rejected` with a
  *   reason (it ends up in the quarantine, never silently dropped).
@@ -10,6 +12,7 @@
  *   with code 'DISSECT_FILE' (the whole file is quarantined with the message
  *   as reason) or 'TOOL_MISSING' (a fatal setup problem, not the file's fault).
  */
+import type { ColumnBatch } from '../batch/batch.ts';
 import type { Row, TableName } from '../table/schemas.ts';
 
 export interface Rejection {
@@ -21,7 +24,13 @@ export interface Rejection {
 }
 
 export interface DissectBatch {
+  /**
+   * The rows as arrays. A dissector ported to column builders sets `columns`
+   * and materialises `rows` only when someone reads it (tests, old callers);
+   * the pipeline reads `columns` (see columnsOf in src/dissect/batch.ts).
+   */
   readonly rows: Row[];
+  readonly columns?: ColumnBatch;
   readonly rejected?: Rejection[];
   readonly counters?: Readonly<Record<string, number>>;
 }

@@ -1,18 +1,118 @@
 /**
- * Groups rows by hour partition in bounded memory. `add` returns the buckets
- * that must be written now (one hour reached `partRows`, or all buffered rows
- * together reached `maxBufferedRows`, in which case the largest goes), so the
- * sequence of parts depends only on the input, which keeps part names
- * deterministic across replays.
+ * Groups column batches by hour partition in bounded memory. `add` returns
+ * the buckets that must be written now (one hour reached `partRows`, or all
+ * buffered rows together reached `maxBufferedRows`, in which case the largest
+ * goes), so the sequence of parts depends only on the input, which keeps part
+ * names deterministic across replays. A batch whose rows all fall in one hour
+ * (the usual case: records come in time order) is kept as it is, not copied.
  */
+import { gatherRows, rowAt, sliceRows, type ColumnBatch } from '../batch/batch.ts';
 import type { Rejection } from '../dissect/types.ts';
 import { cutRaw } from '../dissect/types.ts';
 import { hourKey } from './partition.ts';
-import type { Hour, Row, TableSchema } from './schemas.ts';
+import { hourFromEpoch, hourFromText, type Hour, type TableSchema } from './schemas.ts';
+import { stringBytesAt, type BigIntVector, type StringVector } from '../batch/vector.ts';
 
 export interface Bucket {
   readonly hour: Hour;
-  readonly rows: Row[];
+  readonly batches: ColumnBatch[];
+  rows: number;
+}
+
+/** JSON of a row for a rejection report (bigints as numbers' text). */
+export function rowText(batch: ColumnBatch, i: number): string {
+  return cutRaw(JSON.stringify(rowAt(batch, i), (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+}
+
+/**
+ * The hour of every row: `ids[i]` indexes `hours`, or is -1 when row i has
+ * no usable time. Per distinct time value, not per row, where it can.
+ */
+export interface RowHours {
+  readonly ids: Int32Array;
+  readonly hours: Hour[];
+  /** True when every row has the same, usable hour. */
+  readonly single: boolean;
+}
+
+function epochHours(ts: BigIntVector, n: number): RowHours {
+  const ids = new Int32Array(n);
+  const hours: Hour[] = [];
+  const words = new Int32Array(ts.values.buffer, ts.values.byteOffset, n * 2);
+  let lastIndex = -2;
+  let lastId = -1;
+  const idOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const valid = ts.validity === null || (ts.validity[i >> 3]! & (1 << (i & 7))) !== 0;
+    // 1970..2106: the high word is 0 exactly when 0 <= seconds < 2^32.
+    if (!valid || words[2 * i + 1] !== 0) {
+      ids[i] = -1;
+      continue;
+    }
+    const index = Math.floor((words[2 * i]! >>> 0) / 3600);
+    if (index !== lastIndex) {
+      let id = idOf.get(index);
+      if (id === undefined) {
+        id = hours.length;
+        hours.push(hourFromEpoch(index * 3600) as Hour);
+        idOf.set(index, id);
+      }
+      lastIndex = index;
+      lastId = id;
+    }
+    ids[i] = lastId;
+  }
+  return { ids, hours, single: hours.length === 1 && !ids.includes(-1) };
+}
+
+function textHours(date: StringVector, time: StringVector, n: number): RowHours {
+  const ids = new Int32Array(n);
+  const hours: Hour[] = [];
+  const idOf = new Map<string, number>();
+  let lastKey = '';
+  let lastId = -1;
+  const valid = (v: StringVector, i: number) => v.validity === null || (v.validity[i >> 3]! & (1 << (i & 7))) !== 0;
+  for (let i = 0; i < n; i++) {
+    if (!valid(date, i) || !valid(time, i)) {
+      ids[i] = -1;
+      continue;
+    }
+    const d = stringBytesAt(date, i);
+    const t = stringBytesAt(time, i);
+    // Key: the date text and the time's first 8 bytes (HH:MM:SS is all hourFromText looks at beyond HH).
+    const key = Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('latin1') + '|'
+      + Buffer.from(t.buffer, t.byteOffset, Math.min(8, t.byteLength)).toString('latin1');
+    if (key !== lastKey) {
+      let id = idOf.get(key);
+      if (id === undefined) {
+        const h = hourFromText(Buffer.from(d).toString('utf8'), Buffer.from(t).toString('utf8'));
+        id = typeof h === 'string' ? -1 : hours.length;
+        if (typeof h !== 'string') hours.push(h);
+        idOf.set(key, id);
+      }
+      lastKey = key;
+      lastId = id;
+    }
+    ids[i] = lastId;
+  }
+  // Rows of different time texts may share an hour: merge ids by hour key.
+  const byKey = new Map<string, number>();
+  const remap = hours.map((h) => {
+    const k = hourKey(h);
+    let id = byKey.get(k);
+    if (id === undefined) byKey.set(k, (id = byKey.size));
+    return id;
+  });
+  const merged: Hour[] = [];
+  hours.forEach((h, j) => (merged[remap[j]!] = h));
+  for (let i = 0; i < n; i++) if (ids[i]! >= 0) ids[i] = remap[ids[i]!]!;
+  return { ids, hours: merged, single: merged.length === 1 && !ids.includes(-1) };
+}
+
+export function rowHours(schema: TableSchema, batch: ColumnBatch): RowHours {
+  const col = (name: string) => batch.columns[schema.columns.findIndex((c) => c.name === name)]!;
+  if (schema.name === 'proxy') return textHours(col('p_date') as StringVector, col('p_time') as StringVector, batch.length);
+  return epochHours(col('unix_tstamp') as BigIntVector, batch.length);
 }
 
 export class HourBuckets {
@@ -21,8 +121,6 @@ export class HourBuckets {
   readonly #maxBufferedRows: number;
   readonly #buckets = new Map<string, Bucket>();
   #buffered = 0;
-  #lastHour: Hour | null = null;
-  #lastKey = '';
 
   constructor(schema: TableSchema, partRows: number, maxBufferedRows = partRows * 4) {
     this.#schema = schema;
@@ -30,23 +128,31 @@ export class HourBuckets {
     this.#maxBufferedRows = Math.max(partRows, maxBufferedRows);
   }
 
-  /** Adds rows; rows without a usable hour come back as rejections. */
-  add(rows: readonly Row[], ready: Bucket[], rejected: Rejection[]): void {
-    for (const row of rows) {
-      const hour = this.#schema.hourOf(row);
-      if (typeof hour === 'string') {
-        rejected.push({ reason: hour, raw: cutRaw(JSON.stringify(row)) });
-        continue;
-      }
-      if (hour !== this.#lastHour) [this.#lastHour, this.#lastKey] = [hour, hourKey(hour)];
-      const key = this.#lastKey;
-      let bucket = this.#buckets.get(key);
-      if (!bucket) this.#buckets.set(key, (bucket = { hour, rows: [] }));
-      bucket.rows.push(row);
-      this.#buffered++;
-      if (bucket.rows.length >= this.#partRows) ready.push(this.#take(key));
-      else if (this.#buffered >= this.#maxBufferedRows) ready.push(this.#take(this.#largest()));
+  /** Adds a batch; rows without a usable hour come back as rejections. */
+  add(batch: ColumnBatch, ready: Bucket[], rejected: Rejection[]): void {
+    if (batch.length === 0) return;
+    const { ids, hours, single } = rowHours(this.#schema, batch);
+    if (single) {
+      this.#addRun(hours[0]!, batch, ready);
+      return;
     }
+    // Split by hour, keeping row order within each hour; hours in order of first appearance.
+    const counts = new Int32Array(hours.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0) rejected.push({ reason: this.#reason(batch, i), raw: rowText(batch, i) });
+      else counts[id]!++;
+    }
+    const rows = hours.map((_, id) => new Int32Array(counts[id]!));
+    const fill = new Int32Array(hours.length);
+    const order: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (id < 0) continue;
+      if (fill[id] === 0) order.push(id);
+      rows[id]![fill[id]!++] = i;
+    }
+    for (const id of order) this.#addRun(hours[id]!, gatherRows(batch, rows[id]!), ready);
   }
 
   /** Everything still buffered, in hour order. */
@@ -54,17 +160,38 @@ export class HourBuckets {
     return [...this.#buckets.keys()].sort().map((k) => this.#take(k));
   }
 
+  #reason(batch: ColumnBatch, i: number): string {
+    const h = this.#schema.hourOf(rowAt(batch, i));
+    return typeof h === 'string' ? h : 'the record has no time (NULL), so no hour partition';
+  }
+
+  #addRun(hour: Hour, batch: ColumnBatch, ready: Bucket[]): void {
+    const key = hourKey(hour);
+    let at = 0;
+    while (at < batch.length) {
+      let bucket = this.#buckets.get(key);
+      if (!bucket) this.#buckets.set(key, (bucket = { hour, batches: [], rows: 0 }));
+      const take = Math.min(this.#partRows - bucket.rows, batch.length - at);
+      bucket.batches.push(sliceRows(batch, at, at + take));
+      bucket.rows += take;
+      this.#buffered += take;
+      at += take;
+      if (bucket.rows >= this.#partRows) ready.push(this.#take(key));
+      else if (this.#buffered >= this.#maxBufferedRows) ready.push(this.#take(this.#largest()));
+    }
+  }
+
   #largest(): string {
     let best = '';
     let size = -1;
-    for (const [k, b] of this.#buckets) if (b.rows.length > size || (b.rows.length === size && k < best)) [best, size] = [k, b.rows.length];
+    for (const [k, b] of this.#buckets) if (b.rows > size || (b.rows === size && k < best)) [best, size] = [k, b.rows];
     return best;
   }
 
   #take(key: string): Bucket {
     const bucket = this.#buckets.get(key)!;
     this.#buckets.delete(key);
-    this.#buffered -= bucket.rows.length;
+    this.#buffered -= bucket.rows;
     return bucket;
   }
 }

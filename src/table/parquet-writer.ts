@@ -1,15 +1,21 @@
 /**
- * Writes rows of one table to one Parquet file with embedded DuckDB, whose
- * Parquet writer gives exactly the physical types Spark and Hive expect:
- * INTEGER -> INT32, BIGINT -> INT64, FLOAT -> FLOAT, VARCHAR -> BYTE_ARRAY/UTF8.
+ * Writes rows of one table, given as ColumnBatches, to one Parquet file with
+ * embedded DuckDB, whose Parquet writer gives exactly the physical types
+ * Spark and Hive expect: INTEGER -> INT32, BIGINT -> INT64, FLOAT -> FLOAT,
+ * VARCHAR -> BYTE_ARRAY/UTF8, ZSTD pages, dictionary encoding where values
+ * repeat, one row group per part (parts hold at most 50,000 rows).
  *
- * Rows cross into DuckDB as one JSON text bound to a prepared COPY statement:
- * DuckDB parses it in C++ and casts each column. That is 2-3x faster than an
- * appender, whose cost is one native call per value. The file is written at a
- * temporary path; publishing it is the store's job.
+ * The columns cross into DuckDB as data chunks filled from the vectors'
+ * buffers (src/table/duckdb-chunks.ts) and appended to an in-memory staging
+ * table, which one COPY writes out and empties. Chosen over Arrow +
+ * parquet-wasm, hyparquet-writer and the former JSON text path by
+ * bench/parquet-writer-bench.ts (see README, Performance). The file is
+ * written at a temporary path; publishing it is the store's job.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { ColumnType, Row, TableSchema } from './schemas.ts';
+import type { ColumnBatch } from '../batch/batch.ts';
+import { ChunkFiller } from './duckdb-chunks.ts';
+import type { ColumnType, TableName, TableSchema } from './schemas.ts';
 
 const SQL_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT: 'INTEGER', BIGINT: 'BIGINT', FLOAT: 'FLOAT' };
 
@@ -21,17 +27,12 @@ export function quoteSqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
 
-/** SELECT list turning a JSON row (parsed as VARCHAR[]) into typed columns; '' in a number column is NULL. */
-function selectList(schema: TableSchema): string {
-  return schema.columns.map((c, i) => {
-    const v = `r[${i + 1}]`;
-    return c.type === 'STRING' ? `${v} AS "${c.name}"` : `CAST(NULLIF(${v}, '') AS ${SQL_TYPE[c.type]}) AS "${c.name}"`;
-  }).join(', ');
-}
+/** Rows per Parquet row group: a part is one row group (Spark and DuckDB split work by row group). */
+export const ROW_GROUP_ROWS = 122_880;
 
 export class ParquetWriter {
   readonly #connection: DuckDBConnection;
-  readonly #selects = new Map<string, string>();
+  readonly #staged = new Map<TableName, ChunkFiller>();
 
   private constructor(connection: DuckDBConnection) {
     this.#connection = connection;
@@ -42,15 +43,35 @@ export class ParquetWriter {
     return new ParquetWriter(await instance.connect());
   }
 
-  /** Writes `rows` (column order of `schema`) to a new Parquet file at `path`. */
-  async write(schema: TableSchema, rows: readonly Row[], path: string): Promise<void> {
-    let select = this.#selects.get(schema.name);
-    if (!select) this.#selects.set(schema.name, (select = selectList(schema)));
-    const statement = await this.#connection.prepare(
-      `COPY (SELECT ${select} FROM (SELECT unnest(from_json($1::VARCHAR, '[["VARCHAR"]]')) AS r))
-       TO ${quoteSqlString(path)} (FORMAT PARQUET, COMPRESSION ZSTD)`);
-    statement.bindVarchar(1, JSON.stringify(rows));
-    await statement.run();
+  async #filler(schema: TableSchema): Promise<ChunkFiller> {
+    let filler = this.#staged.get(schema.name);
+    if (!filler) {
+      const cols = schema.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.type]}`).join(', ');
+      await this.#connection.run(`CREATE TABLE "stage_${schema.name}" (${cols})`);
+      filler = new ChunkFiller(schema);
+      this.#staged.set(schema.name, filler);
+    }
+    return filler;
+  }
+
+  /** Writes the rows of `batches` (tables of `schema`), in order, to a new Parquet file at `path`. */
+  async write(schema: TableSchema, batches: readonly ColumnBatch[], path: string): Promise<void> {
+    const filler = await this.#filler(schema);
+    const table = `"stage_${schema.name}"`;
+    const appender = await this.#connection.createAppender(`stage_${schema.name}`);
+    try {
+      try {
+        for (const b of batches) {
+          if (b.table !== schema.name) throw new Error(`a ${b.table} batch cannot go to the ${schema.name} table`);
+          filler.append(appender, b);
+        }
+      } finally {
+        appender.closeSync();
+      }
+      await this.#connection.run(`COPY ${table} TO ${quoteSqlString(path)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
+    } finally {
+      await this.#connection.run(`DELETE FROM ${table}`);
+    }
   }
 
   close(): void {

@@ -14,9 +14,9 @@ import { SCHEMAS } from './schemas.ts';
 export async function writePart(store: Store, writer: ParquetWriter, source: SourceRef, bucket: Bucket, tag: string): Promise<{ rel: string; rows: number }> {
   const rel = partPath(source.type, bucket.hour, source.name, source.fingerprint, tag);
   const temp = await store.tempPathFor(rel);
-  await writer.write(SCHEMAS[source.type], bucket.rows, temp);
+  await writer.write(SCHEMAS[source.type], bucket.batches, temp);
   await store.publish(temp, rel);
-  return { rel, rows: bucket.rows.length };
+  return { rel, rows: bucket.rows };
 }
 
 export async function writeParts(store: Store, writer: ParquetWriter, ledger: Ledger, source: SourceRef,

@@ -23,6 +23,8 @@ import type { Rejection } from '../dissect/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten } from '../telemetry/metrics.ts';
 import { splitWords } from '../dissect/split-words.ts';
+import { columnsOf } from '../dissect/batch.ts';
+import { batchFromRows } from '../batch/batch.ts';
 
 /** Rows per part when a worker dissects a large file, and the most it buffers. */
 export const PART_ROWS = 50_000;
@@ -151,9 +153,10 @@ export class Worker {
   }
 
   async #records(source: SourceRef, chunk: number, rows: Row[]): Promise<void> {
-    const buckets = new HourBuckets(SCHEMAS[source.type], Number.MAX_SAFE_INTEGER);
+    const schema = SCHEMAS[source.type];
+    const buckets = new HourBuckets(schema, Number.MAX_SAFE_INTEGER);
     const rejected: Rejection[] = [];
-    buckets.add(rows, [], rejected);
+    buckets.add(batchFromRows(schema, rows).batch, [], rejected);
     const ready = buckets.drain();
     const writing = stopwatch();
     const written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, ready, () => `c${chunk}`);
@@ -202,12 +205,13 @@ export class Worker {
     };
     try {
       const dissect = await dissectorForSource(pipeline, source.format);
-      const buckets = new HourBuckets(SCHEMAS[source.type], PART_ROWS, MAX_BUFFERED_ROWS);
+      const schema = SCHEMAS[source.type];
+      const buckets = new HourBuckets(schema, PART_ROWS, MAX_BUFFERED_ROWS);
       const ready: Bucket[] = [];
       const byteRange = range ? { start: range.start, end: range.end, lookback: range.lookback } : undefined;
       for await (const batch of dissect(local.path, { processOpt: splitWords(pipeline.processOpt), byteRange })) {
         const rejected: Rejection[] = [...(batch.rejected ?? [])];
-        buckets.add(batch.rows, ready, rejected);
+        buckets.add(columnsOf(batch, schema).columns, ready, rejected);
         await sink.add(rejected);
         await flush(ready);
       }

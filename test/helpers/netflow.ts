@@ -273,7 +273,7 @@ export function makeFlows(count: number, options: { seed?: number; nowMs?: numbe
     const first = now - int(1_000, span);
     const last = first + int(0, 120_000);
     flows.push({
-      sip: v6 ? `2001:db8::${(i + 1).toString(16)}` : `10.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
+      sip: v6 ? `2001:db8::${i + 1 > 0xffff ? `${((i + 1) >>> 16).toString(16)}:` : ''}${((i + 1) & 0xffff).toString(16)}` : `10.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
       dip: v6 ? `2001:db8:1::${int(1, 65535).toString(16)}` : `192.0.2.${int(1, 254)}`,
       sport: proto === 1 ? 0 : int(1024, 65535),
       dport: proto === 1 ? int(0, 3) * 256 : [53, 80, 443, 8080][i % 4]!,

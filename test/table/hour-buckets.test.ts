@@ -1,10 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { batchFromRows, rowsOf } from '../../src/batch/batch.ts';
 import { HourBuckets, type Bucket } from '../../src/table/hour-buckets.ts';
 import { SCHEMAS, type Row } from '../../src/table/schemas.ts';
 import type { Rejection } from '../../src/dissect/types.ts';
 
-const dnsRow = (epoch: number): Row => ['t', epoch, 60, 'a', 'b', 'n', '0x0001', 1, 0, ''];
+const dnsRow = (epoch: number | null): Row => ['t', epoch, 60, 'a', 'b', 'n', '0x0001', 1, 0, ''];
+const batch = (rows: Row[]) => batchFromRows(SCHEMAS.dns, rows).batch;
+const bucketRows = (b: Bucket) => b.batches.flatMap(rowsOf);
 
 test('rows are grouped by hour, bounded, and nothing is lost', () => {
   const buckets = new HourBuckets(SCHEMAS.dns, 10, 25);
@@ -12,23 +15,45 @@ test('rows are grouped by hour, bounded, and nothing is lost', () => {
   const rejected: Rejection[] = [];
   const input: Row[] = [];
   for (let i = 0; i < 200; i++) input.push(dnsRow(1_500_000_000 + (i % 5) * 3600 + i));
-  input.push(dnsRow(-5));
-  buckets.add(input, ready, rejected);
+  input.push(dnsRow(-5), dnsRow(null));
+  for (let i = 0; i < input.length; i += 30) buckets.add(batch(input.slice(i, i + 30)), ready, rejected);
   ready.push(...buckets.drain());
-  assert.equal(rejected.length, 1);
+  assert.equal(rejected.length, 2);
   assert.match(rejected[0]!.reason, /outside/);
-  assert.equal(ready.reduce((n, b) => n + b.rows.length, 0), 200);
-  assert.ok(ready.every((b) => b.rows.length <= 10));
-  for (const b of ready) assert.ok(b.rows.every((r) => SCHEMAS.dns.hourOf(r) && (SCHEMAS.dns.hourOf(r) as any).h === b.hour.h));
+  assert.match(rejected[1]!.reason, /no time/);
+  assert.equal(ready.reduce((n, b) => n + b.rows, 0), 200);
+  assert.ok(ready.every((b) => b.rows <= 10 && b.rows === bucketRows(b).length));
+  for (const b of ready) assert.ok(bucketRows(b).every((r) => (SCHEMAS.dns.hourOf(r) as any).h === b.hour.h));
+  const out = ready.flatMap(bucketRows).map((r) => r[1]).sort();
+  assert.deepEqual(out, input.slice(0, 200).map((r) => r[1]).sort());
+});
+
+test('a batch of one hour is kept whole; proxy hours come from date and time text', () => {
+  const buckets = new HourBuckets(SCHEMAS.dns, 100);
+  const ready: Bucket[] = [];
+  const one = batch(Array.from({ length: 20 }, (_, i) => dnsRow(1_500_000_000 + i)));
+  buckets.add(one, ready, []);
+  const [b] = buckets.drain();
+  assert.equal(b!.batches[0], one, 'not copied');
+  const proxy = new HourBuckets(SCHEMAS.proxy, 100);
+  const row = (date: string, time: string): Row => [date, time, ...Array(25).fill(''), ''] as Row;
+  const rejected: Rejection[] = [];
+  const rows = [row('2016-05-03', '22:58:01'), row('2016-05-03', '23:00:00'), row('2016-05-03', '22:59:59'), row('2016-13-03', '22:00:00'), row('2016-05-04', '00:00:00')];
+  rows[2]![7] = null;
+  proxy.add(batchFromRows(SCHEMAS.proxy, rows).batch, [], rejected);
+  const got = proxy.drain().map((x) => `${x.hour.d}/${x.hour.h}:${x.rows}`);
+  assert.deepEqual(got, ['3/22:2', '3/23:1', '4/0:1']);
+  assert.equal(rejected.length, 1);
+  assert.match(rejected[0]!.reason, /out of range/);
 });
 
 test('the same input gives the same sequence of buckets', () => {
   const run = () => {
     const buckets = new HourBuckets(SCHEMAS.dns, 7, 12);
     const ready: Bucket[] = [];
-    for (let i = 0; i < 100; i++) buckets.add([dnsRow(1_600_000_000 + ((i * 7919) % 11) * 3600)], ready, []);
+    for (let i = 0; i < 100; i++) buckets.add(batch([dnsRow(1_600_000_000 + ((i * 7919) % 11) * 3600)]), ready, []);
     ready.push(...buckets.drain());
-    return ready.map((b) => `${b.hour.h}:${b.rows.length}`);
+    return ready.map((b) => `${b.hour.h}:${b.rows}`);
   };
   assert.deepEqual(run(), run());
 });
