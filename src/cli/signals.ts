@@ -1,16 +1,34 @@
 /**
  * One AbortSignal for "stop now, cleanly": SIGINT, SIGTERM, or the parent
  * process (`start`) going away, which closes our IPC channel.
+ *
+ * A stop is bounded: whatever the queue or the store are doing (a broker
+ * that does not answer, a NameNode retried with backoff), the process exits
+ * `graceMs` after the signal. Nothing is lost by that: an offset is committed
+ * and a file marked done only after their data is durable, so work in hand is
+ * simply done again at the next start. A second signal exits at once.
  */
+import { logger } from '../telemetry/log.ts';
+
+/** A child's grace; `start` waits a little longer for its children before it SIGKILLs them. */
+export const STOP_GRACE_MS = 8_000;
+
 let controller: AbortController | undefined;
 
-export function stopSignal(): AbortSignal {
+export function stopSignal(graceMs = STOP_GRACE_MS): AbortSignal {
   if (!controller) {
     const c = (controller = new AbortController());
-    const stop = () => c.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (process.send) process.once('disconnect', stop);
+    const stop = (why: string) => {
+      if (c.signal.aborted) return;
+      c.abort();
+      setTimeout(() => {
+        logger('signals').warn({ why, graceMs }, 'did not stop in time; exiting (work in hand is done again at the next start)');
+        process.exit(0);
+      }, graceMs).unref();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    if (process.send) process.once('disconnect', () => stop('parent went away'));
   }
   return controller.signal;
 }

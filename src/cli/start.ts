@@ -20,7 +20,7 @@ import { problemChecks, readProblems } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
-import { stopSignal } from './signals.ts';
+import { STOP_GRACE_MS, stopSignal } from './signals.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.start.usage;
@@ -66,7 +66,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   // On a terminal, --once shows a live progress line; the children's log lines then pass through us to scroll above it.
   const progressTTY = once && stderrIsTTY;
 
-  const signal = stopSignal();
+  // Our own grace outlasts the children's: they exit by themselves within STOP_GRACE_MS, else we SIGKILL them.
+  const signal = stopSignal(STOP_GRACE_MS + 2_000);
+  let stopping = false;
   let fatal = false;
   const common = ['-t', pipeline.name, '-c', configFile, '--topic', topic, '--http', 'off'];
   const launch = (child: Child) => {
@@ -93,7 +95,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (child.proc === proc) running.delete(child.name);
       if (code === FATAL_EXIT) fatal = true;
       const restart = !signal.aborted && !fatal && code !== 0 && child.proc === proc;
-      if (code !== 0) log.warn({ child: child.name, code, restart }, 'child exited');
+      // A stop we asked for is news, not a warning; only a child that died on its own is.
+      if (code !== 0) (stopping || signal.aborted ? log.info.bind(log) : log.warn.bind(log))({ child: child.name, code, restart }, 'child exited');
       if (restart) {
         metrics.childRestarts.inc({ child: child.name });
         // The back-off is for a crash loop: a child that had been running for a minute starts again at once-ish.
@@ -110,8 +113,13 @@ export async function startCommand(argv: string[]): Promise<number> {
   log.info({ partitions, once }, 'started');
 
   const stopAll = async (children: Child[]) => {
+    stopping = true;
     for (const c of children) c.proc?.kill('SIGTERM');
+    const late = setTimeout(() => {
+      for (const c of children) if (c.proc && c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+    }, STOP_GRACE_MS + 1_000);
     await Promise.all(children.map((c) => c.exited));
+    clearTimeout(late);
   };
 
   let progress: Progress | null = null;
