@@ -3,6 +3,7 @@ import { Collector } from '../collector/collector.ts';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { messageBytes, openLedger, openQueue, openStore, standaloneTopic } from '../runtime.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
+import { lockPipeline } from '../state/pipeline-lock.ts';
 import { logger } from '../telemetry/log.ts';
 import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
@@ -23,6 +24,8 @@ export async function collectorCommand(argv: string[]): Promise<number> {
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
   const log = logger('collector', { pipeline: pipeline.name });
+  // A collector of its own (not start's child, which runs under start's lock) holds the pipeline's lock.
+  const lock = process.send ? undefined : lockPipeline(config.statePath, pipeline.name, 'collector');
   for (const notice of config.notices) log.info({ notice }, 'configuration key not used');
   const [store, queue] = [await openStore(config), await openQueue(config)];
   // Over Kafka, as Spot: a topic per ingest instance unless --topic names one; its name goes to stdout for the workers.
@@ -54,5 +57,6 @@ export async function collectorCommand(argv: string[]): Promise<number> {
   await telemetry.close();
   ledger.close();
   log.info('collector stopped');
+  lock?.release();
   return 0;
 }

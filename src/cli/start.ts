@@ -12,6 +12,7 @@ import { loadConfig, pipelineOf } from '../config/load.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
 import { MetricsHub, sumOf } from '../telemetry/hub.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
+import { lockPipeline } from '../state/pipeline-lock.ts';
 import { logger } from '../telemetry/log.ts';
 import { metrics } from '../telemetry/metrics.ts';
 import { Progress, outstandingFiles } from '../telemetry/progress.ts';
@@ -46,6 +47,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   const pipeline = pipelineOf(config, required(positionals[0], '<pipeline>', USAGE));
   const once = Boolean(values.once);
   const log = logger('start', { pipeline: pipeline.name });
+  // Held until we exit (the kernel drops it if we are killed): a second start on this pipeline refuses.
+  const lock = lockPipeline(config.statePath, pipeline.name, 'start');
   const topic = standaloneTopic(pipeline.name);
   const queue = await openQueue(config);
   const admin = await queue.admin();
@@ -173,6 +176,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   const counts = ledger.counts(pipeline.name);
   ledger.close();
   log.info(counts, 'stopped');
+  lock.release();
   if (once) {
     console.log(`${pipeline.name}: ${counts.filesQueued} file(s) ingested, ${counts.filesQuarantined} quarantined, ` +
       `${counts.recordsWritten} record(s) in table ${pipeline.type}, ${counts.recordsRejected} rejected`);

@@ -59,3 +59,30 @@ test('start in the middle of an ingest stops within 10 s of SIGTERM or SIGINT; t
     ws.remove();
   }
 });
+
+test('a second start on the same pipeline and state refuses, naming the holder; a lock left by kill -9 does not block', async () => {
+  const ws = workspace({ proxy: { type: 'proxy' } });
+  try {
+    const first = ws.spawnCli(['start', 'proxy', '-c', ws.configFile, '--http', 'off']);
+    let err1 = '';
+    first.stderr!.setEncoding('utf8').on('data', (d: string) => (err1 += d));
+    const deadline = Date.now() + 60_000;
+    while (!/"msg":"started"/.test(err1) && Date.now() < deadline) await sleep(50);
+    assert.match(err1, /"msg":"started"/);
+    const second = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once', '--http', 'off'], { timeoutMs: 30_000 });
+    assert.equal(second.code, 2, second.stderr);
+    assert.match(second.stderr, new RegExp(`pipeline proxy is already running from .*: held by pid ${first.pid} \\(spot-ingest start`));
+    const collector = await ws.cli(['collector', '-t', 'proxy', '-c', ws.configFile, '--once', '--http', 'off'], { timeoutMs: 30_000 });
+    assert.equal(collector.code, 2, 'a standalone collector on the same state refuses too');
+
+    const exited = once(first, 'exit');
+    process.kill(-first.pid!, 'SIGKILL');
+    await exited;
+    ws.drop('proxy', 'a.log', proxyLog(makeProxyRecords(10, { seed: 3 })));
+    const after = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once', '--http', 'off'], { timeoutMs: 60_000 });
+    assert.equal(after.code, 0, after.stderr);
+    assert.equal(Number((await ws.query('SELECT count(*) FROM proxy'))[0]![0]), 10);
+  } finally {
+    ws.remove();
+  }
+});
