@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
+import { partitionsOf } from '../worker/multi-partition-consumer.ts';
 import { MetricsHub, sumOf } from '../telemetry/hub.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { lockPipeline } from '../state/pipeline-lock.ts';
@@ -53,9 +54,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   const queue = await openQueue(config);
   const admin = await queue.admin();
   await admin.ensureTopic(topic, requested);
-  // A topic keeps its partitions: every partition needs a worker, even after a restart with fewer.
+  // A topic keeps its partitions (a queue cannot shrink): with fewer workers than partitions, each worker
+  // serves several (worker k: partitions p with p % workers == k), so every partition is still read.
   const partitions = (await admin.backlog(topic, workerGroup(pipeline.name))).length;
-  if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; starting one worker per partition');
+  if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; each worker serves several');
   // Children push their metrics here over IPC (no port of their own); see src/telemetry/hub.ts.
   const hub = new MetricsHub();
   const running = new Set<string>();
@@ -111,9 +113,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   };
   const make = (name: string, args: string[]): Child => ({ name, args, proc: null, exited: Promise.resolve(0), restarts: 0 });
   const collector = make('collector', ['collector', ...common, '-w', String(partitions), ...(once ? ['--once'] : [])]);
-  const workers = Array.from({ length: partitions }, (_, i) => make(`worker-${i}`, ['worker', ...common, '-i', String(i)]));
+  const workers = Array.from({ length: requested }, (_, i) =>
+    make(`worker-${i}`, ['worker', ...common, '-i', partitionsOf(i, requested, partitions).join(',')]));
   for (const child of [collector, ...workers]) launch(child);
-  log.info({ partitions, once }, 'started');
+  log.info({ partitions, workers: requested, once }, 'started');
 
   const stopAll = async (children: Child[]) => {
     stopping = true;

@@ -15,7 +15,9 @@ import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/h
 import { logger } from '../telemetry/log.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
+import { MultiPartitionConsumer } from '../worker/multi-partition-consumer.ts';
 import { Worker } from '../worker/worker.ts';
+import { retrying } from '../retry.ts';
 import { untilDone, waitForTopic } from './kafka-topic.ts';
 import { intOption, parse, required } from './args.ts';
 import { stopSignal } from './signals.ts';
@@ -32,8 +34,9 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
   const group = Boolean(values.group);
   if (group && values.id !== undefined) throw new SpotError('USAGE', `-i and --group exclude each other: a group worker gets its partitions from the group\nusage: ${USAGE}`);
-  // -1: no fixed partition (group mode).
-  const partition = group ? -1 : intOption(required(values.id, '-i <id> (or --group)', USAGE), '-i', 0, 0);
+  // -i 3 (Spot's worker id) or -i 0,2 (a worker serving several partitions); -1: no fixed partition (group mode).
+  const owned = group ? [] : required(values.id, '-i <id> (or --group)', USAGE).split(',').map((id) => intOption(id, '-i', 0, 0));
+  const partition = group ? -1 : owned[0]!;
   const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.worker + Math.max(0, partition));
   const topic = values.topic ?? standaloneTopic(pipeline.name);
   const log = logger('worker', group ? { pipeline: pipeline.name, mode: 'group' } : { pipeline: pipeline.name, partition });
@@ -44,21 +47,13 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const catalog = await openCatalog(config, (err) => log.warn({ err: errorMessage(err) }, 'metastore registration failed, will retry'));
   // In the background, never holding up ingest: tables created if missing; worker 0 (or each group worker)
   // registers the hour directories already on the store that the metastore lacks (after a crash).
-  const catalogStartup = catalog && (async () => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await catalog.ensureTables([pipeline.type]);
-        if (partition <= 0) {
-          const added = await registerExistingPartitions(store, catalog, pipeline.type);
-          if (added > 0) log.info({ added }, 'registered partitions found on the store');
-        }
-        return;
-      } catch (err) {
-        if (attempt >= 5) throw err;
-        await sleep(Math.min(500 * 2 ** attempt, 10_000));
-      }
+  const catalogStartup = catalog && retrying(async () => {
+    await catalog.ensureTables([pipeline.type]);
+    if (partition <= 0) {
+      const added = await registerExistingPartitions(store, catalog, pipeline.type);
+      if (added > 0) log.info({ added }, 'registered partitions found on the store');
     }
-  })().catch((err) => log.warn({ err: errorMessage(err) }, 'metastore not ready; partitions are registered as they are written'));
+  }, { initialMs: 1_000, maxMs: 10_000, retries: 4 }).catch((err) => log.warn({ err: errorMessage(err) }, 'metastore not ready; partitions are registered as they are written'));
   if (group && queue.kind !== 'kafka') throw new SpotError('USAGE', '--group needs Kafka (kafka.kafka_server); the embedded queue has one worker per partition');
   const signal = stopSignal();
   const admin = await queue.admin();
@@ -70,15 +65,18 @@ export async function workerCommand(argv: string[]): Promise<number> {
     const partitions = async () => (await admin.backlog(topic, 'none')).length;
     consumer = new ReopeningGroupConsumer(join, log, { first: await untilDone('join group', join, signal, log), partitions });
   } else {
-    if (queue.kind === 'kafka') await waitForTopic(admin, topic, signal, log, partition + 1);
-    else await admin.ensureTopic(topic, partition + 1);
-    consumer = await untilDone('open consumer', () => queue.consumer(topic, partition, workerGroup(pipeline.name)), signal, log);
+    const highest = Math.max(...owned);
+    if (queue.kind === 'kafka') await waitForTopic(admin, topic, signal, log, highest + 1);
+    else await admin.ensureTopic(topic, highest + 1);
+    const consumers = new Map<number, QueueConsumer>();
+    for (const p of owned) consumers.set(p, await untilDone('open consumer', () => queue.consumer(topic, p, workerGroup(pipeline.name)), signal, log));
+    consumer = consumers.size === 1 ? consumers.get(partition)! : new MultiPartitionConsumer(consumers);
   }
   const ledger = openLedger(config);
   const writer = await ParquetWriter.create();
   const telemetry = await startTelemetry({ role: group ? 'worker-group' : `worker-${partition}`, endpoint, config, pipeline, admin, store, log });
   const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog });
-  log.info({ topic, group }, 'worker started');
+  log.info({ topic, group, partitions: group ? 'assigned by the group' : owned }, 'worker started');
   // Leftovers of writers killed mid-write (temp names no reader sees). Background, best effort:
   // only files untouched for 15 minutes, so no live writer's file is taken away.
   if (partition <= 0) {
