@@ -29,60 +29,54 @@
  * message; a failed run that produced rows keeps them and adds one Rejection
  * (no line number) carrying nfdump's message, so the file is still reported.
  *
- * Mapping decisions:
- *   - treceived is `tr` cut to whole seconds (`YYYY-MM-DD HH:MM:SS`, Spot's
- *     format); the milliseconds are dropped (truncated, not rounded) so that
- *     treceived, unix_tstamp, trsec and the hour partition always agree.
- *   - tdur is `td` as a JS number (the Parquet writer stores FLOAT). nfdump
- *     prints negative durations wrapped as 1.8e16: kept as printed.
- *   - an INT column whose value does not fit a signed 32-bit integer (nfdump
- *     prints interface numbers up to 2^32-1, e.g. 2147483651) becomes null,
- *     as Spot's Hive text load did; BIGINT values above 2^53-1 (not exact as
- *     JS numbers) become null too. Both are counted in
- *     `counters.value_out_of_range`.
- *   - an empty numeric field is null; a non-numeric one rejects the line.
+ * Mapping: each CSV field is read by its header name into a FlowRecord; the
+ * row rules (treceived cut to seconds, out-of-range values -> null) are
+ * flow-row.ts's, shared with the native reader. tdur is `td` as a JS number
+ * (nfdump prints negative durations wrapped as 1.8e16: kept as printed). An
+ * empty numeric field is null; a non-numeric one rejects the line.
  */
 import { spawn } from 'node:child_process';
 import { access, constants as fsc } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
-import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
+import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
 import { BatchBuilder } from '../batch.ts';
 import { readLines } from '../lines.ts';
+import { FlowRecord, appendFlowRow, flowRowOf, receivedTimeFromText } from './flow-row.ts';
 
 export const NFDUMP_BIN = 'nfdump';
 const MAX_LINE_BYTES = 64 * 1024;
 const MAX_STDERR_CHARS = 8 * 1024;
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 
 /** stderr lines nfdump prints for perfectly readable files. */
 const HARMLESS_STDERR = /^Skip unknown record type \d+$/;
 
 type Kind = 'string' | 'int' | 'bigint' | 'float';
+type Field = 'tdur' | 'sip' | 'dip' | 'sport' | 'dport' | 'proto' | 'flag' | 'fwd' | 'stos' | 'ipkt' | 'ibyt' | 'opkt' | 'obyt'
+  | 'input' | 'output' | 'sas' | 'das' | 'dtos' | 'dir' | 'rip';
 
-/** Flow column -> nfdump CSV name and kind, in flow table order after the six time parts. */
-const MAPPED: ReadonlyArray<readonly [csv: string, kind: Kind]> = [
-  ['td', 'float'], // tdur
-  ['sa', 'string'], // sip
-  ['da', 'string'], // dip
-  ['sp', 'int'], // sport
-  ['dp', 'int'], // dport
-  ['pr', 'string'], // proto
-  ['flg', 'string'], // flag
-  ['fwd', 'int'],
-  ['stos', 'int'],
-  ['ipkt', 'bigint'],
-  ['ibyt', 'bigint'],
-  ['opkt', 'bigint'],
-  ['obyt', 'bigint'],
-  ['in', 'int'], // input
-  ['out', 'int'], // output
-  ['sas', 'int'],
-  ['das', 'int'],
-  ['dtos', 'int'],
-  ['dir', 'int'],
-  ['ra', 'string'], // rip
+/** nfdump CSV name, kind and FlowRecord field of every column read besides `tr`. */
+const MAPPED: ReadonlyArray<readonly [csv: string, kind: Kind, field: Field]> = [
+  ['td', 'float', 'tdur'],
+  ['sa', 'string', 'sip'],
+  ['da', 'string', 'dip'],
+  ['sp', 'int', 'sport'],
+  ['dp', 'int', 'dport'],
+  ['pr', 'string', 'proto'],
+  ['flg', 'string', 'flag'],
+  ['fwd', 'int', 'fwd'],
+  ['stos', 'int', 'stos'],
+  ['ipkt', 'bigint', 'ipkt'],
+  ['ibyt', 'bigint', 'ibyt'],
+  ['opkt', 'bigint', 'opkt'],
+  ['obyt', 'bigint', 'obyt'],
+  ['in', 'int', 'input'],
+  ['out', 'int', 'output'],
+  ['sas', 'int', 'sas'],
+  ['das', 'int', 'das'],
+  ['dtos', 'int', 'dtos'],
+  ['dir', 'int', 'dir'],
+  ['ra', 'string', 'rip'],
 ];
 
 /** How to read one nfdump CSV layout: the index of each needed column (-1 = absent). */
@@ -105,8 +99,6 @@ export function flowLayoutFromHeader(header: string): FlowLayout | string {
   return { width: names.length, tr: index('tr'), mapped: MAPPED.map(([csv]) => index(csv)) };
 }
 
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/;
-const FRACTION_RE = /^\.\d+$/;
 const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -117,63 +109,39 @@ export interface FlowLineResult {
   readonly outOfRange: number;
 }
 
-/** Maps one nfdump CSV data line to a flow row (pure; exported for tests). */
-/** treceived, unix_tstamp and its parts from nfdump's `tr`, or why not; the last second is cached (flows arrive in bursts). */
-let lastSecond = '';
-let lastTime: Row | string = '';
+const scratch = new FlowRecord();
 
-function receivedTime(tr: string): Row | string {
-  const second = tr.slice(0, 19);
-  if (second === lastSecond && (tr.length === 19 || FRACTION_RE.test(tr.slice(19)))) return lastTime;
-  const m = TIME_RE.exec(tr);
-  if (!m) return `tr is not a YYYY-MM-DD HH:MM:SS time: ${JSON.stringify(tr)}`;
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(ms);
-  const time: Row | string = mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59
-    ? `tr is not a valid calendar time: ${JSON.stringify(tr)}`
-    : [second, Math.floor(ms / 1000), y, mo, d, h, mi, s];
-  [lastSecond, lastTime] = [second, time];
-  return time;
+/** Maps one nfdump CSV data line to a flow row (exported for tests). */
+export function flowRowFromCsv(line: string, layout: FlowLayout): FlowLineResult {
+  const reason = flowRecordFromCsv(line, layout, scratch);
+  if (reason) return { reason, outOfRange: 0 };
+  const row = flowRowOf(scratch);
+  return typeof row === 'string' ? { reason: row, outOfRange: 0 } : { row, outOfRange: scratch.outOfRange };
 }
 
-export function flowRowFromCsv(line: string, layout: FlowLayout): FlowLineResult {
+/** Fills rec from one CSV data line; returns why the line cannot be read, or ''. */
+function flowRecordFromCsv(line: string, layout: FlowLayout, rec: FlowRecord): string {
   const f = line.split(',');
-  if (f.length !== layout.width) {
-    return { reason: `expected ${layout.width} comma-separated fields, got ${f.length}`, outOfRange: 0 };
-  }
-  const tr = f[layout.tr]!.trim();
-  const time = receivedTime(tr);
-  if (typeof time === 'string') return { reason: time, outOfRange: 0 };
-  const row: Row = time.slice();
-  let outOfRange = 0;
+  if (f.length !== layout.width) return `expected ${layout.width} comma-separated fields, got ${f.length}`;
+  rec.time = receivedTimeFromText(f[layout.tr]!.trim());
+  if (typeof rec.time === 'string') return rec.time;
   for (let k = 0; k < MAPPED.length; k++) {
-    const [name, kind] = MAPPED[k]!;
+    const [name, kind, field] = MAPPED[k]!;
     const at = layout.mapped[k]!;
     const raw = at < 0 ? '' : f[at]!.trim();
     if (kind === 'string') {
-      row.push(raw);
-      continue;
-    }
-    if (raw === '') {
-      row.push(null);
-      continue;
-    }
-    if (kind === 'float') {
-      if (!FLOAT_RE.test(raw)) return { reason: `${name} is not a number: ${JSON.stringify(raw)}`, outOfRange };
-      row.push(Number(raw));
-      continue;
-    }
-    if (!INT_RE.test(raw)) return { reason: `${name} is not an integer: ${JSON.stringify(raw)}`, outOfRange };
-    const v = Number(raw);
-    const ok = kind === 'int' ? v >= INT32_MIN && v <= INT32_MAX : Number.isSafeInteger(v);
-    if (ok) row.push(v);
-    else {
-      row.push(null);
-      outOfRange++;
+      (rec[field] as string) = raw;
+    } else if (raw === '') {
+      (rec[field] as number | null) = null;
+    } else if (kind === 'float') {
+      if (!FLOAT_RE.test(raw)) return `${name} is not a number: ${JSON.stringify(raw)}`;
+      (rec[field] as number) = Number(raw);
+    } else {
+      if (!INT_RE.test(raw)) return `${name} is not an integer: ${JSON.stringify(raw)}`;
+      (rec[field] as number) = Number(raw);
     }
   }
-  return { row, outOfRange };
+  return '';
 }
 
 /** The nfdump argv for a file (exported so tests and docs show the exact command). */
@@ -232,6 +200,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
 
   let layout: FlowLayout | undefined;
   const batch = new BatchBuilder();
+  const rec = new FlowRecord();
   let produced = 0;
   let sawSummary = false;
   let finished = false;
@@ -259,14 +228,11 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
         continue;
       }
       if (text === 'No matching flows' || text.trim() === '') continue;
-      const r = flowRowFromCsv(text, layout);
-      if (r.outOfRange) batch.count('value_out_of_range', r.outOfRange);
-      if (r.row) {
-        batch.rows.push(r.row);
+      const reason = flowRecordFromCsv(text, layout, rec);
+      if (reason) batch.rejected.push({ at: line.number, reason, raw: cutRaw(text) });
+      else if (appendFlowRow(batch, rec, line.number, text)) {
         produced++;
         if (batch.rows.length >= batchRows) yield batch.take();
-      } else {
-        batch.rejected.push({ at: line.number, reason: r.reason!, raw: cutRaw(text) });
       }
     }
     const { code, signal } = await exited;

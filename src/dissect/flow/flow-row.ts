@@ -1,0 +1,199 @@
+/**
+ * One flow row, whoever decoded it: the rules every flow dissector shares
+ * (nfdump's CSV, the native nfcapd reader, live NetFlow), so that all of them
+ * write the same values for the same flow.
+ *
+ * A decoder fills one reusable FlowRecord (no allocation per flow) and calls
+ * appendFlowRow(); the row is built here, in flow table column order
+ * (src/table/schemas.ts).
+ *
+ * The rules, as nfdump 1.7.1 prints a flow (phaag/nfdump v1.7.1
+ * src/output/output_csv.c, src/lib/output_util.c) and as Spot loaded it:
+ *   - treceived is the receive time cut to whole seconds (`YYYY-MM-DD
+ *     HH:MM:SS`, UTC); milliseconds are dropped (truncated, not rounded) so
+ *     that treceived, unix_tstamp, tryear..trsec and the hour partition agree.
+ *   - proto is nfdump's protocol name (`TCP`, `ICMP6`, ...; numbers nfdump has
+ *     no name for as plain digits), flag the eight TCP flag letters `CEUAPRSF`
+ *     with '.' for a clear bit (`...A..S.`).
+ *   - an INT column whose value does not fit a signed 32-bit integer (nfdump
+ *     prints interface numbers up to 2^32-1) becomes null, as Spot's Hive text
+ *     load did; a BIGINT above 2^53-1 (not exact as a JS number) becomes null
+ *     too. Both are counted in `counters.value_out_of_range`.
+ *   - a record whose receive time cannot be a calendar time is rejected with
+ *     the reason.
+ */
+import type { Row, Value } from '../../table/schemas.ts';
+import type { BatchBuilder } from '../batch.ts';
+import { cutRaw } from '../types.ts';
+
+/** The first eight flow columns: treceived, unix_tstamp, tryear, trmonth, trday, trhour, trminute, trsec. */
+export type ReceivedTime = readonly [string, number, number, number, number, number, number, number];
+
+export const OUT_OF_RANGE_COUNTER = 'value_out_of_range';
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/**
+ * A flow as decoded, before the column rules apply. Decoders reuse one
+ * instance: set every field per flow (reset() gives the "absent" values).
+ */
+export class FlowRecord {
+  /** treceived..trsec (from receivedTimeFromMs / receivedTimeFromText), or why there is none. */
+  time: ReceivedTime | string = 'no receive time';
+  tdur: number | null = null;
+  sip = '';
+  dip = '';
+  sport: number | null = null;
+  dport: number | null = null;
+  proto = '';
+  flag = '';
+  fwd: number | null = null;
+  stos: number | null = null;
+  ipkt: number | null = null;
+  ibyt: number | null = null;
+  opkt: number | null = null;
+  obyt: number | null = null;
+  input: number | null = null;
+  output: number | null = null;
+  sas: number | null = null;
+  das: number | null = null;
+  dtos: number | null = null;
+  dir: number | null = null;
+  rip = '';
+  /** Values set to null by the last flowRowOf() because they did not fit their column. */
+  outOfRange = 0;
+
+  reset(): void {
+    this.time = 'no receive time';
+    this.tdur = this.sport = this.dport = this.fwd = this.stos = null;
+    this.ipkt = this.ibyt = this.opkt = this.obyt = null;
+    this.input = this.output = this.sas = this.das = this.dtos = this.dir = null;
+    this.sip = this.dip = this.proto = this.flag = this.rip = '';
+  }
+}
+
+/** The row for rec (its outOfRange is updated), or the reason it has none. */
+export function flowRowOf(rec: FlowRecord): Row | string {
+  const time = rec.time;
+  if (typeof time === 'string') return time;
+  rec.outOfRange = 0;
+  return [
+    time[0], time[1], time[2], time[3], time[4], time[5], time[6], time[7],
+    rec.tdur, rec.sip, rec.dip,
+    int32(rec, rec.sport), int32(rec, rec.dport),
+    rec.proto, rec.flag,
+    int32(rec, rec.fwd), int32(rec, rec.stos),
+    int53(rec, rec.ipkt), int53(rec, rec.ibyt), int53(rec, rec.opkt), int53(rec, rec.obyt),
+    int32(rec, rec.input), int32(rec, rec.output), int32(rec, rec.sas), int32(rec, rec.das),
+    int32(rec, rec.dtos), int32(rec, rec.dir),
+    rec.rip,
+  ];
+}
+
+/**
+ * Appends rec's row to the batch (counting out-of-range values), or a
+ * rejection when it has no usable receive time. `at`/`raw` locate the record
+ * in its source for that rejection. Returns true when a row was added.
+ */
+export function appendFlowRow(batch: BatchBuilder, rec: FlowRecord, at?: number, raw?: string): boolean {
+  const row = flowRowOf(rec);
+  if (typeof row === 'string') {
+    batch.rejected.push(raw === undefined ? { at, reason: row } : { at, reason: row, raw: cutRaw(raw) });
+    return false;
+  }
+  if (rec.outOfRange) batch.count(OUT_OF_RANGE_COUNTER, rec.outOfRange);
+  batch.rows.push(row);
+  return true;
+}
+
+function int32(rec: FlowRecord, v: number | null): Value {
+  if (v === null || (v >= INT32_MIN && v <= INT32_MAX)) return v;
+  rec.outOfRange++;
+  return null;
+}
+
+function int53(rec: FlowRecord, v: number | null): Value {
+  if (v === null || Number.isSafeInteger(v)) return v;
+  rec.outOfRange++;
+  return null;
+}
+
+// ------------------------------------------------------------------ receive time
+
+/** Latest second representable as `YYYY-MM-DD HH:MM:SS` (9999-12-31 23:59:59). */
+const MAX_TEXT_SECOND = 253402300799;
+
+let lastMsSecond = -1;
+let lastMsTime: ReceivedTime | string = '';
+
+/** treceived..trsec from a receive time in ms since the epoch (UTC); the last second is cached (flows arrive in bursts). */
+export function receivedTimeFromMs(ms: number): ReceivedTime | string {
+  const second = Math.floor(ms / 1000);
+  if (second === lastMsSecond) return lastMsTime;
+  let time: ReceivedTime | string;
+  if (!(second >= 0 && second <= MAX_TEXT_SECOND)) {
+    time = `receive time ${ms} ms is not a YYYY-MM-DD HH:MM:SS time`;
+  } else {
+    const d = new Date(second * 1000);
+    const [y, mo, da, h, mi, s] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
+    const text = `${String(y).padStart(4, '0')}-${two(mo)}-${two(da)} ${two(h)}:${two(mi)}:${two(s)}`;
+    time = [text, second, y, mo, da, h, mi, s];
+  }
+  [lastMsSecond, lastMsTime] = [second, time];
+  return time;
+}
+
+const two = (n: number) => (n < 10 ? `0${n}` : String(n));
+
+const TIME_RE = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d+)?$/;
+const FRACTION_RE = /^\.\d+$/;
+
+let lastTextSecond = '';
+let lastTextTime: ReceivedTime | string = '';
+
+/** treceived..trsec from nfdump's printed `tr` (`YYYY-MM-DD HH:MM:SS[.mmm]`, UTC), or why not; the last second is cached. */
+export function receivedTimeFromText(tr: string): ReceivedTime | string {
+  const second = tr.slice(0, 19);
+  if (second === lastTextSecond && (tr.length === 19 || FRACTION_RE.test(tr.slice(19)))) return lastTextTime;
+  const m = TIME_RE.exec(tr);
+  if (!m) return `tr is not a YYYY-MM-DD HH:MM:SS time: ${JSON.stringify(tr)}`;
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  const back = new Date(ms);
+  const time: ReceivedTime | string = mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59
+    ? `tr is not a valid calendar time: ${JSON.stringify(tr)}`
+    : [second, Math.floor(ms / 1000), y, mo, d, h, mi, s];
+  [lastTextSecond, lastTextTime] = [second, time];
+  return time;
+}
+
+// ------------------------------------------------------------------ names nfdump prints
+
+/** nfdump 1.7.1's protocol names by number (src/lib/output_util.c protoList, NumProtos 138). */
+const PROTO_NAMES: readonly string[] = (
+  '0 ICMP IGMP GGP IPIP ST TCP CBT EGP IGP BBN NVPII PUP ARGUS ENCOM XNET CHAOS UDP MUX DCN ' +
+  'HMP PRM XNS Trnk1 Trnk2 Leaf1 Leaf2 RDP IRTP ISO-4 NETBK MFESP MEINP DCCP 3PC IDPR XTP DDP IDPR TP++ ' +
+  'IL IPv6 SDRP Rte6 Frag6 IDRP RSVP GRE MHRP BNA ESP AH INLSP SWIPE NARP MOBIL TLSP SKIP ICMP6 NOHE6 ' +
+  'OPTS6 HOST CFTP NET SATNT KLAN RVD IPPC FS SATM VISA IPCV CPNX CPHB WSN PVP BSATM SUNND WBMON WBEXP ' +
+  'ISOIP VMTP SVMTP VINES TTP NSIGP DGP TCF EIGRP OSPF S-RPC LARP MTP AX.25 OS MICP SCCSP ETHIP ENCAP 99 ' +
+  'GMTP IFMP PNNI PIM ARIS SCPS QNX A/N IPcmp SNP CpqPP IPXIP VRRP PGM 0hop L2TP DDX IATP STP SRP ' +
+  'UTI SMP SM PTP ISIS4 FIRE CRTP CRUDP 128 IPLT SPS PIPE SCTP FC 134 MHEAD UDP-L MPLS'
+).split(' ');
+
+/**
+ * The protocol as nfdump prints it: its name, or for numbers past the table
+ * the number (nfdump pads it to 5 columns, `%-5i`; the CSV reader trims
+ * fields, so the row holds the bare digits).
+ */
+export function protoName(proto: number): string {
+  return PROTO_NAMES[proto] ?? String(proto);
+}
+
+const FLAG_STRINGS: readonly string[] = Array.from({ length: 256 }, (_, f) =>
+  [...'CEUAPRSF'].map((c, i) => (f & (128 >> i) ? c : '.')).join(''));
+
+/** TCP flags as nfdump prints them (FlagsString): `CEUAPRSF`, '.' for a clear bit; only the low 8 bits count. */
+export function tcpFlagsString(flags: number): string {
+  return FLAG_STRINGS[flags & 0xff]!;
+}
