@@ -24,9 +24,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { zstdCompressSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { Table, tableFromIPC, tableToIPC } from 'apache-arrow';
 import { batchFromRows, plainStrings, rowsOf, type ColumnBatch } from '../src/batch/batch.ts';
-import { fromArrow, toArrow } from '../src/batch/arrow.ts';
+import { arrow, fromIPC, toArrow, toIPC } from '../src/batch/arrow.ts';
 import { isValid, utf8At, valueAt, type StringVector } from '../src/batch/vector.ts';
 import type { DissectBatch, Dissector } from '../src/dissect/types.ts';
 import { ParquetWriter, quoteSqlString } from '../src/table/parquet-writer.ts';
@@ -97,6 +96,7 @@ async function parquetWasmWriter(): Promise<(schema: TableSchema, batches: Colum
     // One IPC stream per part: a column stored plain in any batch is made plain in all (one schema).
     const plain = schema.columns.map((_, c) => batches.some((b) => b.columns[c]!.type === 'STRING' && (b.columns[c] as StringVector).encoding === 'plain'));
     const uniform = batches.map((b) => ({ ...b, columns: b.columns.map((v, c) => (plain[c] && v.type === 'STRING' ? plainStrings(v) : v)) }));
+    const { tableToIPC, Table } = arrow();
     const ipc = tableToIPC(new Table(uniform.map((b) => toArrow(b, schema))), 'stream');
     const table = pw.Table.fromIPCStream(ipc);
     const props = new pw.WriterPropertiesBuilder().setCompression(pw.Compression.ZSTD).setDictionaryEnabled(true)
@@ -134,7 +134,7 @@ async function hyparquetWriter(): Promise<(schema: TableSchema, batches: ColumnB
 
 async function child(candidate: Candidate, table: TableName, input: string, outDir: string): Promise<void> {
   const schema = SCHEMAS[table];
-  const batches = readFramed(input).map((ipc) => fromArrow(tableFromIPC(ipc).batches[0]!, schema));
+  const batches = readFramed(input).map((ipc) => fromIPC(ipc, schema));
   const baseRss = process.memoryUsage().rss;
   let write: (schema: TableSchema, batches: ColumnBatch[], path: string) => Promise<void>;
   if (candidate === 'duckdb-chunks') {
@@ -257,7 +257,7 @@ try {
   for (const t of TABLE_NAMES) {
     const schema = SCHEMAS[t];
     const input = join(work, `${t}.arrows`);
-    writeFramed(input, inputs[t].map((b) => tableToIPC(new Table([toArrow(b, schema)]), 'stream')));
+    writeFramed(input, inputs[t].map((b) => toIPC(b, schema)));
     const expected = digest(inputs[t].flatMap((b) => Array.from({ length: b.length }, (_, i) => b.columns.map((c) => valueAt(c, i)))));
     const results = new Map<string, { seconds: number; bytes: number }>();
     for (const cand of CANDIDATES.filter((c) => only.includes(c) || c === 'json')) {

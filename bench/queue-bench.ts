@@ -22,7 +22,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RecordChunker, type SourceRef } from '../src/queue/message.ts';
+import { chunkRecords, type SourceRef } from '../src/queue/message.ts';
+import { columnsOf } from '../src/dissect/batch.ts';
+import { SCHEMAS } from '../src/table/schemas.ts';
 import { EmbeddedQueue } from '../src/queue/embedded/sqlite-queue.ts';
 import { KafkaQueue } from '../src/queue/kafka/index.ts';
 import type { Queue } from '../src/queue/types.ts';
@@ -95,16 +97,13 @@ async function collectorMessages(): Promise<Buffer[][]> {
     const path = join(dir, f.name);
     writeFileSync(path, f.text);
     const source: SourceRef = { pipeline: 'bench', type: 'proxy', name: f.name, archive: `proxy/binary/20260101/00/${f.name}`, fingerprint: i.toString(16).padStart(16, '0'), size: f.text.length };
-    const chunker = new RecordChunker(source, MESSAGE_BYTES);
     const messages: Buffer[] = [];
+    let chunk = 0;
     for await (const batch of dissectProxyBluecoat(path, {})) {
-      for (const row of batch.rows) {
-        const full = chunker.add(row);
-        if (full && full !== 'too-large') messages.push(full);
-      }
+      const packed = chunkRecords(source, columnsOf(batch, SCHEMAS.proxy).columns, MESSAGE_BYTES, chunk);
+      chunk = packed.nextChunk;
+      messages.push(...packed.messages);
     }
-    const last = chunker.flush();
-    if (last) messages.push(last);
     out.push(messages);
   }
   return out;

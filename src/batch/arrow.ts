@@ -10,20 +10,33 @@
  * length, that offsets never decrease and stay inside their bytes, that
  * dictionary indices are in range, and that strings are valid UTF-8; anything
  * else is refused with a reason (never a crash further down).
+ *
+ * apache-arrow is loaded on first use (about 20 MiB of a process's memory):
+ * a worker that only dissects files never needs it. It is loaded as the one
+ * CommonJS instance, so every Arrow object here comes from the same classes;
+ * callers go through toIPC/fromIPC rather than importing apache-arrow.
  */
 import { isUtf8 } from 'node:buffer';
-import {
-  Data, Dictionary, Field, Float32, Int32, Int64, RecordBatch, Schema, Struct, Utf8, makeData, makeVector, type DataType,
-} from 'apache-arrow';
+import { createRequire } from 'node:module';
+import type { Data, DataType, RecordBatch, Utf8 } from 'apache-arrow';
 import type { TableSchema } from '../table/schemas.ts';
 import type { ColumnBatch } from './batch.ts';
 import type { Utf8Array, Vector } from './vector.ts';
 
+type ArrowModule = typeof import('apache-arrow');
+let arrowModule: ArrowModule | undefined;
+/** The apache-arrow module, loaded on first use. */
+export function arrow(): ArrowModule {
+  return (arrowModule ??= createRequire(import.meta.url)('apache-arrow') as ArrowModule);
+}
+
 function utf8Data(a: Utf8Array, length: number, nullCount: number, nullBitmap: Uint8Array | null): Data<Utf8> {
+  const { makeData, Utf8 } = arrow();
   return makeData({ type: new Utf8(), length, nullCount, nullBitmap: nullBitmap ?? undefined, valueOffsets: a.offsets, data: a.bytes });
 }
 
 function vectorData(v: Vector, dictId: number): Data {
+  const { makeData, makeVector, Int32, Int64, Float32, Dictionary, Utf8 } = arrow();
   const common = { length: v.length, nullCount: v.nullCount, nullBitmap: v.validity ?? undefined };
   switch (v.type) {
     case 'INT': return makeData({ type: new Int32(), ...common, data: v.values });
@@ -39,6 +52,7 @@ function vectorData(v: Vector, dictId: number): Data {
 }
 
 export function arrowType(v: Vector, dictId: number): DataType {
+  const { Int32, Int64, Float32, Dictionary, Utf8 } = arrow();
   switch (v.type) {
     case 'INT': return new Int32();
     case 'BIGINT': return new Int64();
@@ -48,6 +62,7 @@ export function arrowType(v: Vector, dictId: number): DataType {
 }
 
 export function toArrow(batch: ColumnBatch, schema: TableSchema): RecordBatch {
+  const { Field, Struct, RecordBatch, Schema, makeData } = arrow();
   const fields = batch.columns.map((v, i) => new Field(schema.columns[i]!.name, arrowType(v, i), true));
   const children = batch.columns.map((v, i) => vectorData(v, i));
   const struct = makeData({ type: new Struct(fields), length: batch.length, nullCount: 0, children });
@@ -119,7 +134,7 @@ export function fromArrow(rb: RecordBatch, schema: TableSchema): ColumnBatch {
         if (!(d.values instanceof Float32Array) || d.values.length < length || String(t) !== 'Float32') refuse(col.name, `type ${t} is not Float32`);
         return { type: 'FLOAT', length, values: d.values.subarray(0, length), ...bits };
       case 'STRING': {
-        if (t instanceof Dictionary || String(t).startsWith('Dictionary')) {
+        if (String(t).startsWith('Dictionary')) {
           const dict = d.dictionary;
           const indices = d.values;
           if (!dict || !(indices instanceof Int32Array) || indices.length < length) refuse(col.name, 'dictionary indices missing or not Int32');
@@ -149,4 +164,20 @@ export function fromArrow(rb: RecordBatch, schema: TableSchema): ColumnBatch {
 function DataTypeIs(t: DataType, kind: 'Int', bits: number): boolean {
   const x = t as unknown as { bitWidth?: number; isSigned?: boolean };
   return String(t).startsWith(kind) && x.bitWidth === bits && x.isSigned === true;
+}
+
+/** One batch as an Arrow IPC stream (schema, dictionaries, one record batch). */
+export function toIPC(batch: ColumnBatch, schema: TableSchema): Uint8Array {
+  const { tableToIPC, Table } = arrow();
+  return tableToIPC(new Table([toArrow(batch, schema)]), 'stream');
+}
+
+/** An Arrow IPC stream that must hold exactly one record batch of `schema`, checked (see fromArrow). */
+export function fromIPC(bytes: Uint8Array, schema: TableSchema): ColumnBatch {
+  const { RecordBatchStreamReader } = arrow();
+  const reader = RecordBatchStreamReader.from(bytes);
+  const batches: RecordBatch[] = [];
+  for (const rb of reader) batches.push(rb);
+  if (batches.length !== 1) throw new Error(`expected one record batch, found ${batches.length}`);
+  return fromArrow(batches[0]!, schema);
 }

@@ -17,7 +17,9 @@ import { cutRaw, type Rejection } from '../dissect/types.ts';
 import { SpotError, errorMessage, isFatal, needsOperator } from '../errors.ts';
 import { BackoffTimer } from '../retry.ts';
 import type { ProblemReport } from '../telemetry/problems.ts';
-import { RecordChunker, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
+import { chunkRecords, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
+import { columnsOf } from '../dissect/batch.ts';
+import { rowText, usableRows } from '../table/hour-buckets.ts';
 import { RANGE_CHUNK_BYTES, RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import type { QueueProducer } from '../queue/types.ts';
 import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
@@ -279,29 +281,21 @@ export class Collector {
   async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number }> {
     const dissect = await dissectorForSource(this.#d.pipeline, source.format);
     const schema = SCHEMAS[source.type];
-    const chunker = new RecordChunker(source, this.#d.messageBytes);
     const messages: Buffer[] = [];
     let rows = 0;
+    let chunk = 0;
     for await (const batch of dissect(path, { processOpt: splitWords(this.#d.pipeline.processOpt) })) {
       const rejected: Rejection[] = [...(batch.rejected ?? [])];
-      for (const row of batch.rows) {
-        const hour = schema.hourOf(row);
-        if (typeof hour === 'string') {
-          rejected.push({ reason: hour, raw: cutRaw(JSON.stringify(row)) });
-          continue;
-        }
-        const full = chunker.add(row);
-        if (full === 'too-large') {
-          rejected.push({ reason: `record larger than the queue message limit (${this.#d.messageBytes} bytes)`, raw: cutRaw(JSON.stringify(row)) });
-          continue;
-        }
-        if (full) messages.push(full);
-        rows++;
+      const usable = usableRows(schema, columnsOf(batch, schema).columns, rejected);
+      const packed = chunkRecords(source, usable, this.#d.messageBytes, chunk);
+      chunk = packed.nextChunk;
+      messages.push(...packed.messages);
+      for (const i of packed.tooLarge) {
+        rejected.push({ reason: `record larger than the queue message limit (${this.#d.messageBytes} bytes)`, raw: rowText(usable, i) });
       }
+      rows += usable.length - packed.tooLarge.length;
       await sink.add(rejected);
     }
-    const last = chunker.flush();
-    if (last) messages.push(last);
     return { messages, rows };
   }
 }

@@ -1,8 +1,13 @@
 /**
- * What travels through the queue (embedded or Kafka), as UTF-8 JSON:
+ * What travels through the queue (embedded or Kafka):
  *
- *   {"v":1,"kind":"records","source":{...},"chunk":N,"rows":[[...],...]}   rows of a small file, one chunk
- *   {"v":1,"kind":"file","source":{...}[,"range":{...}]}                   a large file: a worker dissects the archived original
+ *   records, version 2 (binary, written now): a column batch of a small file, one chunk, in the
+ *            envelope of src/batch/codec.ts (magic "SPB", version, lengths, CRC-32) whose header is
+ *            {"kind":"records","source":{...},"chunk":N} and whose body is the batch as Arrow IPC
+ *   records, version 1 (UTF-8 JSON, still read: what an older version may have left in a queue):
+ *            {"v":1,"kind":"records","source":{...},"chunk":N,"rows":[[...],...]}
+ *   file     (UTF-8 JSON): {"v":1,"kind":"file","source":{...}[,"range":{...}]}
+ *            a large file: a worker dissects the archived original
  *
  * range = {"index","count","start","end","lookback"}: chunk `index` of `count`
  * of a large capture, the records whose bytes start in [start, end) (see
@@ -10,12 +15,15 @@
  *
  * source = {"pipeline","type","name","archive","fingerprint","size"[,"format":"csv"]}; `archive`
  * is the store-relative path of the original, confined to the store root on
- * decode. Rows are arrays in the table's column order. A records message is
- * kept under the byte limit by `chunkRecords`.
+ * decode. A records message is kept under the byte limit by `chunkRecords`.
+ * Whatever does not decode is refused with a SpotError('BAD_MESSAGE') naming
+ * the reason (the worker quarantines the message with it).
  */
 import { SpotError } from '../errors.ts';
 import { confine } from '../store/types.ts';
-import { TABLE_NAMES, type Row, type TableName } from '../table/schemas.ts';
+import { SCHEMAS, TABLE_NAMES, type Row, type TableName } from '../table/schemas.ts';
+import { batchFromRows, sliceRows, type ColumnBatch } from '../batch/batch.ts';
+import { decodeBatchMessage, encodeBatchMessage, isBatchMessage } from '../batch/codec.ts';
 import type { ByteRange } from '../dissect/types.ts';
 
 export interface SourceRef {
@@ -34,7 +42,7 @@ export interface SourceRef {
 }
 
 export type IngestMessage =
-  | { readonly v: 1; readonly kind: 'records'; readonly source: SourceRef; readonly chunk: number; readonly rows: Row[] }
+  | { readonly v: 1 | 2; readonly kind: 'records'; readonly source: SourceRef; readonly chunk: number; readonly batch: ColumnBatch }
   | { readonly v: 1; readonly kind: 'file'; readonly source: SourceRef; readonly range?: FileRange };
 
 export interface FileRange extends ByteRange {
@@ -62,65 +70,43 @@ function decodeRange(r: any, size: number): FileRange {
   return { index: r.index, count: r.count, start: r.start, end: r.end, lookback: r.lookback };
 }
 
+export function encodeRecordsMessage(source: SourceRef, chunk: number, batch: ColumnBatch): Buffer {
+  return encodeBatchMessage({ kind: 'records', source, chunk }, batch, SCHEMAS[source.type]);
+}
+
 /**
- * Packs rows into records messages of at most `maxBytes` each, numbering
- * chunks from `firstChunk`. Returns the messages and the next chunk number.
- * A single row larger than the limit is refused (the caller rejects it).
+ * Packs a batch into records messages of at most `maxBytes` each, numbering
+ * chunks from `firstChunk`: the whole batch when it fits, else halves, and so
+ * on. A single row larger than the limit cannot be sent: its index comes
+ * back in `tooLarge` (the caller rejects it).
  */
-export class RecordChunker {
-  readonly #source: SourceRef;
-  readonly #maxBytes: number;
-  #chunk: number;
-  #rows: string[] = [];
-  #bytes = 0;
-  readonly #headerBytes: number;
-
-  constructor(source: SourceRef, maxBytes: number, firstChunk = 0) {
-    this.#source = source;
-    this.#maxBytes = maxBytes;
-    this.#chunk = firstChunk;
-    this.#headerBytes = Buffer.byteLength(JSON.stringify({ v: 1, kind: 'records', source, chunk: 1e12, rows: [] }));
-  }
-
-  get chunksMade(): number {
-    return this.#chunk;
-  }
-
-  /** Adds a row; returns a full message when adding it would pass the limit. */
-  add(row: Row): Buffer | 'too-large' | null {
-    const text = JSON.stringify(row);
-    const size = Buffer.byteLength(text) + 1;
-    if (this.#headerBytes + size > this.#maxBytes) return 'too-large';
-    let full: Buffer | null = null;
-    if (this.#headerBytes + this.#bytes + size > this.#maxBytes) full = this.flush();
-    this.#rows.push(text);
-    this.#bytes += size;
-    return full;
-  }
-
-  flush(): Buffer | null {
-    if (this.#rows.length === 0) return null;
-    const head = JSON.stringify({ v: 1, kind: 'records', source: this.#source, chunk: this.#chunk++ });
-    const message = Buffer.from(`${head.slice(0, -1)},"rows":[${this.#rows.join(',')}]}`);
-    this.#rows = [];
-    this.#bytes = 0;
-    return message;
-  }
+export function chunkRecords(source: SourceRef, batch: ColumnBatch, maxBytes: number, firstChunk: number): { messages: Buffer[]; nextChunk: number; tooLarge: number[] } {
+  const messages: Buffer[] = [];
+  const tooLarge: number[] = [];
+  let chunk = firstChunk;
+  const pack = (start: number, end: number): void => {
+    if (end <= start) return;
+    const part = sliceRows(batch, start, end);
+    const message = encodeRecordsMessage(source, chunk, part);
+    if (message.length <= maxBytes) {
+      messages.push(message);
+      chunk++;
+    } else if (end - start === 1) tooLarge.push(start);
+    else {
+      const mid = start + Math.ceil((end - start) / 2);
+      pack(start, mid);
+      pack(mid, end);
+    }
+  };
+  pack(0, batch.length);
+  return { messages, nextChunk: chunk, tooLarge };
 }
 
 function fail(why: string): never {
   throw new SpotError('BAD_MESSAGE', `queue message rejected: ${why}`);
 }
 
-export function decodeMessage(value: Buffer): IngestMessage {
-  let m: any;
-  try {
-    m = JSON.parse(value.toString('utf8'));
-  } catch {
-    fail('not JSON');
-  }
-  if (m === null || typeof m !== 'object' || m.v !== 1) fail('unknown format version');
-  const s = m.source;
+function decodeSource(s: any): SourceRef {
   if (!s || typeof s !== 'object') fail('no source');
   for (const k of ['pipeline', 'name', 'archive', 'fingerprint'] as const) if (typeof s[k] !== 'string' || s[k] === '') fail(`source.${k} missing`);
   if (!TABLE_NAMES.includes(s.type)) fail(`source.type ${JSON.stringify(s.type)} is not a table`);
@@ -132,9 +118,42 @@ export function decodeMessage(value: Buffer): IngestMessage {
     ...(s.format === 'csv' ? { format: 'csv' as const } : {}),
   };
   if (!source.archive.startsWith(`${source.type}/binary/`)) fail(`archive ${source.archive} is not under ${source.type}/binary/`);
+  return source;
+}
+
+function decodeBinary(value: Buffer): IngestMessage {
+  let decoded;
+  try {
+    decoded = decodeBatchMessage(value);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const m = decoded.header as any;
+  if (m.kind !== 'records') fail(`unknown kind ${JSON.stringify(m.kind)}`);
+  const source = decodeSource(m.source);
+  if (!Number.isSafeInteger(m.chunk) || m.chunk < 0) fail('chunk invalid');
+  let batch: ColumnBatch;
+  try {
+    batch = decoded.body(SCHEMAS[source.type]);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  return { v: 2, kind: 'records', source, chunk: m.chunk, batch };
+}
+
+export function decodeMessage(value: Buffer): IngestMessage {
+  if (isBatchMessage(value)) return decodeBinary(value);
+  let m: any;
+  try {
+    m = JSON.parse(value.toString('utf8'));
+  } catch {
+    fail('neither a batch message nor JSON');
+  }
+  if (m === null || typeof m !== 'object' || m.v !== 1) fail('unknown format version');
+  const source = decodeSource(m.source);
   if (m.kind === 'file') return m.range === undefined ? { v: 1, kind: 'file', source } : { v: 1, kind: 'file', source, range: decodeRange(m.range, source.size) };
   if (m.kind !== 'records') fail(`unknown kind ${JSON.stringify(m.kind)}`);
   if (!Number.isSafeInteger(m.chunk) || m.chunk < 0) fail('chunk invalid');
   if (!Array.isArray(m.rows) || !m.rows.every(Array.isArray)) fail('rows invalid');
-  return { v: 1, kind: 'records', source, chunk: m.chunk, rows: m.rows };
+  return { v: 1, kind: 'records', source, chunk: m.chunk, batch: batchFromRows(SCHEMAS[source.type], m.rows as Row[]).batch };
 }

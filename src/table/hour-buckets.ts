@@ -115,6 +115,24 @@ export function rowHours(schema: TableSchema, batch: ColumnBatch): RowHours {
   return epochHours(col('unix_tstamp') as BigIntVector, batch.length);
 }
 
+/** Rows of `batch` that have a usable hour (the batch itself when all do), and a rejection for each that has not. */
+export function usableRows(schema: TableSchema, batch: ColumnBatch, rejected: Rejection[]): ColumnBatch {
+  if (batch.length === 0) return batch;
+  const { ids } = rowHours(schema, batch);
+  if (!ids.includes(-1)) return batch;
+  const keep: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i]! >= 0) keep.push(i);
+    else rejected.push({ reason: noHourReason(schema, batch, i), raw: rowText(batch, i) });
+  }
+  return gatherRows(batch, Int32Array.from(keep));
+}
+
+function noHourReason(schema: TableSchema, batch: ColumnBatch, i: number): string {
+  const h = schema.hourOf(rowAt(batch, i));
+  return typeof h === 'string' ? h : 'the record has no time (NULL), so no hour partition';
+}
+
 export class HourBuckets {
   readonly #schema: TableSchema;
   readonly #partRows: number;
@@ -140,7 +158,7 @@ export class HourBuckets {
     const counts = new Int32Array(hours.length);
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id < 0) rejected.push({ reason: this.#reason(batch, i), raw: rowText(batch, i) });
+      if (id < 0) rejected.push({ reason: noHourReason(this.#schema, batch, i), raw: rowText(batch, i) });
       else counts[id]!++;
     }
     const rows = hours.map((_, id) => new Int32Array(counts[id]!));
@@ -158,11 +176,6 @@ export class HourBuckets {
   /** Everything still buffered, in hour order. */
   drain(): Bucket[] {
     return [...this.#buckets.keys()].sort().map((k) => this.#take(k));
-  }
-
-  #reason(batch: ColumnBatch, i: number): string {
-    const h = this.#schema.hourOf(rowAt(batch, i));
-    return typeof h === 'string' ? h : 'the record has no time (NULL), so no hour partition';
   }
 
   #addRun(hour: Hour, batch: ColumnBatch, ready: Bucket[]): void {

@@ -24,7 +24,7 @@ import type { Logger } from '../telemetry/log.ts';
 import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten } from '../telemetry/metrics.ts';
 import { splitWords } from '../dissect/split-words.ts';
 import { columnsOf } from '../dissect/batch.ts';
-import { batchFromRows } from '../batch/batch.ts';
+import type { ColumnBatch } from '../batch/batch.ts';
 
 /** Rows per part when a worker dissects a large file, and the most it buffers. */
 export const PART_ROWS = 50_000;
@@ -148,15 +148,14 @@ export class Worker {
       return;
     }
     this.stats.messages++;
-    if (message.kind === 'records') await this.#records(message.source, message.chunk, message.rows);
+    if (message.kind === 'records') await this.#records(message.source, message.chunk, message.batch);
     else await this.#file(message.source, message.range);
   }
 
-  async #records(source: SourceRef, chunk: number, rows: Row[]): Promise<void> {
-    const schema = SCHEMAS[source.type];
-    const buckets = new HourBuckets(schema, Number.MAX_SAFE_INTEGER);
+  async #records(source: SourceRef, chunk: number, batch: ColumnBatch): Promise<void> {
+    const buckets = new HourBuckets(SCHEMAS[source.type], Number.MAX_SAFE_INTEGER);
     const rejected: Rejection[] = [];
-    buckets.add(batchFromRows(schema, rows).batch, [], rejected);
+    buckets.add(batch, [], rejected);
     const ready = buckets.drain();
     const writing = stopwatch();
     const written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, ready, () => `c${chunk}`);
