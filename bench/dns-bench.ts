@@ -107,7 +107,7 @@ async function nativeChild(file: string): Promise<void> {
   let rows = 0;
   let packets = 0;
   for await (const b of dissectDnsNative(file, {})) {
-    rows += b.rows.length;
+    rows += b.columns ? b.columns.length : b.rows.length;
     if (b.counters?.packets !== undefined) packets = b.counters.packets;
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;

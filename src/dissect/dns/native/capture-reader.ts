@@ -45,6 +45,8 @@ export type CaptureFormat = 'pcap' | 'pcapng' | 'empty';
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 1 << 20;
 const PCAP_MAX_PACKET = 262_144;
+/** What parse() returns when the step's packet budget is spent (records wait in the buffer). */
+const OUT_OF_BUDGET = -1;
 
 interface PcapngInterface {
   linktype: number;
@@ -84,6 +86,8 @@ export class CaptureReader {
   private linktype = 1;
   // pcapng state
   private interfaces: PcapngInterface[] = [];
+  /** Packets this step may still deliver. */
+  private budget = Number.POSITIVE_INFINITY;
 
   constructor(file: string, chunkBytes = DEFAULT_CHUNK) {
     this.file = file;
@@ -101,9 +105,14 @@ export class CaptureReader {
     if (fh) await fh.close();
   }
 
-  /** Reads the next chunk and delivers its complete packets; false once the file is finished. */
-  async step(sink: PacketSink): Promise<boolean> {
+  /**
+   * Reads the next chunk and delivers its complete packets, at most
+   * `maxPackets` of them (the rest wait for the next step); false once the
+   * file is finished.
+   */
+  async step(sink: PacketSink, maxPackets = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (this.done) return false;
+    this.budget = Math.max(1, maxPackets);
     if (!this.fh) {
       try {
         this.fh = await open(this.file, 'r');
@@ -113,9 +122,10 @@ export class CaptureReader {
     }
     const need = this.format === undefined ? 24 : this.parse(sink);
     if (this.done) return false;
+    if (need === OUT_OF_BUDGET) return true;
     await this.fill(need);
     if (this.format === undefined) this.detect();
-    else if (this.format !== 'empty') this.parse(sink);
+    else if (this.format !== 'empty' && this.parse(sink) === OUT_OF_BUDGET) return true;
     if (this.eof && !this.done) this.finish();
     return !this.done;
   }
@@ -200,6 +210,7 @@ export class CaptureReader {
     const le = this.le;
     const rh = this.recordHeader;
     for (;;) {
+      if (this.budget <= 0) return OUT_OF_BUDGET;
       const avail = this.end - this.pos;
       if (avail < rh) return rh;
       const p = this.pos;
@@ -214,6 +225,7 @@ export class CaptureReader {
       }
       if (avail < rh + incl) return rh + incl;
       this.packets++;
+      this.budget--;
       const ns = this.nanos ? frac : frac * 1000;
       // A fraction of a second >= 1 s is carried into the seconds, as wiretap does when normalising.
       if (ns >= 1e9) sink.packet(b, p + rh, incl, orig, sec + Math.floor(ns / 1e9), ns % 1e9, this.linktype, this.packets);
@@ -225,6 +237,7 @@ export class CaptureReader {
   private parsePcapng(sink: PacketSink): number {
     const b = this.buf;
     for (;;) {
+      if (this.budget <= 0) return OUT_OF_BUDGET;
       const avail = this.end - this.pos;
       if (avail < 12) return 12;
       const p = this.pos;
@@ -275,6 +288,7 @@ export class CaptureReader {
           return 0;
         }
         this.packets++;
+        this.budget--;
         this.deliver(sink, itf, hi, lo, b, body + 20, cap, orig);
       } else if (rawType === 3) {
         const itf = this.interfaces[0];
@@ -287,6 +301,7 @@ export class CaptureReader {
         let cap = Math.min(orig, bodyEnd - body - 4);
         if (itf.snaplen > 0) cap = Math.min(cap, itf.snaplen);
         this.packets++;
+        this.budget--;
         sink.packet(b, body + 4, cap, orig, 0, 0, itf.linktype, this.packets);
       }
       this.pos = p + total;

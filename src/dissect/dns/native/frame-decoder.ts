@@ -25,7 +25,9 @@
  *   client received, so by default it is counted (icmp_quoted_dns_skipped)
  *   and not emitted. Set it to true for tshark's behaviour.
  */
-import type { Row } from '../../../table/schemas.ts';
+import { SCHEMAS } from '../../../table/schemas.ts';
+import { TableBuilder } from '../../../batch/batch.ts';
+import type { BigIntBuilder, IntBuilder, StringBuilder } from '../../../batch/builders.ts';
 import type { PacketSink } from './capture-reader.ts';
 import { DnsFields } from './dns-message.ts';
 import { FrameTimeFormatter } from './frame-time.ts';
@@ -84,7 +86,10 @@ export function ipv6Text(b: Uint8Array, o: number): string {
 }
 
 export class DnsFrameDecoder implements PacketSink {
-  rows: Row[] = [];
+  /** Where rows go: the dns table's column builders (no per-row array). */
+  readonly out: TableBuilder;
+  /** False while a packet only feeds reassembly state (the lookback before a byte range): no row. */
+  emitRows = true;
   readonly counters: Record<string, number> = Object.create(null);
 
   private readonly fields = new DnsFields();
@@ -109,7 +114,29 @@ export class DnsFrameDecoder implements PacketSink {
   private quotedDepth = 0;
   private quotedResponse = false;
 
-  constructor(options: DnsNativeOptions = {}) {
+  private readonly cFrameTime: StringBuilder;
+  private readonly cUnixTs: BigIntBuilder;
+  private readonly cFrameLen: IntBuilder;
+  private readonly cIpDst: StringBuilder;
+  private readonly cIpSrc: StringBuilder;
+  private readonly cName: StringBuilder;
+  private readonly cClass: StringBuilder;
+  private readonly cType: IntBuilder;
+  private readonly cRcode: IntBuilder;
+  private readonly cA: StringBuilder;
+
+  constructor(options: DnsNativeOptions = {}, out: TableBuilder = new TableBuilder(SCHEMAS.dns)) {
+    this.out = out;
+    this.cFrameTime = out.string('frame_time');
+    this.cUnixTs = out.bigint('unix_tstamp');
+    this.cFrameLen = out.int('frame_len');
+    this.cIpDst = out.string('ip_dst');
+    this.cIpSrc = out.string('ip_src');
+    this.cName = out.string('dns_qry_name');
+    this.cClass = out.string('dns_qry_class');
+    this.cType = out.int('dns_qry_type');
+    this.cRcode = out.int('dns_qry_rcode');
+    this.cA = out.string('dns_a');
     this.ipv6Addresses = options.ipv6Addresses ?? false;
     this.icmpQuotedDns = options.icmpQuotedDns ?? false;
     this.onTcpMessage = (buf, start, end) => this.dns(buf, start, end, false, true);
@@ -144,6 +171,7 @@ export class DnsFrameDecoder implements PacketSink {
       if (this.quotedResponse) this.count('icmp_quoted_dns_skipped');
       return;
     }
+    if (!this.emitRows) return;
     let src = '';
     let dst = '';
     if (this.v4Seen) {
@@ -157,18 +185,19 @@ export class DnsFrameDecoder implements PacketSink {
       src = ipv6Text(this.v6Addr, 0);
       dst = ipv6Text(this.v6Addr, 16);
     }
-    this.rows.push([
-      this.time.frameTime(sec, ns),
-      sec,
-      origLen,
-      dst,
-      src,
-      f.name ?? '',
-      f.cls >= 0 ? classText(f.cls) : '',
-      f.type >= 0 ? f.type : null,
-      f.rcode >= 0 ? f.rcode : null,
-      f.a ?? '',
-    ]);
+    this.cFrameTime.push(this.time.frameTime(sec, ns));
+    this.cUnixTs.push(sec);
+    this.cFrameLen.push(origLen);
+    this.cIpDst.push(dst);
+    this.cIpSrc.push(src);
+    this.cName.push(f.name ?? '');
+    this.cClass.push(f.cls >= 0 ? classText(f.cls) : '');
+    if (f.type >= 0) this.cType.push(f.type);
+    else this.cType.pushNull();
+    if (f.rcode >= 0) this.cRcode.push(f.rcode);
+    else this.cRcode.pushNull();
+    this.cA.push(f.a ?? '');
+    this.out.endRow();
   }
 
   // ------------------------------------------------------------ link layers

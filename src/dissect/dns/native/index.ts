@@ -2,7 +2,7 @@
  * Native DNS dissector: reads pcap/pcapng in chunks and yields the same dns
  * rows as Spot's tshark command (src/dissect/dns/tshark.ts), without tshark.
  *
- * Batches: rows in order, at most `batchRows` per batch; counters (cumulative
+ * Batches: column batches (src/batch), rows in order, about `batchRows` per batch (a read step may add a few more); counters (cumulative
  * for the file) ride on the last batch. A capture cut short, or a record with
  * an impossible length, keeps the rows read before it and adds one Rejection
  * (tshark prints the same rows, then its error). A file that is not a capture
@@ -20,7 +20,9 @@
  * meaning when it switches between the tshark and the native dissector.
  */
 import { SpotError } from '../../../errors.ts';
-import { DEFAULT_BATCH_ROWS, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../../types.ts';
+import { DEFAULT_BATCH_ROWS, type DissectBatch, type DissectOptions, type Dissector } from '../../types.ts';
+import { ColumnarBatchBuilder } from '../../batch.ts';
+import { SCHEMAS } from '../../../table/schemas.ts';
 import { CaptureReader, type PacketSink } from './capture-reader.ts';
 import { DnsFrameDecoder, type DnsNativeOptions } from './frame-decoder.ts';
 
@@ -30,52 +32,46 @@ export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): 
   return async function* dissectDnsNative(file: string, options: DissectOptions = {}): AsyncGenerator<DissectBatch, void, undefined> {
     const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
     const reader = new CaptureReader(file);
-    const decoder = new DnsFrameDecoder(nativeOptions);
+    const out = new ColumnarBatchBuilder(SCHEMAS.dns, Math.min(batchRows, 16_384));
+    const decoder = new DnsFrameDecoder(nativeOptions, out.table);
     const range = options.byteRange;
     let pastRange = false;
     // A chunk of the file: packets before start - lookback are skipped, those in the lookback
     // only feed reassembly (their rows belong to the previous chunk), reading stops past end.
     const sink: PacketSink = range === undefined ? decoder : {
-      packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
+      packet(buf, off, capLen, origLen, sec, ns, linktype) {
         const at = reader.absoluteOffset(off);
         if (at < range.start - range.lookback) return;
         if (at >= range.end) {
           pastRange = true;
           return;
         }
-        const before = decoder.rows.length;
+        decoder.emitRows = at >= range.start;
         decoder.packet(buf, off, capLen, origLen, sec, ns, linktype);
-        if (at < range.start) decoder.rows.length = before;
       },
     };
     try {
       for (;;) {
         if (options.signal?.aborted) throw new SpotError('ABORTED', 'DNS dissection aborted', { cause: options.signal.reason });
-        const more = (await reader.step(sink)) && !pastRange;
-        while (decoder.rows.length >= batchRows) {
-          const rows = decoder.rows.slice(0, batchRows);
-          decoder.rows = decoder.rows.slice(batchRows);
-          yield { rows };
-        }
+        const more = (await reader.step(sink, batchRows - out.table.rows)) && !pastRange;
+        if (out.table.rows >= batchRows) yield out.take();
         if (!more) break;
       }
     } finally {
       await reader.close();
     }
-    const rejected: Rejection[] = [];
     const counters = decoder.snapshotCounters();
     counters.packets = reader.packets;
     if (reader.truncated) {
-      rejected.push({ at: reader.packets + 1, reason: reader.truncated });
+      out.rejected.push({ at: reader.packets + 1, reason: reader.truncated });
       counters.truncated_files = 1;
     }
     if (reader.corrupt) {
-      rejected.push({ at: reader.packets + 1, reason: `corrupt capture: ${reader.corrupt}` });
+      out.rejected.push({ at: reader.packets + 1, reason: `corrupt capture: ${reader.corrupt}` });
       counters.corrupt_files = 1;
     }
-    const rows = decoder.rows;
-    decoder.rows = [];
-    yield rejected.length ? { rows, rejected, counters } : { rows, counters };
+    for (const [k, v] of Object.entries(counters)) out.count(k, v);
+    yield out.take();
   };
 }
 
