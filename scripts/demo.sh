@@ -13,5 +13,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-[ -d node_modules/@duckdb ] || npm ci --no-audit --no-fund
+if [ ! -d node_modules/@duckdb ]; then
+  # npm itself may run on an older system Node; it then warns (EBADENGINE) about every package that wants
+  # Node 24. Harmless: spot-ingest runs on the Node 24 that this install brings (the `node` devDependency).
+  echo "demo: installing npm packages (spot-ingest runs on the Node 24 this brings, whatever Node runs npm)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 exec npx spot-ingest demo "$@"

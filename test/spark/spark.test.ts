@@ -53,9 +53,13 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, 
   });
 }
 
+/** Pinned: a new pyspark release must not change CI overnight. Raise it deliberately. */
+const PYSPARK_VERSION = '4.3.0';
+
 /** pyspark importable from the venv, installing it when missing; a reason when PyPI is unreachable. */
 async function ensurePyspark(): Promise<{ ok: true; installSeconds: number } | { ok: false; reason: string }> {
-  const importable = () => existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import pyspark'], { stdio: 'ignore' }).status === 0;
+  const importable = () => existsSync(PYTHON) &&
+    spawnSync(PYTHON, ['-c', `import pyspark, sys; sys.exit(pyspark.__version__ != ${JSON.stringify(PYSPARK_VERSION)})`], { stdio: 'ignore' }).status === 0;
   if (importable()) return { ok: true, installSeconds: 0 };
   const t0 = Date.now();
   mkdirSync(join(REPO, '.work'), { recursive: true });
@@ -63,7 +67,7 @@ async function ensurePyspark(): Promise<{ ok: true; installSeconds: number } | {
     const venv = await run('python3', ['-m', 'venv', VENV]);
     if (venv.code !== 0) return { ok: false, reason: `python3 -m venv failed: ${venv.stderr.slice(-500)}` };
   }
-  const pip = await run(PYTHON, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', 'pyspark']);
+  const pip = await run(PYTHON, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', `pyspark==${PYSPARK_VERSION}`]);
   if (pip.code !== 0 || !importable()) return { ok: false, reason: `pip install pyspark failed (is PyPI reachable?): ${pip.stderr.slice(-800)}` };
   return { ok: true, installSeconds: (Date.now() - t0) / 1000 };
 }
