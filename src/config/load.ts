@@ -23,6 +23,8 @@ export interface PipelineConfig {
   readonly pktNum: number;
   readonly dissector: string;
   readonly settleSeconds: number;
+  /** dns: fill ip_src/ip_dst of IPv6 packets (tshark's field list leaves them empty). */
+  readonly ipv6Addresses: boolean;
   readonly smallFileBytes: number;
 }
 
@@ -207,6 +209,7 @@ export function parseConfig(raw: unknown, file: string): Config {
       pktNum: p.pkt_num as number,
       dissector,
       settleSeconds: p.settle_seconds as number,
+      ipv6Addresses: p.ipv6_addresses as boolean,
       smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
     };
   }

@@ -37,6 +37,7 @@ const pipelineSpec = {
       oneOf: ['native', 'tshark', 'nfdump', 'bluecoat'],
       doc: 'New. Which dissector to use: dns `tshark` (Spot\'s exact command) or `native`; flow `nfdump`; proxy `bluecoat`. Default: the first available for the type.',
     },
+    ipv6_addresses: { kind: 'bool', default: true, doc: 'New. dns: fill `ip_src`/`ip_dst` of IPv6 packets from the IPv6 header (Spot\'s tshark field list leaves them empty, losing the client of every IPv6 query). `false`: Spot\'s exact rows.' },
     settle_seconds: { kind: 'number', min: 0, default: 2, doc: 'New. A file is complete once its size and mtime have not changed for this long (files renamed into place are complete at once after that wait).' },
     small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size).' },
   },

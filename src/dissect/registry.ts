@@ -6,10 +6,10 @@ import type { PipelineConfig } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import type { Dissector } from './types.ts';
 
-const LOADERS: Record<string, () => Promise<Dissector>> = {
+const LOADERS: Record<string, (pipeline: PipelineConfig) => Promise<Dissector>> = {
   'flow/nfdump': async () => (await import('./flow/nfdump.ts')).dissectFlowNfdump,
-  'dns/tshark': async () => (await import('./dns/tshark.ts')).dissectDnsTshark,
-  'dns/native': async () => (await import('./dns/native/index.ts')).dissectDnsNative,
+  'dns/tshark': async (p) => (await import('./dns/tshark.ts')).createTsharkDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
+  'dns/native': async (p) => (await import('./dns/native/index.ts')).createNativeDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
   'proxy/bluecoat': async () => (await import('./proxy/bluecoat.ts')).dissectProxyBluecoat,
 };
 
@@ -27,5 +27,5 @@ export const RANGE_LOOKBACK_BYTES = 1024 * 1024;
 export async function dissectorFor(pipeline: PipelineConfig): Promise<Dissector> {
   const load = LOADERS[`${pipeline.type}/${pipeline.dissector}`];
   if (!load) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);
-  return load();
+  return load(pipeline);
 }

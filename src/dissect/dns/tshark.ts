@@ -70,9 +70,12 @@ export function passThroughOptions(processOpt: readonly string[] = []): string[]
   return out;
 }
 
-export function tsharkDnsArgs(file: string, processOpt: readonly string[] = []): string[] {
+/** Asked for after Spot's fields when ipv6Addresses is on (ip.src/ip.dst are empty for IPv6 packets). */
+export const IPV6_FIELDS = ['ipv6.src', 'ipv6.dst'] as const;
+
+export function tsharkDnsArgs(file: string, processOpt: readonly string[] = [], ipv6Addresses = false): string[] {
   const args = ['-n', '-r', file, ...passThroughOptions(processOpt), '-T', 'fields', '-E', 'occurrence=f', '-E', 'header=n', '-E', 'separator=/t'];
-  for (const f of SPOT_DNS_FIELDS) args.push('-e', f);
+  for (const f of [...SPOT_DNS_FIELDS, ...(ipv6Addresses ? IPV6_FIELDS : [])]) args.push('-e', f);
   args.push('-Y', SPOT_DNS_FILTER);
   return args;
 }
@@ -85,10 +88,14 @@ const INT = (v: string | undefined): number | null => {
 };
 
 /** One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason it is unusable. */
-export function tsharkLineToRow(line: string): Row | string {
+export function tsharkLineToRow(line: string, ipv6Addresses = false): Row | string {
   const f = line.split('\t');
-  if (f.length !== SPOT_DNS_FIELDS.length) return `expected ${SPOT_DNS_FIELDS.length} tab-separated fields, got ${f.length}`;
-  const [time, epoch, len, src, dst, name, type, cls, rcode, a] = f;
+  const want = SPOT_DNS_FIELDS.length + (ipv6Addresses ? IPV6_FIELDS.length : 0);
+  if (f.length !== want) return `expected ${want} tab-separated fields, got ${f.length}`;
+  const [time, epoch, len, ip4src, ip4dst, name, type, cls, rcode, a, ip6src, ip6dst] = f;
+  // IPv4 first (as Spot's fields); the IPv6 header's addresses only where there is no IPv4 one.
+  const src = ip4src || ip6src;
+  const dst = ip4dst || ip6dst;
   const dot = epoch!.indexOf('.');
   const seconds = INT(dot < 0 ? epoch : epoch!.slice(0, dot));
   if (seconds === null) return `unusable frame.time_epoch ${JSON.stringify(epoch)}`;
@@ -97,12 +104,26 @@ export function tsharkLineToRow(line: string): Row | string {
 
 const TRUNCATED = /cut short in the middle of a packet|appears to be damaged or corrupt|truncated/i;
 
-export const dissectDnsTshark: Dissector = async function* dissectDnsTshark(
+export interface TsharkDnsOptions {
+  /** Fill ip_src/ip_dst of IPv6 packets from ipv6.src/ipv6.dst (Spot's field list leaves them empty). Default false. */
+  readonly ipv6Addresses?: boolean;
+}
+
+export function createTsharkDnsDissector(tsharkOptions: TsharkDnsOptions = {}): Dissector {
+  const ipv6 = tsharkOptions.ipv6Addresses ?? false;
+  return (file, options) => tsharkDns(file, options, ipv6);
+}
+
+/** Spot's exact command and rows. */
+export const dissectDnsTshark: Dissector = createTsharkDnsDissector();
+
+async function* tsharkDns(
   file: string,
   options: DissectOptions = {},
+  ipv6Addresses: boolean,
 ): AsyncGenerator<DissectBatch, void, undefined> {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-  const child = spawn('tshark', tsharkDnsArgs(file, options.processOpt), {
+  const child = spawn('tshark', tsharkDnsArgs(file, options.processOpt, ipv6Addresses), {
     env: { ...process.env, TZ: 'UTC' },
     stdio: ['ignore', 'pipe', 'pipe'],
     signal: options.signal,
@@ -130,7 +151,7 @@ export const dissectDnsTshark: Dissector = async function* dissectDnsTshark(
     for await (const line of lines) {
       lineNo++;
       if (line === '') continue;
-      const row = tsharkLineToRow(line);
+      const row = tsharkLineToRow(line, ipv6Addresses);
       if (typeof row === 'string') rejected.push({ at: lineNo, reason: `tshark output line: ${row}`, raw: cutRaw(line) });
       else {
         rows.push(row);

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNativeDnsDissector, dissectDnsNative } from '../../../src/dissect/dns/native/index.ts';
-import { dissectDnsTshark } from '../../../src/dissect/dns/tshark.ts';
+import { createTsharkDnsDissector, dissectDnsTshark } from '../../../src/dissect/dns/tshark.ts';
 import { collect, rowDiffs, tsharkAvailable } from './dns-test-support.ts';
 import { generatedCaptures } from './generated-cases.ts';
 
@@ -66,6 +66,23 @@ test('ipv6Addresses fills ip_src/ip_dst of IPv6 responses', async () => {
   assert.equal(v6.rows[ll]![3], 'fe80::1');
   // IPv4 rows are untouched.
   assert.deepEqual(v6.rows.filter((r) => r[3] !== '' && !String(r[3]).includes(':')), plain.rows.filter((r) => r[3] !== ''));
+});
+
+test('ipv6Addresses (the pipelines\' default): native rows equal tshark\'s ipv6.src/ipv6.dst on every generated capture', async (t) => {
+  if (!haveTshark) {
+    console.warn('SKIPPED: tshark is not installed; IPv6 address differential test did not run');
+    return t.skip('tshark is not installed');
+  }
+  const native = createNativeDnsDissector({ ipv6Addresses: true, icmpQuotedDns: true });
+  const tshark = createTsharkDnsDissector({ ipv6Addresses: true });
+  let v6 = 0;
+  for (const f of files) {
+    const want = (await collect(tshark, f.path)).rows;
+    const got = (await collect(native, f.path)).rows;
+    assert.deepEqual(rowDiffs(want, got), [], f.name);
+    v6 += want.filter((r) => String(r[3]).includes(':')).length;
+  }
+  assert.ok(v6 > 0, 'the captures hold IPv6 responses');
 });
 
 test('batches hold at most batchRows rows and keep the order', async () => {

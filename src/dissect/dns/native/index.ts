@@ -16,8 +16,10 @@
  *   ipv6Addresses  fill ip_src/ip_dst for IPv6 frames (tshark leaves them empty)   default false
  *   icmpQuotedDns  emit a row for a DNS response quoted in an ICMP error            default false
  *                  (tshark does emit one; by default it is only counted)
- * ipv6Addresses defaults to false so that a pipeline's table does not change
- * meaning when it switches between the tshark and the native dissector.
+ * Here ipv6Addresses defaults to false (tshark's rows, what the oracle tests
+ * compare); pipelines turn it on by default (key `ipv6_addresses`), for both
+ * the native and the tshark dissector, so that a table does not change meaning
+ * when a pipeline switches between them.
  */
 import { SpotError } from '../../../errors.ts';
 import { DEFAULT_BATCH_ROWS, type DissectBatch, type DissectOptions, type Dissector } from '../../types.ts';
