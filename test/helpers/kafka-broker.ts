@@ -6,7 +6,7 @@
  *   const broker = await startBroker();          // or reuses $KAFKA_BOOTSTRAP
  *   ... new KafkaQueue({ brokers: [broker.bootstrap] }) ...
  *   await broker.stop(); await broker.start();   // same port and data: a broker restart
- *   broker.pause(); broker.resume();             // SIGSTOP/SIGCONT: a hung broker
+ *   await broker.pause(); broker.resume();       // SIGSTOP/SIGCONT: a hung broker (pause resolves once every thread is stopped)
  *   await broker.close();                        // stop and delete the state
  *
  * With KAFKA_BOOTSTRAP set (e.g. after `npm run kafka:up`), startBroker()
@@ -14,7 +14,7 @@
  * tests that must control the broker's life. A broker started here is killed
  * when the test process exits, whatever happens.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBroker, stopPid, type LaunchedBroker } from '../../scripts/kafka.ts';
@@ -29,7 +29,7 @@ export interface TestBroker {
   stop(opts?: { kill?: boolean }): Promise<void>;
   /** Starts again on the same port with the same data. */
   start(): Promise<void>;
-  pause(): void;
+  pause(): Promise<void>;
   resume(): void;
   /** Stops the broker and removes its state directory. */
   close(): Promise<void>;
@@ -64,7 +64,7 @@ export async function startBroker(opts: { own?: boolean; port?: number; heap?: s
       startMs: 0,
       stop: async () => refuse(),
       start: async () => refuse(),
-      pause: refuse,
+      pause: async () => refuse(),
       resume: refuse,
       close: async () => {},
     };
@@ -123,8 +123,10 @@ export async function startBroker(opts: { own?: boolean; port?: number; heap?: s
       if (current) return;
       await launch();
     },
-    pause: () => {
-      if (current) process.kill(current.pid, 'SIGSTOP');
+    pause: async () => {
+      if (!current) return;
+      process.kill(current.pid, 'SIGSTOP');
+      await allThreadsStopped(current.pid);
     },
     resume: () => {
       if (current) process.kill(current.pid, 'SIGCONT');
@@ -134,4 +136,26 @@ export async function startBroker(opts: { own?: boolean; port?: number; heap?: s
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * SIGSTOP is delivered at once but a JVM's threads stop one by one; a request
+ * that arrives in between may still be answered. Resolves once /proc shows
+ * every thread of `pid` stopped (state T), so that a test's next request
+ * certainly meets a hung broker.
+ */
+async function allThreadsStopped(pid: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const states = readdirSync(`/proc/${pid}/task`).map((tid) => {
+      try {
+        return /\) (\S) /.exec(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'))?.[1];
+      } catch {
+        return 'T'; // thread ended meanwhile
+      }
+    });
+    if (states.every((s) => s === 'T' || s === 't')) return;
+    if (Date.now() > deadline) throw new Error(`broker ${pid}: threads not stopped after ${timeoutMs} ms (${states.join('')})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

@@ -289,7 +289,7 @@ test('kafka: a hung broker (SIGSTOP) makes send time out with a retryable error;
     await (await q.admin()).ensureTopic(t, 1);
     const producer = await q.producer();
     await producer.send(t, 0, values('a', 1));
-    b.pause();
+    await b.pause();
     const t0 = Date.now();
     await assert.rejects(producer.send(t, 0, values('b', 1)), (e: unknown) => e instanceof SpotError && e.code === 'KAFKA_DELIVERY_TIMEOUT' && e.retryable);
     assert.ok(Date.now() - t0 < 10_000, 'bounded by deliveryTimeoutMs');
