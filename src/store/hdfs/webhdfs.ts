@@ -97,7 +97,8 @@ export function remoteError(op: string, path: string, res: RawResponse): SpotErr
   else if (/ParentNotDirectoryException|PathIsNotEmptyDirectoryException|IllegalArgumentException|InvalidPathException/.test(exception)) code = 'HDFS_INVALID';
   const retryable =
     code === 'HDFS_REMOTE' && (res.status >= 500 || RETRYABLE_EXCEPTIONS.test(exception) || RETRYABLE_MESSAGES.test(message));
-  return new SpotError(retryable ? 'HDFS_UNAVAILABLE' : code, text);
+  const fix = code === 'STORE_DENIED' ? ' (fix: give that user write access below hdfs_app_path, or set hdfs.user to one that has it)' : '';
+  return new SpotError(retryable ? 'HDFS_UNAVAILABLE' : code, text + fix);
 }
 
 function socketError(op: string, url: string, err: unknown): SpotError {

@@ -207,3 +207,22 @@ test('DataNode killed during an ingest and started again: every row exactly once
     ws.remove();
   }
 });
+
+test('a store that answers permission denied (WebHDFS 403 AccessControlException) ends start --once with exit 2 within 60 s', async () => {
+  const name = `denied-${randomBytes(3).toString('hex')}`;
+  // The directory belongs to spot (mode 755); this pipeline writes as another user.
+  await hadoop.admin.mkdirs(`/user/spot/${name}`, '755');
+  const ws = workspace({ proxy: { type: 'proxy' } }, hdfsConf(hadoop, name, { user: 'mallory' }));
+  try {
+    put(ws, 'proxy', 'a.log', Buffer.from(proxyLog(makeProxyRecords(5, { seed: 1 }))));
+    const t0 = Date.now();
+    const run = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once', '--http', 'off'], { timeoutMs: 90_000 });
+    assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
+    assert.equal(run.code, 2, run.stderr.slice(-3000));
+    assert.match(run.stderr, /AccessControlException/);
+    assert.match(run.stderr, /mallory/);
+    assert.match(run.stderr, /fix: give that user write access below hdfs_app_path/);
+  } finally {
+    ws.remove();
+  }
+});
