@@ -23,6 +23,7 @@ import type { PipelineConfig } from '../config/load.ts';
 import { SpotError, errorMessage } from '../errors.ts';
 import { SCHEMAS, type ColumnType, type Row, type TableName, type Value } from '../table/schemas.ts';
 import { readLines } from './lines.ts';
+import { FIT } from '../table/values.ts';
 import { dissectorFor } from './registry.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type Dissector, type Rejection } from './types.ts';
 
@@ -67,8 +68,6 @@ export function splitCsvLine(line: string): (string | null)[] {
   }
 }
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
 
 /** The typed value of a field, or a reason text. */
 function typed(type: ColumnType, text: string | null, column: string): Value | { reason: string } {
@@ -76,10 +75,10 @@ function typed(type: ColumnType, text: string | null, column: string): Value | {
   const n = Number(text.trim());
   const bad = { reason: `${column}: ${JSON.stringify(cutRaw(text))} is not a valid ${type}` };
   if (text.trim() === '' || !Number.isFinite(n)) return bad;
-  if (type === 'FLOAT') return n;
-  if (!Number.isInteger(n)) return bad;
-  if (type === 'INT' ? n < INT32_MIN || n > INT32_MAX : !Number.isSafeInteger(n)) return { reason: `${column}: ${text} is out of range for ${type}` };
-  return n;
+  if (type !== 'FLOAT' && !Number.isInteger(n)) return bad;
+  // Rows claiming to be this table's: a value the column cannot hold is the input's error (src/table/values.ts).
+  const v = FIT[type](n);
+  return v === null ? { reason: `${column}: ${text} is out of range for ${type}` } : v;
 }
 
 /** A dissector for already-dissected CSV files of `table`. */

@@ -31,6 +31,7 @@ import { createInterface } from 'node:readline';
 import { SpotError } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
+import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
 export const SPOT_DNS_FIELDS = [
   'frame.time',
@@ -81,14 +82,24 @@ export function tsharkDnsArgs(file: string, processOpt: readonly string[] = [], 
 }
 
 const STRING = (v: string | undefined): string => v ?? '';
-const INT = (v: string | undefined): number | null => {
+/**
+ * A number field as its column holds it (src/table/values.ts): empty -> null;
+ * a value the column cannot hold (tshark prints frame.len up to 2^32-1) -> null,
+ * reported through `outOfRange`.
+ */
+function num(v: string | undefined, fit: (n: number) => number | null, outOfRange: () => void): number | null {
   if (v === undefined || v === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-};
+  const n = fit(Number(v));
+  if (n === null) outOfRange();
+  return n;
+}
 
-/** One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason it is unusable. */
-export function tsharkLineToRow(line: string, ipv6Addresses = false): Row | string {
+/**
+ * One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason
+ * it is unusable. `outOfRange` is called once per value stored as NULL because
+ * its column cannot hold it.
+ */
+export function tsharkLineToRow(line: string, ipv6Addresses = false, outOfRange: () => void = () => {}): Row | string {
   const f = line.split('\t');
   const want = SPOT_DNS_FIELDS.length + (ipv6Addresses ? IPV6_FIELDS.length : 0);
   if (f.length !== want) return `expected ${want} tab-separated fields, got ${f.length}`;
@@ -97,9 +108,10 @@ export function tsharkLineToRow(line: string, ipv6Addresses = false): Row | stri
   const src = ip4src || ip6src;
   const dst = ip4dst || ip6dst;
   const dot = epoch!.indexOf('.');
-  const seconds = INT(dot < 0 ? epoch : epoch!.slice(0, dot));
+  const seconds = num(dot < 0 ? epoch : epoch!.slice(0, dot), FIT.BIGINT, () => {});
   if (seconds === null) return `unusable frame.time_epoch ${JSON.stringify(epoch)}`;
-  return [STRING(time), seconds, INT(len), STRING(dst), STRING(src), STRING(name), STRING(cls), INT(type), INT(rcode), STRING(a)];
+  return [STRING(time), seconds, num(len, FIT.INT, outOfRange), STRING(dst), STRING(src), STRING(name), STRING(cls),
+    num(type, FIT.INT, outOfRange), num(rcode, FIT.INT, outOfRange), STRING(a)];
 }
 
 const TRUNCATED = /cut short in the middle of a packet|appears to be damaged or corrupt|truncated/i;
@@ -147,11 +159,13 @@ async function* tsharkDns(
   let rejected: Rejection[] = [];
   let lineNo = 0;
   let responses = 0;
+  let outOfRange = 0;
+  const countOutOfRange = () => void outOfRange++;
   try {
     for await (const line of lines) {
       lineNo++;
       if (line === '') continue;
-      const row = tsharkLineToRow(line, ipv6Addresses);
+      const row = tsharkLineToRow(line, ipv6Addresses, countOutOfRange);
       if (typeof row === 'string') rejected.push({ at: lineNo, reason: `tshark output line: ${row}`, raw: cutRaw(line) });
       else {
         rows.push(row);
@@ -181,7 +195,8 @@ async function* tsharkDns(
     .filter((l) => l.trim() !== '' && !l.startsWith('Running as user'))
     .join(' ')
     .trim();
-  const counters = { tshark_responses: responses };
+  const counters: Record<string, number> = { tshark_responses: responses };
+  if (outOfRange) counters[OUT_OF_RANGE] = outOfRange;
   if (code !== 0) {
     if (TRUNCATED.test(message)) {
       rejected.push({ reason: `capture cut short: ${message}` });

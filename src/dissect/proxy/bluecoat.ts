@@ -67,6 +67,7 @@ import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
 import { BatchBuilder } from '../batch.ts';
 import { readLines } from '../lines.ts';
+import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
 export const MAX_LINE_BYTES = 64 * 1024;
 
@@ -220,11 +221,9 @@ export function proxyRowFromFields(fields: readonly string[], layout: ProxyLayou
       continue;
     }
     if (!INT_RE.test(v)) return { kind: 'reject', reason: `${SPOT_FIELD_ORDER[field]} is not an integer: ${JSON.stringify(cutRaw(v))}` };
-    const num = Number(v);
-    if (num < -2147483648 || num > 2147483647) {
-      row.push(null);
-      outOfRange++;
-    } else row.push(num);
+    const num = FIT.INT(Number(v));
+    if (num === null) outOfRange++;
+    row.push(num);
   }
   const host = get(F['cs-host']!) ?? '';
   const path = get(F['cs-uri-path']!) ?? '';
@@ -301,7 +300,7 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
         case 'row':
           rowsMade++;
           batch.rows.push(r.row);
-          if (r.outOfRange) batch.count('value_out_of_range', r.outOfRange);
+          if (r.outOfRange) batch.count(OUT_OF_RANGE, r.outOfRange);
           if (r.extraFields) batch.count('extra_field_lines');
           if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
           if (batch.rows.length >= batchRows) yield batch.take();

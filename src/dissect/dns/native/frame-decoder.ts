@@ -28,6 +28,7 @@
 import { SCHEMAS } from '../../../table/schemas.ts';
 import { TableBuilder } from '../../../batch/batch.ts';
 import type { BigIntBuilder, IntBuilder, StringBuilder } from '../../../batch/builders.ts';
+import { OUT_OF_RANGE, clampInt } from '../../../table/values.ts';
 import type { PacketSink } from './capture-reader.ts';
 import { DnsFields } from './dns-message.ts';
 import { FrameTimeFormatter } from './frame-time.ts';
@@ -185,9 +186,12 @@ export class DnsFrameDecoder implements PacketSink {
       src = ipv6Text(this.v6Addr, 0);
       dst = ipv6Text(this.v6Addr, 16);
     }
+    // frame_len is INT: a record header may claim up to 2^32-1 bytes; tshark caps it at 2^31-1 (src/table/values.ts).
+    const frameLen = clampInt(origLen);
+    if (frameLen !== origLen) this.count(OUT_OF_RANGE);
     this.cFrameTime.push(this.time.frameTime(sec, ns));
     this.cUnixTs.push(sec);
-    this.cFrameLen.push(origLen);
+    this.cFrameLen.push(frameLen);
     this.cIpDst.push(dst);
     this.cIpSrc.push(src);
     this.cName.push(f.name ?? '');
