@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   // blocked: an operator must fix a path or a permission
   COLLECTOR_PATH: 'blocked',
   STORE_DENIED: 'blocked',
+  /** Reported, not thrown: a worker's message keeps failing (disk full, store down); see src/worker/poison.ts. */
+  PARTITION_BLOCKED: 'blocked',
   // retryable: transient
   KAFKA_UNAVAILABLE: 'retryable',
   KAFKA_DELIVERY_TIMEOUT: 'retryable',
@@ -61,6 +63,8 @@ export const ERROR_CODES = {
   QUEUE_CLOSED: 'failed',
   HDFS_REMOTE: 'failed',
   HDFS_NOT_FOUND: 'failed',
+  /** A local store object that is not there (the store root is: it was removed, not unmounted). */
+  STORE_NOT_FOUND: 'failed',
   HDFS_EXISTS: 'failed',
   HDFS_INVALID: 'failed',
   HDFS_REQUEST_FAILED: 'failed',

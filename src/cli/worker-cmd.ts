@@ -13,6 +13,7 @@ import { openCatalog, openLedger, openQueue, openStore, registerExistingPartitio
 import { ParquetWriter } from '../table/parquet-writer.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { logger } from '../telemetry/log.ts';
+import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
 import { MultiPartitionConsumer } from '../worker/multi-partition-consumer.ts';
@@ -74,8 +75,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
   }
   const ledger = openLedger(config);
   const writer = await ParquetWriter.create();
-  const telemetry = await startTelemetry({ role: group ? 'worker-group' : `worker-${partition}`, endpoint, config, pipeline, admin, store, log });
-  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog });
+  const role = group ? `worker-group-${process.pid}` : `worker-${partition}`;
+  // A partition stuck on a failing message is reported here (status, /readyz of this worker and of start).
+  const problems = new ProblemReport(config.statePath, pipeline.name, role);
+  const telemetry = await startTelemetry({ role: group ? 'worker-group' : role, endpoint, config, pipeline, admin, store, log, checks: () => problemChecks([problems.current]) });
+  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog, problems });
   log.info({ topic, group, partitions: group ? 'assigned by the group' : owned }, 'worker started');
   // Leftovers of writers killed mid-write (temp names no reader sees). Background, best effort:
   // only files untouched for 15 minutes, so no live writer's file is taken away.
@@ -84,7 +88,11 @@ export async function workerCommand(argv: string[]): Promise<number> {
       .then((n) => n > 0 && log.info({ removed: n }, 'removed temporary files left by interrupted writes'))
       .catch((err) => log.warn({ err: String(err) }, 'temporary file sweep failed'));
   }
-  await worker.run(signal);
+  try {
+    await worker.run(signal);
+  } finally {
+    problems.clear();
+  }
   if (catalog) {
     await Promise.race([catalogStartup, sleep(15_000)]);
     await catalog.flush(15_000).catch((err) => log.warn({ err: errorMessage(err), pending: catalog.pendingCount }, 'partitions left unregistered; the next start registers them'));

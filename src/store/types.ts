@@ -37,7 +37,16 @@ export interface Store {
    * space). Returns how many it removed.
    */
   sweepTemps(relDir: string, olderThanMs: number): Promise<number>;
+  /**
+   * Bytes that can still be written (local: the file system's space available
+   * to us; HDFS: the cluster's remaining space), or null when the store cannot
+   * tell. `/readyz` says not ready below MIN_FREE_BYTES.
+   */
+  freeBytes(): Promise<number | null>;
 }
+
+/** Below this much free space the store counts as full (a part or an archived original would not fit). */
+export const MIN_FREE_BYTES = 1024 * 1024;
 
 /** Normalises a store-relative path and refuses anything that escapes the root. */
 export function confine(rel: string): string {

@@ -8,7 +8,7 @@ import type { Config, PipelineConfig } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { QueueAdmin } from '../queue/types.ts';
 import { standaloneTopic, workerGroup } from '../runtime.ts';
-import type { Store } from '../store/types.ts';
+import { MIN_FREE_BYTES, type Store } from '../store/types.ts';
 import { MetricsHub, pushMetricsToParent } from './hub.ts';
 import { serveTelemetry, type HttpEndpoint, type Readiness, type TelemetryServer } from './http.ts';
 import { LedgerViews } from './ledger-views.ts';
@@ -56,6 +56,10 @@ export async function readiness(admin: QueueAdmin, store: Store, pipeline: Pipel
   const checks: Record<string, string> = {
     queue: await check(() => admin.backlog(standaloneTopic(pipeline.name), workerGroup(pipeline.name))),
     store: await check(() => store.exists(pipeline.type)),
+    space: await check(async () => {
+      const free = await store.freeBytes();
+      if (free !== null && free < MIN_FREE_BYTES) throw new Error(`the store is full: ${free} bytes free (no part or original fits)`);
+    }),
   };
   return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
 }

@@ -10,7 +10,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger } from '../collector/ledger.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { dissectorForSource } from '../dissect/csv-rows.ts';
-import { SpotError, errorMessage } from '../errors.ts';
+import { SpotError, errorMessage, isFatal } from '../errors.ts';
+import { BackoffTimer } from '../retry.ts';
+import type { ProblemReport } from '../telemetry/problems.ts';
+import { FailureTracker, POISON_ATTEMPTS, failureKind } from './poison.ts';
 import { decodeMessage, type IngestMessage, type FileRange, type SourceRef } from '../queue/message.ts';
 import type { QueueConsumer, QueueRecord } from '../queue/types.ts';
 import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
@@ -18,6 +21,7 @@ import type { Store } from '../store/types.ts';
 import { HourBuckets, type Bucket } from '../table/hour-buckets.ts';
 import type { ParquetWriter } from '../table/parquet-writer.ts';
 import { writePart, writeParts } from '../table/part-sink.ts';
+import { partPath } from '../table/partition.ts';
 import { SCHEMAS, type Hour, type Row, type TableName } from '../table/schemas.ts';
 import type { Rejection } from '../dissect/types.ts';
 import type { Logger } from '../telemetry/log.ts';
@@ -53,6 +57,16 @@ export interface WorkerDeps {
    * the metastore.
    */
   readonly catalog?: { enqueue(table: TableName, hour: Hour): void };
+  /** Where a partition that stopped making progress is reported (status, /readyz). */
+  readonly problems?: ProblemReport;
+}
+
+/** Options of one attempt at a message. */
+interface Attempt {
+  /** The message failed POISON_ATTEMPTS - 1 times the same non-transient way: quarantine rather than fail again. */
+  readonly last: boolean;
+  /** Failures so far, for the quarantine reason. */
+  readonly failures: number;
 }
 
 /** What a consumer-group consumer (src/queue/kafka/group-consumer.ts) adds: the partitions it holds now. */
@@ -75,9 +89,16 @@ export class Worker {
     this.#d = deps;
   }
 
-  /** Consumes until `signal` aborts; the message in hand is finished first. */
+  /**
+   * Consumes until `signal` aborts; the message in hand is finished first.
+   * A message that fails is tried again with the shared backoff; one that
+   * fails the same non-transient way POISON_ATTEMPTS times is quarantined
+   * and the partition moves on (see poison.ts). From its second failure on,
+   * the partition is reported blocked until the message is done.
+   */
   async run(signal: AbortSignal): Promise<void> {
-    let backoffMs = 500;
+    const backoff = new BackoffTimer({ initialMs: 500, maxMs: 30_000 });
+    const failures = new FailureTracker();
     let pollBackoffMs = 500;
     while (!signal.aborted) {
       let records: QueueRecord[];
@@ -96,31 +117,40 @@ export class Worker {
       for (const record of records) {
         // Once the parts are in place only the commit is retried: redoing the message would just rewrite them.
         let handled = false;
+        const key = `${record.partition}:${record.offset}`;
         for (;;) {
           try {
             if (!handled) {
               if (THROTTLE_MS > 0) await sleep(THROTTLE_MS);
-              await this.handle(record);
+              await this.handle(record, { last: failures.lastAttempt(key), failures: failures.attempts(key) });
               handled = true;
               if (CHAOS_DELAY_MS > 0) await sleep(CHAOS_DELAY_MS);
             }
             await this.#d.consumer.commit(record.partition, record.offset + 1);
             messageDone(this.#d.pipeline.name, 'committed');
-            backoffMs = 500;
+            backoff.reset();
+            failures.done();
+            this.#d.problems?.clear();
             break;
           } catch (err) {
-            if (err instanceof SpotError && !err.retryable && err.code === 'TOOL_MISSING') throw err;
+            if (isFatal(err)) throw err;
+            if (!handled) failures.failed(key, err);
             if (handled && this.#lost(record.partition)) {
               // Group mode: a rebalance gave the partition to another member, which starts at the
               // committed offset and rewrites the same parts. Our copy is in place; move on.
               this.#d.log.info({ partition: record.partition, offset: record.offset }, 'partition moved to another worker of the group; not committing');
               break;
             }
-            // Store or queue trouble (disk full, HDFS down, broker down): keep the message, try again.
+            // Store or queue trouble (disk full, HDFS down, broker down), or an input failing (quarantined
+            // after POISON_ATTEMPTS the same way): keep the message, try again.
             retried(this.#d.pipeline.name, 'worker');
-            this.#d.log.warn({ err: errorMessage(err), offset: record.offset }, 'message not done, retrying');
-            await sleep(backoffMs);
-            backoffMs = Math.min(backoffMs * 2, 30_000);
+            const attempts = Math.max(failures.attempts(key), 1);
+            if (attempts >= 2) this.#reportBlocked(record, attempts, failures.since(key), err);
+            const delay = backoff.next();
+            if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) {
+              this.#d.log.warn({ err: errorMessage(err), offset: record.offset, kind: failureKind(err), attempts, retryInMs: delay }, 'message not done, retrying');
+            }
+            await sleep(delay, undefined, { signal }).catch(() => undefined);
             if (signal.aborted) return;
           }
         }
@@ -135,7 +165,13 @@ export class Worker {
     return typeof c.assignedPartitions === 'function' && !c.assignedPartitions().includes(partition);
   }
 
-  async handle(record: QueueRecord): Promise<void> {
+  #reportBlocked(record: QueueRecord, attempts: number, since: number, err: unknown): void {
+    const seconds = Math.round((Date.now() - since) / 1000);
+    this.#d.problems?.set(new SpotError('PARTITION_BLOCKED',
+      `partition ${record.partition} is stuck at offset ${record.offset}: ${attempts} attempts in ${seconds} s, last: ${errorMessage(err)}`));
+  }
+
+  async handle(record: QueueRecord, attempt: Attempt = { last: false, failures: 0 }): Promise<void> {
     let message: IngestMessage;
     try {
       message = decodeMessage(record.value);
@@ -148,17 +184,32 @@ export class Worker {
       return;
     }
     this.stats.messages++;
-    if (message.kind === 'records') await this.#records(message.source, message.chunk, message.batch);
-    else await this.#file(message.source, message.range);
+    if (message.kind === 'records') await this.#records(record, message.source, message.chunk, message.batch, attempt);
+    else await this.#file(record, message.source, message.range, attempt);
   }
 
-  async #records(source: SourceRef, chunk: number, batch: ColumnBatch): Promise<void> {
+  /** The reason a message is quarantined with after failing the same non-transient way. */
+  #poisonReason(err: unknown, attempt: Attempt): string {
+    return `failed ${attempt.failures + 1} times the same way (a fault of this input, not of the store or queue): ${errorMessage(err)}`;
+  }
+
+  async #records(record: QueueRecord, source: SourceRef, chunk: number, batch: ColumnBatch, attempt: Attempt): Promise<void> {
     const buckets = new HourBuckets(SCHEMAS[source.type], Number.MAX_SAFE_INTEGER);
     const rejected: Rejection[] = [];
     buckets.add(batch, [], rejected);
     const ready = buckets.drain();
     const writing = stopwatch();
-    const written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, ready, () => `c${chunk}`);
+    let written: number;
+    const tag = `c${chunk}`;
+    try {
+      written = await writeParts(this.#d.store, this.#d.writer, this.#d.ledger, source, ready, () => tag);
+    } catch (err) {
+      if (!attempt.last || failureKind(err) !== 'permanent') throw err;
+      // A message is all or nothing: no part of it stays in the table once it is quarantined.
+      for (const b of ready) await this.#d.store.remove(partPath(source.type, b.hour, source.name, source.fingerprint, tag));
+      await this.#quarantineMessage(record, this.#poisonReason(err, attempt), `${source.name} (records chunk ${chunk})`);
+      return;
+    }
     this.#register(source.type, ready.map((b) => b.hour));
     partsWritten(this.#d.pipeline.name, ready.length, writing());
     this.stats.rows += written;
@@ -171,9 +222,17 @@ export class Worker {
     recordCounts(this.#d.pipeline.name, 'worker', written, rejected.length);
   }
 
-  async #file(source: SourceRef, range?: FileRange): Promise<void> {
+  async #file(record: QueueRecord, source: SourceRef, range: FileRange | undefined, attempt: Attempt): Promise<void> {
     const { store, ledger, writer, pipeline } = this.#d;
-    const local = await store.openLocal(source.archive);
+    let local;
+    try {
+      local = await store.openLocal(source.archive);
+    } catch (err) {
+      if (!attempt.last || failureKind(err) !== 'permanent') throw err;
+      // No copy to quarantine (the archived original is gone): the message is kept instead, with the reason.
+      await this.#quarantineMessage(record, this.#poisonReason(err, attempt), source.name);
+      return;
+    }
     // Tags keep the parts of different chunks of one file apart: r<chunk>w<seq>.
     const prefix = range ? `r${range.index}` : '';
     const sink = this.#sink(source, `${prefix}w`);
@@ -226,13 +285,14 @@ export class Worker {
     } catch (err) {
       await inFlight.catch(() => undefined);
       await sink.discard();
-      if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
-      // The file cannot be read: no part of it may stay in the table.
+      const unreadable = err instanceof SpotError && err.code === 'DISSECT_FILE';
+      if (!unreadable && !(attempt.last && failureKind(err) === 'permanent')) throw err;
+      // The file cannot be read (or keeps failing the same way): no part of it may stay in the table.
       for (const part of written) await store.remove(part.rel);
-      await quarantineFile(store, ledger, source, local.path, err.message);
+      await quarantineFile(store, ledger, source, local.path, unreadable ? errorMessage(err) : this.#poisonReason(err, attempt));
       this.stats.quarantinedFiles++;
       fileQuarantined(pipeline.name, 'worker', elapsed() - writeSeconds);
-      this.#d.log.warn({ file: source.name, reason: err.message }, 'file quarantined');
+      this.#d.log.warn({ file: source.name, reason: errorMessage(err) }, 'file quarantined');
     } finally {
       await local.release();
     }
@@ -255,13 +315,13 @@ export class Worker {
     return new RejectionSink(this.#d.store, this.#d.ledger, source, tag, join(this.#d.pipeline.localStaging, 'spool'));
   }
 
-  async #quarantineMessage(record: QueueRecord, reason: string): Promise<void> {
+  async #quarantineMessage(record: QueueRecord, reason: string, name = `partition ${record.partition} offset ${record.offset}`): Promise<void> {
     const type = this.#d.pipeline.type;
     const rel = `${type}/quarantine/messages/p${record.partition}-o${record.offset}.json`;
     await this.#d.store.putText(rel, `${JSON.stringify({ reason, partition: record.partition, offset: record.offset, value: record.value.toString('base64') })}\n`);
     this.#d.ledger.recordQuarantine({
       pipeline: this.#d.pipeline.name, fingerprint: `message:${record.partition}:${record.offset}`, kind: 'message',
-      name: `partition ${record.partition} offset ${record.offset}`, rel, reason, count: 0,
+      name, rel, reason, count: 0,
     });
     messageDone(this.#d.pipeline.name, 'quarantined');
     this.#d.log.warn({ offset: record.offset, reason }, 'queue message quarantined');

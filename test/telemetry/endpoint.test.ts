@@ -17,7 +17,7 @@ test('start: /metrics counts a live ingest per pipeline and stage; /healthz, /re
     assert.equal((await live.get('/healthz')).status, 200);
     const ready = await live.get('/readyz');
     assert.equal(ready.status, 200, ready.text);
-    assert.deepEqual(JSON.parse(ready.text).checks, { queue: 'ok', store: 'ok', children: 'ok' });
+    assert.deepEqual(JSON.parse(ready.text).checks, { queue: 'ok', store: 'ok', space: 'ok', children: 'ok' });
 
     // Files arrive while it runs: two now (one with a bad line), one later.
     live.ws.drop('proxy', 'a.log', proxyLog(makeProxyRecords(400, { seed: 1 })) + BAD);

@@ -181,6 +181,18 @@ export class HdfsStore implements Store {
     await this.client.delete(this.abs(rel), true);
   }
 
+  /** The cluster's remaining space (WebHDFS GETSTATUS, Hadoop 3.3+), or null when the NameNode does not say. */
+  async freeBytes(): Promise<number | null> {
+    try {
+      const res = await this.client.call('GET', '/', 'GETSTATUS');
+      const remaining = (JSON.parse(res.body.toString('utf8')) as { FsStatus?: { remaining?: unknown } }).FsStatus?.remaining;
+      return typeof remaining === 'number' ? remaining : null;
+    } catch (err) {
+      if (err instanceof SpotError && err.retryable) throw err; // the NameNode is not answering: readiness says so
+      return null;
+    }
+  }
+
   /** Deletes temporary uploads under `relDir` (recursively) older than `olderThanMs`. */
   async sweepTemps(relDir: string, olderThanMs = 3_600_000): Promise<number> {
     let removed = 0;

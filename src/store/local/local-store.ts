@@ -9,11 +9,12 @@
  * Hive skip names starting with `.`) and are swept by `sweepTemps`.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { listFiles } from '../../collector/list-files.ts';
 import type { LocalCopy, Store } from '../types.ts';
 import { confine } from '../types.ts';
+import { SpotError } from '../../errors.ts';
 
 let tempCounter = 0;
 const TEMP_NAME = /^\..+\.tmp-\d+-\d+$/;
@@ -74,7 +75,15 @@ export class LocalStore implements Store {
 
   async openLocal(rel: string): Promise<LocalCopy> {
     const path = this.abs(rel);
-    await stat(path);
+    try {
+      await stat(path);
+    } catch (err) {
+      // Gone while the root is there: removed, not a store that is not mounted yet (that stays an errno error, retried).
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(this.root).catch(() => null))) {
+        throw new SpotError('STORE_NOT_FOUND', `no file ${rel} in the store ${this.root}`, { cause: err });
+      }
+      throw err;
+    }
     return { path, release: async () => {} };
   }
 
@@ -97,6 +106,18 @@ export class LocalStore implements Store {
 
   async remove(rel: string): Promise<void> {
     await rm(this.abs(rel), { force: true, recursive: true });
+  }
+
+  async freeBytes(): Promise<number | null> {
+    // The root may not exist yet: ask about the nearest directory that does.
+    for (let dir = this.root; ; dir = dirname(dir)) {
+      try {
+        const s = await statfs(dir);
+        return s.bavail * s.bsize;
+      } catch {
+        if (dirname(dir) === dir) return null;
+      }
+    }
   }
 
   async sweepTemps(relDir: string, olderThanMs: number): Promise<number> {
