@@ -41,7 +41,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetastoreClient } from '../src/catalog/metastore.ts';
 import { WebHdfsClient } from '../src/store/hdfs/webhdfs.ts';
-import { alive, copyMavenDependencies, freePort } from './infra.ts';
+import { alive, copyMavenDependencies, freePort, stopPid, tailFile } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'hadoop');
@@ -413,49 +413,20 @@ export async function metastoreReady(p: HadoopPorts): Promise<boolean> {
   }
 }
 
-function tail(path: string, lines = 30): string {
-  try {
-    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
 
 export async function waitFor(d: Daemon | undefined, what: string, dir: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (d?.gone()) throw new Error(`${what} exited during start; see ${join(dir, `${d.name}.log`)}:\n${tail(join(dir, `${d.name}.log`))}`);
+    if (d?.gone()) throw new Error(`${what} exited during start; see ${join(dir, `${d.name}.log`)}:\n${tailFile(join(dir, `${d.name}.log`))}`);
     if (await check()) return;
     if (Date.now() > deadline) {
-      throw new Error(`${what} not ready after ${timeoutMs} ms${d ? `; see ${join(dir, `${d.name}.log`)}:\n${tail(join(dir, `${d.name}.log`))}` : ''}`);
+      throw new Error(`${what} not ready after ${timeoutMs} ms${d ? `; see ${join(dir, `${d.name}.log`)}:\n${tailFile(join(dir, `${d.name}.log`))}` : ''}`);
     }
     await sleep(250);
   }
 }
 
 
-/** SIGTERM (or the given signal), SIGKILL after `graceMs`; resolves once the pid is gone. */
-export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
-  if (!alive(pid)) return;
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      while (alive(pid)) await sleep(50);
-      return;
-    }
-    await sleep(50);
-  }
-}
 
 /** Is this pid our daemon for `dir` (guards against a recycled pid)? */
 export function isOurDaemon(pid: number, name: DaemonName, dir: string): boolean {

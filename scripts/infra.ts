@@ -1,5 +1,12 @@
-/** What the Kafka and Hadoop test machinery share: fetching jars with Maven, a free loopback port, a pid probe. */
+/**
+ * What the Kafka and Hadoop test machinery share, for the JVM daemons they run:
+ * fetching jars with Maven, a free loopback port, a pid probe, a recycled-pid
+ * guard (is this pid still our daemon?), a log tail for error messages, and a
+ * bounded stop (signal, then SIGKILL).
+ */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:net';
 
 /** `mvn dependency:copy-dependencies` of `pom`; returns the seconds it took. */
@@ -34,5 +41,47 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** True when /proc says `pid` was started with every one of `marks` among its arguments (guards against a recycled pid). */
+export function commandLineHas(pid: number, marks: readonly string[]): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return marks.every((m) => cmd.includes(m));
+  } catch {
+    return false;
+  }
+}
+
+/** The last `lines` lines of a log file ('' when unreadable), for error messages. */
+export function tailFile(path: string, lines = 20): string {
+  try {
+    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/** Sends `signal` (default SIGTERM: a controlled shutdown), SIGKILL after `graceMs`; resolves once the pid is gone. */
+export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (alive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+      while (alive(pid)) await sleep(50);
+      return;
+    }
+    await sleep(50);
   }
 }

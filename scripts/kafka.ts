@@ -31,7 +31,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '@platformatic/kafka';
-import { alive, copyMavenDependencies, freePort } from './infra.ts';
+import { alive, commandLineHas, copyMavenDependencies, freePort, stopPid, tailFile } from './infra.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '..');
 export const infraDir = join(repoRoot, 'infra', 'kafka');
@@ -272,13 +272,13 @@ export async function launchBroker(opts: LaunchOptions): Promise<LaunchedBroker>
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 60_000);
   for (;;) {
     if (gone) {
-      throw new Error(`kafka broker exited during start; see ${logPath}:\n${tail(logPath)}\n${tail(join(dir, 'stdout.log'))}`);
+      throw new Error(`kafka broker exited during start; see ${logPath}:\n${tailFile(logPath)}\n${tailFile(join(dir, 'stdout.log'))}`);
     }
     const started = readFileSync(logPath, 'utf8').includes('Kafka Server started');
     if (started && (await brokerAnswers(bootstrap))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`kafka broker not ready after ${opts.readyTimeoutMs ?? 60_000} ms; see ${logPath}:\n${tail(logPath)}`);
+      throw new Error(`kafka broker not ready after ${opts.readyTimeoutMs ?? 60_000} ms; see ${logPath}:\n${tailFile(logPath)}`);
     }
     await sleep(started ? 100 : 200);
   }
@@ -286,38 +286,12 @@ export async function launchBroker(opts: LaunchOptions): Promise<LaunchedBroker>
   return { pid: child.pid, port: s.port, bootstrap, child, exited };
 }
 
-function tail(path: string, lines = 20): string {
-  try {
-    return readFileSync(path, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
 
 
-/** SIGTERM (controlled shutdown), SIGKILL after `graceMs`; resolves once the pid is gone. */
-export async function stopPid(pid: number, graceMs = 20_000): Promise<void> {
-  if (!alive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (alive(pid)) {
-    if (Date.now() > deadline) {
-      process.kill(pid, 'SIGKILL');
-      while (alive(pid)) await sleep(50);
-      return;
-    }
-    await sleep(50);
-  }
-}
 
 /** Is this pid a Kafka JVM started from `dir` (guards against a recycled pid)? */
 function isOurBroker(pid: number, dir: string): boolean {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('kafka.Kafka') && cmd.includes(join(dir, 'server.properties'));
-  } catch {
-    return false;
-  }
+  return commandLineHas(pid, ['kafka.Kafka', join(dir, 'server.properties')]);
 }
 
 async function up(dir: string, port: number): Promise<void> {

@@ -13,7 +13,7 @@
  *   as reason) or 'TOOL_MISSING' (a fatal setup problem, not the file's fault).
  */
 import type { ColumnBatch } from '../batch/batch.ts';
-import type { Row, TableName } from '../table/schemas.ts';
+import type { Row } from '../table/schemas.ts';
 
 export interface Rejection {
   /** 1-based line or packet number in the source file, when known. */
@@ -57,12 +57,6 @@ export interface ByteRange {
 }
 
 export type Dissector = (file: string, options: DissectOptions) => AsyncGenerator<DissectBatch, void, undefined>;
-
-export interface DissectorEntry {
-  readonly table: TableName;
-  readonly name: string;
-  readonly dissect: Dissector;
-}
 
 export const DEFAULT_BATCH_ROWS = 10_000;
 export const MAX_RAW_CHARS = 2_000;

@@ -18,11 +18,11 @@ import {
   readState,
   spawnDaemon,
   startCluster,
-  stopPid,
   dataNodeReady,
   waitFor,
   type Cluster,
 } from '../../scripts/hadoop.ts';
+import { stopPid } from '../../scripts/infra.ts';
 import { WebHdfsClient } from '../../src/store/hdfs/webhdfs.ts';
 import { userInfo } from 'node:os';
 

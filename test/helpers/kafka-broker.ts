@@ -17,7 +17,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBroker, stopPid, type LaunchedBroker } from '../../scripts/kafka.ts';
+import { launchBroker, type LaunchedBroker } from '../../scripts/kafka.ts';
+import { stopPid } from '../../scripts/infra.ts';
 
 export interface TestBroker {
   readonly bootstrap: string;

@@ -250,6 +250,3 @@ export class HdfsStore implements Store {
     }
   }
 }
-
-/** For tests and tools: a Readable of a Buffer (re-creatable per attempt). */
-export const bufferBody = (buf: Buffer) => (): Readable => Readable.from([buf]);
