@@ -23,7 +23,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const quarantine = ledger.quarantined(p.name).slice(0, 10).map((q) => ({ name: q.name, kind: q.kind, reason: q.reason, count: q.count, rel: q.rel }));
     // Problems an operator must fix, reported by the running daemons (collector_path missing, store refusing us).
     const problems = readProblems(config.statePath, p.name).map(({ role, code, message, since }) => ({ role, code, message, since }));
-    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems });
+    // The dissectors' tallies that are not rejections (skipped lines, values out of range, ...), all inputs.
+    const dissectorCounts = ledger.dissectCounts(p.name);
+    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems, dissectorCounts });
   }
   await admin.close();
   ledger.close();
@@ -37,6 +39,8 @@ export async function statusCommand(argv: string[]): Promise<number> {
     for (const pr of r.problems) console.log(`  BLOCKED: ${pr.role}: ${esc(pr.message)} (since ${pr.since}; retried with backoff)`);
     console.log(`  files:   ${r.filesSeen} seen, ${r.filesQueued} ingested, ${r.filesQuarantined} quarantined, ${r.filesInProgress} in progress`);
     console.log(`  records: ${r.recordsWritten} written in ${r.partsWritten} part(s), ${r.recordsRejected} rejected`);
+    const tallies = Object.entries(r.dissectorCounts);
+    if (tallies.length > 0) console.log(`  counts:  ${tallies.map(([k, v]) => `${esc(k)} ${v}`).join(', ')}`);
     console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${esc(r.queueError)}` : `  backlog: ${r.backlogMessages} queue message(s)`);
     if (r.partitions.length > 0) console.log(`  lag:     ${r.partitions.map((b) => `partition ${b.partition}: ${b.lag} (committed ${b.committed} of ${b.end})`).join(', ')}`);
     if (r.lastFile) console.log(`  last:    ${esc(r.lastFile.name)} at ${new Date(r.lastFile.at).toISOString()}`);

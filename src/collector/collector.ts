@@ -19,6 +19,8 @@ import { BackoffTimer } from '../retry.ts';
 import type { ProblemReport } from '../telemetry/problems.ts';
 import { chunkRecords, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
 import { columnsOf } from '../dissect/batch.ts';
+import { CounterTally } from '../dissect/counts.ts';
+import { OUT_OF_RANGE } from '../table/values.ts';
 import { rowText, usableRows } from '../table/hour-buckets.ts';
 import { RANGE_CHUNK_BYTES, RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import type { QueueProducer } from '../queue/types.ts';
@@ -27,7 +29,7 @@ import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { collectorQueued, collectorTook, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
+import { collectorQueued, collectorTook, dissectorCounted, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
 import { fingerprintFile } from './fingerprint.ts';
 import type { FileIdentity, Ledger } from './ledger.ts';
 import { listFiles } from './list-files.ts';
@@ -235,9 +237,10 @@ export class Collector {
     const sink = new RejectionSink(store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
     let messages: Buffer[];
     let rows: number;
+    let counts: Record<string, number>;
     const elapsed = stopwatch();
     try {
-      ({ messages, rows } = await this.#dissectSmall(c.path, source, sink));
+      ({ messages, rows, counts } = await this.#dissectSmall(c.path, source, sink));
     } catch (err) {
       const dissectSeconds = elapsed();
       await sink.discard();
@@ -252,6 +255,8 @@ export class Collector {
     // One send: the embedded queue appends it in one transaction, Kafka's idempotent producer in order.
     if (messages.length > 0) await this.#d.producer.send(this.#d.topic, partition, messages);
     await sink.finish();
+    ledger.recordDissectCounts(pipeline.name, fingerprint, 'c', counts);
+    dissectorCounted(pipeline.name, 'collector', counts);
     await chaosPause();
     ledger.markQueued(pipeline.name, id, { partition, rows, rejected: sink.count });
     collectorQueued(pipeline.name, { rows, rejected: sink.count, messages: messages.length, dissectSeconds });
@@ -278,15 +283,19 @@ export class Collector {
   }
 
   /** Dissects a small file completely into queue messages (bounded: the file is small). */
-  async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number }> {
+  async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number; counts: Record<string, number> }> {
     const dissect = await dissectorForSource(this.#d.pipeline, source.format);
     const schema = SCHEMAS[source.type];
     const messages: Buffer[] = [];
     let rows = 0;
     let chunk = 0;
+    const tally = new CounterTally();
     for await (const batch of dissect(path, { processOpt: splitWords(this.#d.pipeline.processOpt) })) {
       const rejected: Rejection[] = [...(batch.rejected ?? [])];
-      const usable = usableRows(schema, columnsOf(batch, schema).columns, rejected);
+      const { columns, outOfRange } = columnsOf(batch, schema);
+      tally.add(batch.counters);
+      tally.addOne(OUT_OF_RANGE, outOfRange);
+      const usable = usableRows(schema, columns, rejected);
       const packed = chunkRecords(source, usable, this.#d.messageBytes, chunk);
       chunk = packed.nextChunk;
       messages.push(...packed.messages);
@@ -296,6 +305,6 @@ export class Collector {
       rows += usable.length - packed.tooLarge.length;
       await sink.add(rejected);
     }
-    return { messages, rows };
+    return { messages, rows, counts: tally.totals };
   }
 }

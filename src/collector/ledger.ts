@@ -11,6 +11,10 @@
  *            'quarantined' the file could not be dissected; see reason
  *   parts(rel PRIMARY KEY, pipeline, fingerprint, rows, written_at)  -- one row per Parquet part in place
  *   quarantine(pipeline, fingerprint, kind, name, rel, reason, count, at) -- PRIMARY KEY(pipeline, fingerprint, kind)
+ *   dissect_counts(pipeline, fingerprint, tag, name, value, at)  -- PRIMARY KEY(pipeline, fingerprint, tag, name)
+ *       the dissector's counters (skipped_lines, value_out_of_range, ...) of one
+ *       dissection of one input (tag: 'c' collector, 'w'/'r<i>w' worker, range i);
+ *       a redo replaces its rows, so totals never double count
  *
  * Invariants: a file is 'queued' only after the queue acknowledged all of it;
  * a part row is written only after the part was durably renamed into place;
@@ -75,6 +79,8 @@ export class Ledger {
       CREATE TABLE IF NOT EXISTS quarantine (pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL, kind TEXT NOT NULL,
         name TEXT NOT NULL, rel TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL, at INTEGER NOT NULL,
         PRIMARY KEY (pipeline, fingerprint, kind)) WITHOUT ROWID;`);
+    db.exec(`CREATE TABLE IF NOT EXISTS dissect_counts (pipeline TEXT NOT NULL, fingerprint TEXT NOT NULL, tag TEXT NOT NULL,
+        name TEXT NOT NULL, value INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (pipeline, fingerprint, tag, name)) WITHOUT ROWID;`);
     this.#db = db;
   }
 
@@ -204,6 +210,23 @@ export class Ledger {
       partsWritten: p.parts ?? 0,
       lastFile: last ? { name: last.path, at: last.done_at } : null,
     };
+  }
+
+  /** The counters of one dissection of one input (replacing those of an earlier run of the same). */
+  recordDissectCounts(pipeline: string, fingerprint: string, tag: string, counts: Readonly<Record<string, number>>): void {
+    const db = this.#db;
+    transaction(db, () => {
+      db.prepare('DELETE FROM dissect_counts WHERE pipeline = ? AND fingerprint = ? AND tag = ?').run(pipeline, fingerprint, tag);
+      const insert = db.prepare('INSERT INTO dissect_counts (pipeline, fingerprint, tag, name, value, at) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const [name, value] of Object.entries(counts)) if (value !== 0) insert.run(pipeline, fingerprint, tag, name, value, Date.now());
+    });
+  }
+
+  /** Every dissector counter of a pipeline, summed over its inputs, by name. */
+  dissectCounts(pipeline: string): Record<string, number> {
+    const rows = this.#db.prepare('SELECT name, SUM(value) AS value FROM dissect_counts WHERE pipeline = ? GROUP BY name ORDER BY name')
+      .all(pipeline) as { name: string; value: number }[];
+    return Object.fromEntries(rows.map((r) => [r.name, Number(r.value)]));
   }
 
   close(): void {

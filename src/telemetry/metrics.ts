@@ -58,6 +58,10 @@ export const metrics = {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     help: 'Time to write one Parquet part and rename it durably into place (a record message spanning several hours splits its time evenly among its parts).',
   }),
+  dissectorCounts: new Counter({
+    name: 'spot_ingest_dissector_counts_total', registers, labelNames: ['pipeline', 'stage', 'counter'],
+    help: 'Named tallies of the dissectors that are not rejections: lines skipped (not starting with a date, headers, blank), invalid UTF-8 lines, values out of range for their column (stored as NULL), extra fields, non-DNS frames, ... (see README, bad input).',
+  }),
   childRestarts: new Counter({
     name: 'spot_ingest_child_restarts_total', registers, labelNames: ['child'],
     help: 'Child processes of `start` restarted after a crash (child = collector | worker-<i>).',
@@ -120,6 +124,17 @@ export function workerFileWritten(pipeline: string, o: { rows: number; rejected:
   metrics.files.inc({ pipeline, stage: 'worker', outcome: 'written' });
   metrics.dissectSeconds.observe({ pipeline, stage: 'worker' }, o.dissectSeconds);
   recordCounts(pipeline, 'worker', o.rows, o.rejected);
+}
+
+/** Counter names seen by this process; beyond MAX_METRIC_COUNTERS new names are folded into 'other' (bounded label set). */
+const counterNames = new Set<string>();
+const MAX_METRIC_COUNTERS = 200;
+
+export function dissectorCounted(pipeline: string, stage: 'collector' | 'worker', counts: Readonly<Record<string, number>>): void {
+  for (const [name, n] of Object.entries(counts)) {
+    if (!counterNames.has(name) && counterNames.size < MAX_METRIC_COUNTERS) counterNames.add(name);
+    metrics.dissectorCounts.inc({ pipeline, stage, counter: counterNames.has(name) ? name : 'other' }, n);
+  }
 }
 
 export function partsWritten(pipeline: string, parts: number, totalSeconds: number): void {

@@ -32,6 +32,8 @@ export interface PipelineStatus extends PipelineCounts {
   readonly recordsPerSecond: number;
   readonly quarantine: RecentQuarantine[];
   readonly hours: HourPartition[];
+  /** The dissectors' tallies that are not rejections (skipped_lines, value_out_of_range, ...), summed over all inputs. */
+  readonly dissectorCounts: Record<string, number>;
 }
 
 export interface StatusReport {
@@ -84,6 +86,7 @@ export async function pipelineStatus(p: PipelineConfig, views: LedgerViews, admi
     recordsPerSecond: Math.round((views.rowsSince(p.name, now - 60_000) / 60) * 10) / 10,
     quarantine: views.recentQuarantines(p.name),
     hours: views.hours(p.name),
+    dissectorCounts: views.ledger.dissectCounts(p.name),
   };
 }
 

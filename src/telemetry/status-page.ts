@@ -130,6 +130,13 @@ function browser(p) {
       el("td", {}, el("span", { class: "fill", style: "width:" + Math.max(2, Math.round(80 * h.rows / max)) + "px" })), el("td", {}, ago(h.writtenAt))))));
   return el("div", {}, el("div", {}, select), el("div", { class: "browser" }, body));
 }
+function countsTable(p) {
+  const entries = Object.entries(p.dissectorCounts || {});
+  if (entries.length === 0) return el("p", { class: "empty", "data-testid": "counts" }, "none");
+  return el("table", { "data-testid": "counts" },
+    el("thead", {}, el("tr", {}, el("th", {}, "counter"), el("th", { class: "num" }, "count"))),
+    el("tbody", {}, ...entries.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, num(v))))));
+}
 function section(p) {
   return el("section", { class: "pipeline", "data-pipeline": p.pipeline },
     el("h2", {}, p.pipeline, el("span", { class: "type" }, "table " + p.type + " · " + p.collectorPath)),
@@ -148,6 +155,7 @@ function section(p) {
         el("h3", {}, "last file ingested"),
         p.lastFile ? el("div", { class: "last", "data-testid": "last-file" }, p.lastFile.name, el("div", { class: "k" }, ago(p.lastFile.at))) : el("p", { class: "empty", "data-testid": "last-file" }, "none yet"))),
     el("h3", {}, "recent quarantines"), quarantineTable(p),
+    el("h3", {}, "dissector counts (not rejections: skipped lines, values out of range, ...)"), countsTable(p),
     el("h3", {}, "partition browser: rows per hour"), browser(p));
 }
 let last = null;

@@ -22,10 +22,12 @@ import { HourBuckets, type Bucket } from '../table/hour-buckets.ts';
 import type { ParquetWriter } from '../table/parquet-writer.ts';
 import { writePart, writeParts } from '../table/part-sink.ts';
 import { partPath } from '../table/partition.ts';
+import { CounterTally } from '../dissect/counts.ts';
+import { OUT_OF_RANGE } from '../table/values.ts';
 import { SCHEMAS, type Hour, type Row, type TableName } from '../table/schemas.ts';
 import type { Rejection } from '../dissect/types.ts';
 import type { Logger } from '../telemetry/log.ts';
-import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten } from '../telemetry/metrics.ts';
+import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten, dissectorCounted } from '../telemetry/metrics.ts';
 import { splitWords } from '../dissect/split-words.ts';
 import { columnsOf } from '../dissect/batch.ts';
 import type { ColumnBatch } from '../batch/batch.ts';
@@ -266,10 +268,14 @@ export class Worker {
       const schema = SCHEMAS[source.type];
       const buckets = new HourBuckets(schema, PART_ROWS, MAX_BUFFERED_ROWS);
       const ready: Bucket[] = [];
+      const tally = new CounterTally();
       const byteRange = range ? { start: range.start, end: range.end, lookback: range.lookback } : undefined;
       for await (const batch of dissect(local.path, { processOpt: splitWords(pipeline.processOpt), byteRange })) {
         const rejected: Rejection[] = [...(batch.rejected ?? [])];
-        buckets.add(columnsOf(batch, schema).columns, ready, rejected);
+        const { columns, outOfRange } = columnsOf(batch, schema);
+        tally.add(batch.counters);
+        tally.addOne(OUT_OF_RANGE, outOfRange);
+        buckets.add(columns, ready, rejected);
         await sink.add(rejected);
         await flush(ready);
       }
@@ -278,6 +284,8 @@ export class Worker {
       await inFlight;
       await sink.finish();
       ledger.recordParts(source.pipeline, source.fingerprint, written);
+      ledger.recordDissectCounts(source.pipeline, source.fingerprint, `${prefix}w`, tally.totals);
+      dissectorCounted(pipeline.name, 'worker', tally.totals);
       this.#register(source.type, hours);
       this.stats.rows += written.reduce((n, p) => n + p.rows, 0);
       this.stats.rejected += sink.count;

@@ -38,7 +38,7 @@ test('status page: live ingest shows the pipeline, records, a quarantine reason 
 
     // Files arrive while the page is open.
     const start = Date.UTC(2016, 4, 3, 21, 40);
-    live.ws.drop('proxy', 'bluecoat-a.log', proxyLog(makeProxyRecords(1500, { seed: 1, startMs: start, stepMs: 2_000 })) + '2016-05-03 00:00:01 only-three-fields\n');
+    live.ws.drop('proxy', 'bluecoat-a.log', proxyLog(makeProxyRecords(1500, { seed: 1, startMs: start, stepMs: 2_000 })) + '2016-05-03 00:00:01 only-three-fields\n<134>May  3 21:40:00 proxysg1 bcproxy: not a record\n');
     live.ws.drop('proxy', 'bluecoat-b.log', proxyLog(makeProxyRecords(900, { seed: 2, startMs: start + 3_600_000, stepMs: 3_000 })));
 
     const written = section.locator('[data-testid="records-written"] .v');
@@ -49,6 +49,9 @@ test('status page: live ingest shows the pipeline, records, a quarantine reason 
     const quarantine = await section.locator('[data-testid="quarantine"]').textContent();
     assert.match(quarantine!, /1 record\(s\) rejected, first: .*field/);
     assert.match(quarantine!, /bluecoat-a\.log/);
+    await page.waitForFunction(() => /skipped_lines\s*1/.test(document.querySelector('section[data-pipeline="proxy"] [data-testid="counts"]')?.textContent ?? ''),
+      undefined, { timeout: 15_000 });
+    assert.match((await section.locator('[data-testid="counts"]').textContent())!, /skipped_lines\s*1/, 'the dissector counts are shown');
     const hours = section.locator('[data-testid="hours"] tbody tr');
     const rows = await hours.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 4).map((td) => td.textContent)));
     const byHour = Object.fromEntries(rows.map((r) => [r[1], Number(r[3]!.replace(/,/g, ''))]));
