@@ -25,7 +25,7 @@
  * (MetaException, InvalidObjectException, ...) are not retried except
  * MetaException texts that say the backing database was busy.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retrying } from '../retry.ts';
 import { SpotError } from '../errors.ts';
 import { T, TType, ThriftConnection, type TFields, type TStruct, type TValue } from './thrift.ts';
 
@@ -182,8 +182,7 @@ export class MetastoreClient {
   /** Calls `method`, retrying retryable failures; returns field 0 of the result (undefined for void). */
   private async invoke(method: string, args: TFields): Promise<unknown> {
     const attempts = Math.max(1, this.opts.attempts ?? 5);
-    let delay = this.opts.backoffMs ?? 200;
-    for (let attempt = 1; ; attempt++) {
+    return await retrying(async () => {
       try {
         const result = await this.conn.call(method, args);
         for (const [id, value] of result) {
@@ -193,13 +192,11 @@ export class MetastoreClient {
         }
         return result.get(0);
       } catch (err) {
-        const retryable = err instanceof SpotError && err.retryable;
-        if (!retryable || attempt >= attempts) throw err;
-        this.conn.close();
-        await sleep(delay);
-        delay = Math.min(delay * 2, 10_000);
+        // A connection in an unknown state is not reused for the next attempt.
+        if (err instanceof SpotError && err.retryable) this.conn.close();
+        throw err;
       }
-    }
+    }, { initialMs: this.opts.backoffMs ?? 200, maxMs: 10_000, retries: attempts - 1 });
   }
 
   async getAllDatabases(): Promise<string[]> {

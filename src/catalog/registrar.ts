@@ -13,6 +13,7 @@
  * twice is harmless.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BackoffTimer } from '../retry.ts';
 import { SpotError, errorMessage } from '../errors.ts';
 import { SCHEMAS, TABLE_NAMES, type Hour, type TableName } from '../table/schemas.ts';
 import { partitionDir, partitionKeys, partitionValues, tableLocation } from './ddl.ts';
@@ -125,7 +126,7 @@ export class HiveCatalog {
   }
 
   private async run(): Promise<void> {
-    let delay = this.opts.backoffMs ?? 200;
+    const backoff = new BackoffTimer({ initialMs: this.opts.backoffMs ?? 200, maxMs: this.opts.maxBackoffMs ?? 30_000 });
     while (!this.closed || this.pending.size > 0) {
       if (this.pending.size === 0) {
         await new Promise<void>((res) => (this.wake = res));
@@ -147,14 +148,13 @@ export class HiveCatalog {
           );
           for (const [key] of items) this.pending.delete(key);
         }
-        delay = this.opts.backoffMs ?? 200;
+        backoff.reset();
         this.lastError = undefined;
       } catch (err) {
         this.lastError = err;
         this.opts.onError?.(err);
         if (this.closed) return;
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.opts.maxBackoffMs ?? 30_000);
+        await sleep(backoff.next());
       }
     }
   }

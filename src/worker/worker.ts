@@ -101,19 +101,18 @@ export class Worker {
   async run(signal: AbortSignal): Promise<void> {
     const backoff = new BackoffTimer({ initialMs: 500, maxMs: 30_000 });
     const failures = new FailureTracker();
-    let pollBackoffMs = 500;
+    const pollBackoff = new BackoffTimer({ initialMs: 500, maxMs: 10_000 });
     while (!signal.aborted) {
       let records: QueueRecord[];
       try {
         records = await this.#d.consumer.poll(8, 500);
-        pollBackoffMs = 500;
+        pollBackoff.reset();
       } catch (err) {
         if (!(err instanceof SpotError) || !err.retryable) throw err;
         // Queue unreachable (broker down or restarting): nothing is lost by waiting; poll again.
         retried(this.#d.pipeline.name, 'worker');
         this.#d.log.warn({ err: errorMessage(err) }, 'queue not reachable, polling again');
-        await sleep(pollBackoffMs, undefined, { signal }).catch(() => undefined);
-        pollBackoffMs = Math.min(pollBackoffMs * 2, 10_000);
+        await sleep(pollBackoff.next(), undefined, { signal }).catch(() => undefined);
         continue;
       }
       for (const record of records) {
