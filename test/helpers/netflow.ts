@@ -23,7 +23,7 @@
  *   in the first datagram, data follows in later datagrams.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
+import { createSocket, type Socket } from 'node:dgram';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -395,4 +395,72 @@ export function protoName(n: number): string {
 /** nfdump's 8-character TCP flag text (CWR ECE URG ACK PSH RST SYN FIN). */
 export function flagText(flags: number): string {
   return 'CEUAPRSF'.split('').map((c, i) => (flags & (0x80 >> i) ? c : '.')).join('');
+}
+
+// ---------------------------------------------------------------- raw datagrams through nfcapd
+
+export interface NfcapdReceipt {
+  /** The nfcapd files written (sorted). */
+  readonly files: string[];
+  readonly dir: string;
+  /** nfcapd's log (its closing line counts flows, sequence errors, bad packets). */
+  readonly log: string;
+  /** Wall-clock window (epoch ms) in which the datagrams were sent. */
+  readonly sentFromMs: number;
+  readonly sentToMs: number;
+}
+
+/** A datagram and the loopback address it is sent from (default 127.0.0.1; any 127.x.y.z works on Linux). */
+export interface SourcedDatagram {
+  readonly data: Uint8Array;
+  readonly from?: string;
+}
+
+/** Sends raw datagrams (in order, paced) to a fresh nfcapd on 127.0.0.1 and returns what it wrote. */
+export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { nfcapd?: string; dir?: string } = {}): Promise<NfcapdReceipt> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
+  let running: Running | undefined;
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < 5 && !running; attempt++) {
+    try {
+      running = await startNfcapd(options.nfcapd ?? 'nfcapd', dir, await freeUdpPort());
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
+      lastErr = err;
+    }
+  }
+  if (!running) throw lastErr;
+  const port = Number(/Port: (\d+)/.exec(running.log())?.[1]);
+  const sockets = new Map<string, Socket>();
+  const socketFor = async (from: string): Promise<Socket> => {
+    let s = sockets.get(from);
+    if (!s) {
+      const sock = createSocket('udp4');
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.bind(0, from, () => resolve());
+      });
+      sockets.set(from, (s = sock));
+    }
+    return s;
+  };
+  const sentFromMs = Date.now();
+  try {
+    for (let i = 0; i < datagrams.length; i++) {
+      const d = datagrams[i]!;
+      const [data, from] = d instanceof Uint8Array ? [d, '127.0.0.1'] : [d.data, d.from ?? '127.0.0.1'];
+      const sock = await socketFor(from);
+      await new Promise<void>((resolve, reject) => sock.send(data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      if (i % 32 === 31) await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    for (const s of sockets.values()) s.close();
+  }
+  const sentToMs = Date.now();
+  await new Promise((r) => setTimeout(r, 300));
+  running.child.kill('SIGTERM');
+  const code = await running.exited;
+  if (code !== 0) throw new Error(`nfcapd exited with ${code}: ${running.log()}`);
+  const files = (await readdir(dir)).filter((n) => /^nfcapd\.\d{12}$/.test(n)).sort().map((n) => join(dir, n));
+  return { files, dir, log: running.log(), sentFromMs, sentToMs };
 }
