@@ -1,0 +1,57 @@
+/**
+ * IP addresses as nfdump prints them: glibc inet_ntop(). IPv6 compresses the
+ * first longest run of two or more zero groups to `::`, writes groups in
+ * lower-case hex without leading zeros, and writes the last 32 bits dotted
+ * when the address is IPv4-compatible (`::a.b.c.d`, first 96 bits zero, not
+ * `::` or `::1`-like with a zero 7th group) or IPv4-mapped (`::ffff:a.b.c.d`).
+ */
+
+/** Dotted quad of an IPv4 address given as an unsigned 32-bit number (most significant byte first). */
+export function ipv4Text(v: number): string {
+  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+const words = new Array<number>(8);
+
+/** Text of an IPv6 address given as 16 bytes in network order (b[at] .. b[at+15]). */
+export function ipv6Text(b: Uint8Array, at = 0): string {
+  for (let i = 0; i < 8; i++) words[i] = (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
+  return ipv6FromWords(words);
+}
+
+/** Text of an IPv6 address given as eight 16-bit groups. */
+export function ipv6FromWords(w: readonly number[]): string {
+  let bestBase = -1;
+  let bestLen = 0;
+  let curBase = -1;
+  let curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (w[i] === 0) {
+      if (curBase < 0) {
+        curBase = i;
+        curLen = 1;
+      } else curLen++;
+    } else if (curBase >= 0) {
+      if (curLen > bestLen) [bestBase, bestLen] = [curBase, curLen];
+      curBase = -1;
+    }
+  }
+  if (curBase >= 0 && curLen > bestLen) [bestBase, bestLen] = [curBase, curLen];
+  if (bestLen < 2) bestBase = -1;
+
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (bestBase >= 0 && i >= bestBase && i < bestBase + bestLen) {
+      if (i === bestBase) s += ':';
+      continue;
+    }
+    if (i !== 0) s += ':';
+    if (i === 6 && bestBase === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+      s += `${w[6]! >>> 8}.${w[6]! & 255}.${w[7]! >>> 8}.${w[7]! & 255}`;
+      return s;
+    }
+    s += w[i]!.toString(16);
+  }
+  if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
+  return s;
+}

@@ -1,0 +1,391 @@
+/**
+ * The records inside one uncompressed nfcapd data block, decoded into a
+ * reusable FlowRecord (../flow-row.ts) with the values nfdump 1.7.1 would
+ * print for them (src/inline/nffile_inline.c ExpandRecord_v3,
+ * src/nfdump/nffile_compat.c ExpandRecord_v2, src/output/output_csv.c).
+ * A flow's absent parts print as nfdump prints a cleared master record:
+ * numbers 0, addresses 0.0.0.0, receive time 1970-01-01 00:00:00.
+ *
+ * GRAMMAR (records of a block; all little-endian):
+ *   block      := NumRecords x record
+ *   record     := u16 type, u16 size (incl. these 4 bytes, >= 4), body
+ *   type 11 V3 flow    := u16 numElements, u8 engineType, u8 engineID, u16 exporterID,
+ *                         u8 flags, u8 nfversion (12-byte header), numElements x element
+ *     element          := u16 type, u16 length (incl. these 4 bytes), data;
+ *                         the lengths add up to the record size
+ *       1 generic      := u64 msecFirst, u64 msecLast, u64 msecReceived, u64 inPackets,
+ *                         u64 inBytes, u16 srcPort, u16 dstPort (ICMP type<<8|code), u8 proto,
+ *                         u8 tcpFlags, u8 fwdStatus, u8 srcTos                 (48)
+ *       2 IPv4         := u32 src, u32 dst                                     (8)
+ *       3 IPv6         := 2 x u64 src, 2 x u64 dst (each u64 = 8 address bytes reversed)
+ *       4 misc         := u32 input, u32 output, u8 srcMask, u8 dstMask, u8 dir, u8 dstTos, ...
+ *       5 counters     := u64 flows, u64 outPackets, u64 outBytes
+ *       7 AS           := u32 srcAS, u32 dstAS
+ *       12/13 received := u32 IPv4 / 2 x u64 IPv6 of the exporter (nfdump's `ra`)
+ *       31/32 tunnel   := u32 or 2 x u64 src, dst, u32 proto (nfdump 1.7.1 prints an extra
+ *                         line before the flow: the tunnel's protocol and times, every
+ *                         other field zero, addresses too: csv_record sets the tunnel
+ *                         addresses in fields it does not print)
+ *       others         := skipped by length
+ *   type 10 1.6 flow   := u16 flags (1 IPv6, 2 64-bit packets, 4 64-bit bytes), u16 extMap,
+ *                         u16 msecFirst, u16 msecLast, u32 first, u32 last, u8 fwdStatus,
+ *                         u8 tcpFlags, u8 proto, u8 tos, u16 srcPort, u16 dstPort,
+ *                         u16 exporterSysid, u8 biFlowDir, u8 flowEndReason (32-byte head),
+ *                         addresses (8 or 32), packets (4 or 8), bytes (4 or 8), then the
+ *                         extensions of the extension map, each of a fixed size (EXT_SIZE)
+ *   type 2 extension map := u16 mapId, u16 extensionSize, u16 ids..., 0 (size % 4 == 0)
+ *   type 7 exporter    := u32 version, 2 x u64 ip, u16 family, u16 sysid, u32 id
+ *   type 8 exporter stats := u32 count, count x {u32 sysid, u32 sequenceFailures, u64 packets, u64 flows}
+ *   type 9/15 sampler, 12/13/14 name arrays, others: not flows, skipped
+ */
+import { FlowRecord, protoName, receivedTimeFromMs, tcpFlagsString } from '../flow-row.ts';
+import { ipv4Text, ipv6FromWords } from '../ip-text.ts';
+
+export const V3_RECORD = 11;
+export const COMMON_RECORD = 10;
+export const EXTENSION_MAP = 2;
+const EXPORTER_INFO = 7;
+const EXPORTER_STAT = 8;
+const SAMPLER_LEGACY = 9;
+const SAMPLER = 15;
+/** Record types that carry no flow and are skipped without a word (nfdump 1.7.1 reads or ignores them). */
+const NOT_FLOWS = new Set([1, 3, 4, 5, 6, 12, 13, 14, 16 /* nfdump 1.8 V4 record: 1.7.1 skips it too */]);
+
+/** Size of each nfdump 1.6 extension by id (nfx.c extension_descriptor; 0..3 are the fixed part). */
+const EXT_SIZE: readonly number[] = [
+  0, 0, 0, 0, 4, 8, 4, 8, 4, 4, 16, 4, 16, 4, 4, 8, 4, 8, 4, 8, 16, 16, 40, 4, 16, 4, 8, 8,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, // 28..36 reserved
+  20, 4, 8, 32, 24, 24, 72, 0, 24, 12, 0, 8, 0, // 37..49 NSEL, latency, NEL
+];
+
+export interface ExtensionMap {
+  readonly ids: Uint16Array;
+  readonly bytes: number;
+}
+
+/** What the walk of one block found besides flows. */
+export interface BlockTally {
+  /** Flow records (types 10 and 11) seen, whether or not they became rows. */
+  flows: number;
+  /** Rows emitted (a tunnelled flow gives two). */
+  rows: number;
+}
+
+export type Problem = (reason: string, raw?: Uint8Array) => void;
+
+const TWO32 = 4294967296;
+const words = new Array<number>(8);
+
+/** Decodes records of uncompressed blocks; one instance per file (it keeps the file's extension maps). */
+export class RecordDecoder {
+  readonly rec = new FlowRecord();
+  readonly tunnel = new FlowRecord();
+  readonly maps = new Map<number, ExtensionMap>();
+  readonly counters: Record<string, number> = {};
+  #v = new DataView(new ArrayBuffer(0));
+  #b = new Uint8Array(0);
+  #hasTunnel = false;
+
+  count(name: string, n = 1): void {
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
+  /**
+   * Walks the records of one block. With `emit`, every flow is decoded and
+   * handed to `onFlow` (a tunnelled flow twice: tunnel first, as nfdump
+   * prints it); without, flows are only counted and extension maps kept.
+   * A record that cannot be decoded goes to `problem` and the walk goes on;
+   * a record whose size leaves the block ends the walk of this block.
+   */
+  walk(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowRecord) => void, problem: Problem): BlockTally {
+    const b = payload;
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    this.#v = v;
+    this.#b = b;
+    const tally: BlockTally = { flows: 0, rows: 0 };
+    let at = 0;
+    for (let i = 0; i < numRecords; i++) {
+      if (at + 4 > b.length) {
+        problem(`record ${i + 1} of ${numRecords} starts past the block's ${b.length} bytes`);
+        return tally;
+      }
+      const type = v.getUint16(at, true);
+      const size = v.getUint16(at + 2, true);
+      if (size < 4 || at + size > b.length) {
+        problem(`record ${i + 1} of ${numRecords} (type ${type}) has size ${size}, beyond the block's ${b.length} bytes`, b.subarray(at, at + 64));
+        return tally;
+      }
+      if (type === V3_RECORD || type === COMMON_RECORD) {
+        tally.flows++;
+        if (emit) {
+          const why = type === V3_RECORD ? this.#v3(at, size) : this.#common(at, size);
+          if (why) problem(`record ${i + 1} of ${numRecords}: ${why}`, b.subarray(at, at + size));
+          else {
+            if (this.#hasTunnel) {
+              onFlow(this.tunnel);
+              tally.rows++;
+            }
+            onFlow(this.rec);
+            tally.rows++;
+          }
+        }
+      } else if (type === EXTENSION_MAP) {
+        const why = this.#map(at, size);
+        if (why && emit) problem(`record ${i + 1} of ${numRecords}: ${why}`, b.subarray(at, at + size));
+      } else if (type === EXPORTER_INFO || type === EXPORTER_STAT || type === SAMPLER || type === SAMPLER_LEGACY) {
+        if (emit) this.#meta(type, at, size);
+      } else if (!NOT_FLOWS.has(type) && emit) {
+        this.count('nfcapd_unknown_records');
+      }
+      at += size;
+    }
+    return tally;
+  }
+
+  #u64(at: number): number {
+    return this.#v.getUint32(at, true) + this.#v.getUint32(at + 4, true) * TWO32;
+  }
+
+  /** IPv6 stored as two host-order u64 (high half first) at `at`. */
+  #ipv6(at: number): string {
+    const v = this.#v;
+    words[0] = v.getUint16(at + 6, true);
+    words[1] = v.getUint16(at + 4, true);
+    words[2] = v.getUint16(at + 2, true);
+    words[3] = v.getUint16(at, true);
+    words[4] = v.getUint16(at + 14, true);
+    words[5] = v.getUint16(at + 12, true);
+    words[6] = v.getUint16(at + 10, true);
+    words[7] = v.getUint16(at + 8, true);
+    return ipv6FromWords(words);
+  }
+
+  #clear(): FlowRecord {
+    const r = this.rec;
+    r.tdur = 0;
+    r.sip = r.dip = r.rip = '0.0.0.0';
+    r.sport = r.dport = r.fwd = r.stos = 0;
+    r.ipkt = r.ibyt = r.opkt = r.obyt = 0;
+    r.input = r.output = r.sas = r.das = r.dtos = r.dir = 0;
+    r.proto = protoName(0);
+    r.flag = tcpFlagsString(0);
+    this.#hasTunnel = false;
+    return r;
+  }
+
+  /** nfdump's duration: (msecLast - msecFirst) as unsigned 64-bit, / 1000, printed %.3f. */
+  static duration(firstLo: number, firstHi: number, lastLo: number, lastHi: number): number {
+    const first = firstLo + firstHi * TWO32;
+    const last = lastLo + lastHi * TWO32;
+    if (firstHi < 0x200000 && lastHi < 0x200000 && last >= first) return (last - first) / 1000;
+    const first64 = (BigInt(firstHi) << 32n) | BigInt(firstLo);
+    const last64 = (BigInt(lastHi) << 32n) | BigInt(lastLo);
+    return Number((Number(BigInt.asUintN(64, last64 - first64)) / 1000).toFixed(3));
+  }
+
+  #v3(at: number, size: number): string {
+    const v = this.#v;
+    const r = this.#clear();
+    if (size < 12) return `V3 record of ${size} bytes is shorter than its 12-byte header`;
+    const n = v.getUint16(at + 4, true);
+    const end = at + size;
+    let e = at + 12;
+    let received = 0;
+    let first: [number, number, number, number] | undefined;
+    for (let k = 0; k < n; k++) {
+      if (e + 4 > end) return `element ${k + 1} of ${n} starts past the record's ${size} bytes`;
+      const type = v.getUint16(e, true);
+      const len = v.getUint16(e + 2, true);
+      if (len < 4 || e + len > end) return `element ${k + 1} of ${n} (type ${type}) has length ${len}, beyond the record`;
+      const d = e + 4;
+      const data = len - 4;
+      const short = (need: number) => `element type ${type} has ${data} data bytes, needs ${need}`;
+      switch (type) {
+        case 1: // generic flow
+          if (data < 48) return short(48);
+          first = [v.getUint32(d, true), v.getUint32(d + 4, true), v.getUint32(d + 8, true), v.getUint32(d + 12, true)];
+          received = this.#u64(d + 16);
+          r.ipkt = this.#u64(d + 24);
+          r.ibyt = this.#u64(d + 32);
+          r.sport = v.getUint16(d + 40, true);
+          r.dport = v.getUint16(d + 42, true);
+          r.proto = protoName(this.#b[d + 44]!);
+          r.flag = tcpFlagsString(this.#b[d + 45]!);
+          r.fwd = this.#b[d + 46]!;
+          r.stos = this.#b[d + 47]!;
+          break;
+        case 2: // IPv4 addresses
+          if (data < 8) return short(8);
+          r.sip = ipv4Text(v.getUint32(d, true));
+          r.dip = ipv4Text(v.getUint32(d + 4, true));
+          break;
+        case 3: // IPv6 addresses
+          if (data < 32) return short(32);
+          r.sip = this.#ipv6(d);
+          r.dip = this.#ipv6(d + 16);
+          break;
+        case 4: // misc
+          if (data < 12) return short(12);
+          r.input = v.getUint32(d, true);
+          r.output = v.getUint32(d + 4, true);
+          r.dir = this.#b[d + 10]!;
+          r.dtos = this.#b[d + 11]!;
+          break;
+        case 5: // out counters
+          if (data < 24) return short(24);
+          r.opkt = this.#u64(d + 8);
+          r.obyt = this.#u64(d + 16);
+          break;
+        case 7: // AS numbers
+          if (data < 8) return short(8);
+          r.sas = v.getUint32(d, true);
+          r.das = v.getUint32(d + 4, true);
+          break;
+        case 12: // received from (IPv4)
+          if (data < 4) return short(4);
+          r.rip = ipv4Text(v.getUint32(d, true));
+          break;
+        case 13: // received from (IPv6)
+          if (data < 16) return short(16);
+          r.rip = this.#ipv6(d);
+          break;
+        case 31: // tunnel IPv4
+          if (data < 12) return short(12);
+          this.#tunnelOf(false, v.getUint32(d + 8, true));
+          break;
+        case 32: // tunnel IPv6
+          if (data < 36) return short(36);
+          this.#tunnelOf(true, v.getUint32(d + 32, true));
+          break;
+        default:
+          if (type === 0 || type > 42) this.count('nfcapd_unknown_elements');
+      }
+      e += len;
+    }
+    if (e !== end) return `elements fill ${e - at} of the record's ${size} bytes`;
+    r.time = receivedTimeFromMs(received);
+    r.tdur = first ? RecordDecoder.duration(first[0], first[1], first[2], first[3]) : 0;
+    if (this.#hasTunnel) this.tunnel.tdur = r.tdur;
+    return '';
+  }
+
+  /** The extra row nfdump prints for a tunnelled flow (see the grammar above). */
+  #tunnelOf(ipv6: boolean, proto: number): void {
+    const t = this.tunnel;
+    t.time = receivedTimeFromMs(0);
+    t.sip = t.dip = ipv6 ? '::' : '0.0.0.0';
+    t.rip = '0.0.0.0';
+    t.proto = protoName(proto & 255);
+    t.flag = tcpFlagsString(0);
+    t.sport = t.dport = t.fwd = t.stos = 0;
+    t.ipkt = t.ibyt = t.opkt = t.obyt = 0;
+    t.input = t.output = t.sas = t.das = t.dtos = t.dir = 0;
+    this.#hasTunnel = true;
+  }
+
+  #common(at: number, size: number): string {
+    const v = this.#v;
+    const b = this.#b;
+    const r = this.#clear();
+    if (size < 32) return `1.6 flow record of ${size} bytes is shorter than its 32-byte head`;
+    const flags = v.getUint16(at + 4, true);
+    const mapId = v.getUint16(at + 6, true);
+    const map = this.maps.get(mapId);
+    if (!map) return `extension map ${mapId} is missing`;
+    const fixed = ((flags & 1) ? 32 : 8) + ((flags & 2) ? 8 : 4) + ((flags & 4) ? 8 : 4);
+    if (32 + fixed + map.bytes > size) return `1.6 flow record of ${size} bytes is shorter than its ${32 + fixed + map.bytes} bytes of fields`;
+    const firstMs = v.getUint32(at + 12, true) * 1000 + v.getUint16(at + 8, true);
+    const lastMs = v.getUint32(at + 16, true) * 1000 + v.getUint16(at + 10, true);
+    r.tdur = RecordDecoder.duration(firstMs % TWO32, Math.floor(firstMs / TWO32), lastMs % TWO32, Math.floor(lastMs / TWO32));
+    r.fwd = b[at + 20]!;
+    r.flag = tcpFlagsString(b[at + 21]!);
+    r.proto = protoName(b[at + 22]!);
+    r.stos = b[at + 23]!;
+    r.sport = v.getUint16(at + 24, true);
+    r.dport = v.getUint16(at + 26, true);
+    let p = at + 32;
+    if (flags & 1) {
+      r.sip = this.#ipv6(p);
+      r.dip = this.#ipv6(p + 16);
+      p += 32;
+    } else {
+      r.sip = ipv4Text(v.getUint32(p, true));
+      r.dip = ipv4Text(v.getUint32(p + 4, true));
+      p += 8;
+    }
+    if (flags & 2) {
+      r.ipkt = this.#u64(p);
+      p += 8;
+    } else {
+      r.ipkt = v.getUint32(p, true);
+      p += 4;
+    }
+    if (flags & 4) {
+      r.ibyt = this.#u64(p);
+      p += 8;
+    } else {
+      r.ibyt = v.getUint32(p, true);
+      p += 4;
+    }
+    let received = 0;
+    const ids = map.ids;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      switch (id) {
+        case 4: r.input = v.getUint16(p, true); r.output = v.getUint16(p + 2, true); break;
+        case 5: r.input = v.getUint32(p, true); r.output = v.getUint32(p + 4, true); break;
+        case 6: r.sas = v.getUint16(p, true); r.das = v.getUint16(p + 2, true); break;
+        case 7: r.sas = v.getUint32(p, true); r.das = v.getUint32(p + 4, true); break;
+        case 8: r.dtos = b[p]!; r.dir = b[p + 1]!; break;
+        case 14: r.opkt = v.getUint32(p, true); break;
+        case 15: r.opkt = this.#u64(p); break;
+        case 16: r.obyt = v.getUint32(p, true); break;
+        case 17: r.obyt = this.#u64(p); break;
+        case 23: r.rip = ipv4Text(v.getUint32(p, true)); break;
+        case 24: r.rip = this.#ipv6(p); break;
+        case 27: received = this.#u64(p); break;
+      }
+      p += EXT_SIZE[id]!;
+    }
+    r.time = receivedTimeFromMs(received);
+    return '';
+  }
+
+  /** Keeps a 1.6 extension map (checked as nfx.c VerifyExtensionMap does), or says why not. */
+  #map(at: number, size: number): string {
+    const v = this.#v;
+    if (size % 4 !== 0 || size <= 10) return `extension map of ${size} bytes is malformed`;
+    const mapId = v.getUint16(at + 4, true);
+    const declared = v.getUint16(at + 6, true);
+    const max = (size - 10) / 2;
+    const ids: number[] = [];
+    let bytes = 0;
+    let i = 0;
+    for (; i <= max; i++) {
+      const id = v.getUint16(at + 8 + 2 * i, true);
+      if (id === 0) break;
+      if (id >= EXT_SIZE.length) return `extension map ${mapId} names unknown extension ${id}`;
+      ids.push(id);
+      bytes += EXT_SIZE[id]!;
+    }
+    if (i > max) return `extension map ${mapId} has no end marker`;
+    if (bytes !== declared) return `extension map ${mapId} says ${declared} extension bytes, its ids add up to ${bytes}`;
+    this.maps.set(mapId, { ids: Uint16Array.from(ids), bytes });
+    return '';
+  }
+
+  #meta(type: number, at: number, size: number): void {
+    const v = this.#v;
+    if (type === EXPORTER_INFO) {
+      this.count('nfcapd_exporters');
+    } else if (type === EXPORTER_STAT) {
+      if (size < 8) return;
+      const n = v.getUint32(at + 4, true);
+      let failures = 0;
+      for (let k = 0; k < n && at + 8 + 24 * (k + 1) <= at + size; k++) failures += v.getUint32(at + 8 + 24 * k + 4, true);
+      if (failures) this.count('exporter_sequence_failures', failures);
+    } else {
+      this.count('nfcapd_samplers');
+    }
+  }
+}
