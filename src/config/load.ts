@@ -73,7 +73,7 @@ export interface Config {
 }
 
 const DEFAULT_SUPPORTED: Record<PipelineType, string[]> = { flow: ['nfcapd.'], dns: ['.pcap'], proxy: ['.log'] };
-const DISSECTORS: Record<PipelineType, string[]> = { flow: ['nfdump'], dns: ['native', 'tshark'], proxy: ['bluecoat'] };
+const DISSECTORS: Record<PipelineType, string[]> = { flow: ['native', 'nfdump'], dns: ['native', 'tshark'], proxy: ['bluecoat'] };
 
 type Plain = Record<string, unknown>;
 
@@ -182,9 +182,15 @@ export function parseConfig(raw: unknown, file: string): Config {
   const pipelines: Record<string, PipelineConfig> = {};
   for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
     const type = p.type as PipelineType;
-    const dissector = (p.dissector as string | undefined) ?? DISSECTORS[type][0]!;
+    // process_opt for flow is nfdump's (a filter, -6, ...): only the nfdump dissector honours it.
+    const nfdumpOptions = type === 'flow' && (p.process_opt as string).trim() !== '';
+    const dissector = (p.dissector as string | undefined) ?? (nfdumpOptions ? 'nfdump' : DISSECTORS[type][0]!);
     if (!DISSECTORS[type].includes(dissector)) {
       errors.push(`pipelines.${name}.dissector: expected one of ${DISSECTORS[type].join(', ')} for type ${type}, got ${JSON.stringify(dissector)}`);
+    } else if (nfdumpOptions && dissector !== 'nfdump') {
+      errors.push(`pipelines.${name}.process_opt: options for nfdump need dissector "nfdump" (the ${dissector} dissector reads every flow), got ${JSON.stringify(p.process_opt)}`);
+    } else if (nfdumpOptions && p.dissector === undefined) {
+      notices.push(`pipelines.${name}: process_opt is set, so flow files go through nfdump (set dissector "nfdump" to say so, or drop process_opt for the native reader)`);
     }
     for (const pattern of (p.supported_files as string[] | undefined) ?? []) {
       try {

@@ -7,6 +7,7 @@ import { SpotError } from '../errors.ts';
 import type { Dissector } from './types.ts';
 
 const LOADERS: Record<string, (pipeline: PipelineConfig) => Promise<Dissector>> = {
+  'flow/native': async () => (await import('./flow/native/index.ts')).dissectFlowNative,
   'flow/nfdump': async () => (await import('./flow/nfdump.ts')).dissectFlowNfdump,
   'dns/tshark': async (p) => (await import('./dns/tshark.ts')).createTsharkDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
   'dns/native': async (p) => (await import('./dns/native/index.ts')).createNativeDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
@@ -14,7 +15,7 @@ const LOADERS: Record<string, (pipeline: PipelineConfig) => Promise<Dissector>> 
 };
 
 /** Dissectors that honour DissectOptions.byteRange, so one large file can be shared by several workers. */
-const RANGED = new Set(['dns/native', 'proxy/bluecoat']);
+const RANGED = new Set(['dns/native', 'proxy/bluecoat', 'flow/native']);
 
 export function supportsByteRanges(pipeline: PipelineConfig): boolean {
   return RANGED.has(`${pipeline.type}/${pipeline.dissector}`);

@@ -55,7 +55,20 @@ test('every problem is reported with its key path and what was expected', () => 
 test('a dissector must fit the pipeline type', () => {
   const c = structuredClone(spotExample) as any;
   c.pipelines.flow_internals.dissector = 'tshark';
-  assert.throws(() => parseConfig(c, '/x.json'), /pipelines\.flow_internals\.dissector: expected one of nfdump for type flow/);
+  assert.throws(() => parseConfig(c, '/x.json'), /pipelines\.flow_internals\.dissector: expected one of native, nfdump for type flow/);
+});
+
+test('flow: native by default; a process_opt (nfdump options) keeps nfdump, and native with one is refused', () => {
+  const c = structuredClone(spotExample) as any;
+  assert.equal(parseConfig(c, '/x.json').pipelines.flow_internals!.dissector, 'native');
+  c.pipelines.flow_internals.process_opt = 'proto tcp';
+  const withOpt = parseConfig(c, '/x.json');
+  assert.equal(withOpt.pipelines.flow_internals!.dissector, 'nfdump');
+  assert.ok(withOpt.notices.some((n) => /flow_internals: process_opt is set, so flow files go through nfdump/.test(n)));
+  c.pipelines.flow_internals.dissector = 'nfdump';
+  assert.ok(!parseConfig(c, '/x.json').notices.some((n) => /process_opt is set/.test(n)));
+  c.pipelines.flow_internals.dissector = 'native';
+  assert.throws(() => parseConfig(c, '/x.json'), /flow_internals\.process_opt: options for nfdump need dissector "nfdump"/);
 });
 
 test('brokers: host list, host:port and the port default', () => {

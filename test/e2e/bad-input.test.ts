@@ -212,17 +212,17 @@ after(async () => {
 describe('flow (nfcapd)', () => {
   test('zero-length file: quarantined', async () => {
     ws.drop('flow', 'nfcapd.202401010000', Buffer.alloc(0));
-    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010000', /nfdump|empty|read/i);
+    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010000', /nfdump|empty|read|not an nfcapd file: 0 bytes/i);
   });
   test('random bytes: quarantined', async () => {
     ws.drop('flow', 'nfcapd.202401010005', garbage(20_000, 1));
-    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010005', /nfdump/i);
+    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010005', /nfdump|not an nfcapd file: bad magic/i);
   });
   test('unknown layout (a real file whose header names layout 9): quarantined', async () => {
     const b = Buffer.from(nfcapdFile);
     b.writeUInt16LE(9, 2); // header: u16 magic 0xA50C, u16 layout version
     ws.drop('flow', 'nfcapd.202401010010', b);
-    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010010', /nfdump/i);
+    await assertQuarantinedFile(ws, daemons.flow!, 'flow', 'nfcapd.202401010010', /nfdump|unsupported nfcapd layout 9/i);
   });
   test('truncated (a real file cut in half): quarantined or its readable flows kept with the error recorded', async () => {
     const name = 'nfcapd.202401010015';
@@ -230,7 +230,7 @@ describe('flow (nfcapd)', () => {
     await settled(ws, 'flow', name);
     const q = quarantineOf(ws, 'flow', name);
     assert.equal(q.length, 1, JSON.stringify(q));
-    assert.match(q[0]!.reason, /nfdump/i);
+    assert.match(q[0]!.reason, /nfdump|truncated: block/i);
     const rows = await rowsFrom(ws, 'flow', name);
     if (q[0]!.kind === 'file') assert.equal(rows.length, 0);
     else assert.ok(rows.length < 300);

@@ -7,7 +7,7 @@ import { makeProxyRecords, proxyLog } from '../helpers/proxy-lines.ts';
 import { workspace } from '../helpers/workspace.ts';
 
 test('a missing nfdump stops start with the apt-get command, and leaves the file for the next start', async () => {
-  const ws = workspace({ flow: { type: 'flow' } });
+  const ws = workspace({ flow: { type: 'flow', dissector: 'nfdump' } });
   try {
     ws.drop('flow', 'nfcapd.202601010000', Buffer.alloc(2000, 1));
     const run = await ws.cli(['start', 'flow', '-c', ws.configFile, '--once'], { env: { PATH: '/nonexistent' }, timeoutMs: 60_000 });

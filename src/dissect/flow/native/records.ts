@@ -82,8 +82,8 @@ export class RecordDecoder {
   readonly tunnel = new FlowRecord();
   readonly maps = new Map<number, ExtensionMap>();
   readonly counters: Record<string, number> = {};
-  #v = new DataView(new ArrayBuffer(0));
-  #b = new Uint8Array(0);
+  #v: DataView = new DataView(new ArrayBuffer(0));
+  #b: Uint8Array = new Uint8Array(0);
   #hasTunnel = false;
 
   count(name: string, n = 1): void {
