@@ -131,7 +131,10 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
 
     const fileProblems: string[] = [];
     let expected: number | undefined = header.numFlows;
-    if (countAll && header.layout === 2 && header.appendixBlocks > 0) {
+    const appendixPastEnd = header.offAppendix >= size;
+    if (appendixPastEnd) {
+      fileProblems.push(`truncated: the appendix should start at byte ${header.offAppendix}, the file ends at byte ${size}`);
+    } else if (countAll && header.layout === 2 && header.appendixBlocks > 0) {
       const a = await readAppendix(r);
       if (typeof a === 'string') fileProblems.push(`damaged appendix: ${a}`);
       else expected = a.numFlows;
@@ -155,7 +158,7 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
 
     let pos = header.dataStart;
     let complete = true; // every block of the file was walked
-    const limit = header.offAppendix > 0 ? header.offAppendix : size;
+    const limit = header.offAppendix > 0 ? Math.min(header.offAppendix, size) : size;
     for (let i = 0; i < header.numBlocks; i++) {
       options.signal?.throwIfAborted();
       if (pos >= end && !countAll) {

@@ -83,8 +83,9 @@ export function parseFileHeader(b: Uint8Array, fileSize: number): FileHeader | s
     if (!(codec in CODEC_NAMES)) return `corrupt nfcapd header: unknown compression ${codec}`;
     const appendixBlocks = v.getUint16(18, true);
     const offAppendix = u64(b, 24);
-    if (appendixBlocks > 0 && (offAppendix < HEADER2_BYTES || offAppendix >= fileSize)) {
-      return `corrupt nfcapd header: appendix offset ${offAppendix} outside the file (${fileSize} bytes)`;
+    // An appendix past the end is a truncated file (its blocks are still read); one inside the header is not a file.
+    if (appendixBlocks > 0 && offAppendix < HEADER2_BYTES) {
+      return `corrupt nfcapd header: appendix offset ${offAppendix} lies inside the header`;
     }
     return {
       layout: 2, codec, numBlocks: v.getUint32(36, true), dataStart: HEADER2_BYTES,

@@ -144,7 +144,7 @@ test('oversized and zero lengths in block headers, records and elements', async 
   assert.ok(r.rejected.some((x) => /record 3 of 4294967295 starts past the block/.test(x.reason)));
   // An appendix offset outside the file, an unknown compression, layout 3, encryption, a wrong magic.
   for (const [at, write, re] of [
-    [24, (x: Buffer) => x.writeBigUInt64LE(10n ** 12n, 24), /appendix offset 1000000000000 outside the file/],
+    [24, (x: Buffer) => x.writeBigUInt64LE(12n, 24), /appendix offset 12 lies inside the header/],
     [16, (x: Buffer) => (x[16] = 9), /unknown compression 9/],
     [2, (x: Buffer) => x.writeUInt16LE(3, 2), /unsupported nfcapd layout 3 \(nfdump 1\.8\)/],
     [2, (x: Buffer) => x.writeUInt16LE(7, 2), /unsupported nfcapd layout 7$/],
