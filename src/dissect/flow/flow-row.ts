@@ -18,21 +18,18 @@
  *   - an INT column whose value does not fit a signed 32-bit integer (nfdump
  *     prints interface numbers up to 2^32-1) becomes null, as Spot's Hive text
  *     load did; a BIGINT above 2^53-1 (not exact as a JS number) becomes null
- *     too. Both are counted in `counters.value_out_of_range`.
+ *     too, and so does a tdur a FLOAT cannot hold. All are counted in
+ *     `counters.value_out_of_range` (the checks are src/table/values.ts).
  *   - a record whose receive time cannot be a calendar time is rejected with
  *     the reason.
  */
 import type { Row, Value } from '../../table/schemas.ts';
 import type { BatchBuilder } from '../batch.ts';
+import { OUT_OF_RANGE, fitBigint, fitFloat, fitInt } from '../../table/values.ts';
 import { cutRaw } from '../types.ts';
 
 /** The first eight flow columns: treceived, unix_tstamp, tryear, trmonth, trday, trhour, trminute, trsec. */
 export type ReceivedTime = readonly [string, number, number, number, number, number, number, number];
-
-export const OUT_OF_RANGE_COUNTER = 'value_out_of_range';
-
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 
 /**
  * A flow as decoded, before the column rules apply. Decoders reuse one
@@ -80,7 +77,7 @@ export function flowRowOf(rec: FlowRecord): Row | string {
   rec.outOfRange = 0;
   return [
     time[0], time[1], time[2], time[3], time[4], time[5], time[6], time[7],
-    rec.tdur, rec.sip, rec.dip,
+    float(rec, rec.tdur), rec.sip, rec.dip,
     int32(rec, rec.sport), int32(rec, rec.dport),
     rec.proto, rec.flag,
     int32(rec, rec.fwd), int32(rec, rec.stos),
@@ -102,21 +99,30 @@ export function appendFlowRow(batch: BatchBuilder, rec: FlowRecord, at?: number,
     batch.rejected.push(raw === undefined ? { at, reason: row } : { at, reason: row, raw: cutRaw(raw) });
     return false;
   }
-  if (rec.outOfRange) batch.count(OUT_OF_RANGE_COUNTER, rec.outOfRange);
+  if (rec.outOfRange) batch.count(OUT_OF_RANGE, rec.outOfRange);
   batch.rows.push(row);
   return true;
 }
 
 function int32(rec: FlowRecord, v: number | null): Value {
-  if (v === null || (v >= INT32_MIN && v <= INT32_MAX)) return v;
-  rec.outOfRange++;
-  return null;
+  if (v === null) return v;
+  const fit = fitInt(v);
+  if (fit === null) rec.outOfRange++;
+  return fit;
 }
 
 function int53(rec: FlowRecord, v: number | null): Value {
-  if (v === null || Number.isSafeInteger(v)) return v;
-  rec.outOfRange++;
-  return null;
+  if (v === null) return v;
+  const fit = fitBigint(v);
+  if (fit === null) rec.outOfRange++;
+  return fit;
+}
+
+function float(rec: FlowRecord, v: number | null): Value {
+  if (v === null) return v;
+  const fit = fitFloat(v);
+  if (fit === null) rec.outOfRange++;
+  return fit;
 }
 
 // ------------------------------------------------------------------ receive time
