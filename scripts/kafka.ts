@@ -198,7 +198,8 @@ async function prepare(dir: string, wantedPort: number | undefined): Promise<Bro
         '-XX:TieredStopAtLevel=1',
         ...(existsSync(cdsArchive) ? [`-XX:SharedArchiveFile=${cdsArchive}`, '-Xlog:cds=off', '-Xlog:cds+dynamic=off'] : []),
         `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
-        ...java(['kafka.tools.StorageTool', 'format', '-t', s.clusterId, '-c', join(dir, 'server.properties')]),
+        // --cluster-id=<id>, joined: a random base64url id may begin with '-', which argparse would take for an option.
+      ...java(['kafka.tools.StorageTool', 'format', `--cluster-id=${s.clusterId}`, '-c', join(dir, 'server.properties')]),
       ],
       { encoding: 'utf8' },
     );

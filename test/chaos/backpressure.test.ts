@@ -49,7 +49,7 @@ test('backpressure: slow workers, the queue grows on disk, memory stays bounded,
       bytes += statSync(join(ws.collect('proxy'), `peak-${String(i).padStart(2, '0')}.log`)).size;
     }
     const start = spawn(process.execPath, [BIN, 'start', 'proxy', '-c', ws.configFile, '--workers', '2', '--http', 'off'], {
-      stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, SPOT_WORKER_THROTTLE_MS: '1000' },
+      stdio: ['ignore', 'ignore', 'pipe'], detached: true, env: { ...process.env, SPOT_WORKER_THROTTLE_MS: '2500' }, // 0.8 msg/s: well behind any collector, loaded machine or not
     });
     let log = '';
     start.stderr!.on('data', (d) => (log = (log + d).slice(-10_000)));
@@ -93,7 +93,10 @@ test('backpressure: slow workers, the queue grows on disk, memory stays bounded,
     }
     assert.ok(done, `workers caught up\n${log}`);
     assert.ok(collectorDoneWithBacklog, `the collector finished while the workers still had a backlog (peak backlog ${peakBacklog} messages)`);
-    assert.ok(peakQueueBytes > 25e6, `the queue held the peak on disk: ${(peakQueueBytes / 1e6).toFixed(1)} MB`);
+    // Messages carry compressed column batches (a tenth of the log's bytes or less): the peak is counted in
+    // messages held on disk (beyond 10 of the 24 files), not in megabytes.
+    assert.ok(peakBacklog > 10 && peakQueueBytes > 1e6,
+      `the queue held the peak on disk: ${peakBacklog} messages, ${(peakQueueBytes / 1e6).toFixed(1)} MB`);
     assert.ok(peakRss < 400e6, `every process stayed under 400 MB resident: peak ${(peakRss / 1e6).toFixed(0)} MB`);
     const got = await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM proxy');
     assert.equal(got.length, expected.length);

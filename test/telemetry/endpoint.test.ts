@@ -30,7 +30,10 @@ test('start: /metrics counts a live ingest per pipeline and stage; /healthz, /re
     live.ws.drop('proxy', 'c.log', proxyLog(makeProxyRecords(250, { seed: 3 })));
     const text = await live.until('third file written', async () => {
       const m = (await live.get('/metrics')).text;
+      // Each child pushes its metrics on its own schedule: wait for the collector's last push as well as the workers'.
       return sample(m, 'spot_ingest_records_total', { ...p, stage: 'worker', outcome: 'written' }) === 950 &&
+        sample(m, 'spot_ingest_files_total', { ...p, stage: 'collector', outcome: 'queued' }) === 3 &&
+        sample(m, 'spot_ingest_queue_messages_total', { ...p, stage: 'worker', outcome: 'committed' }) === 3 &&
         sample(m, 'spot_ingest_queue_backlog_messages', p) === 0 && m;
     });
     const res = await live.get('/metrics');
