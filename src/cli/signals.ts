@@ -6,12 +6,17 @@
  * that does not answer, a NameNode retried with backoff), the process exits
  * `graceMs` after the signal. Nothing is lost by that: an offset is committed
  * and a file marked done only after their data is durable, so work in hand is
- * simply done again at the next start. A second signal exits at once.
+ * simply done again at the next start. A second signal exits at once. A
+ * child of `start --once` told to FINISH (the work is done) stops without that
+ * bound, so that its last metastore registrations are not cut short.
  */
 import { logger } from '../telemetry/log.ts';
 
 /** A child's grace; `start` waits a little longer for its children before it SIGKILLs them. */
 export const STOP_GRACE_MS = 8_000;
+
+/** The IPC message `start` sends a child to stop once the work is done (not a user's signal). */
+export const FINISH = 'spot-ingest:finish';
 
 let controller: AbortController | undefined;
 
@@ -28,7 +33,12 @@ export function stopSignal(graceMs = STOP_GRACE_MS): AbortSignal {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
-    if (process.send) process.once('disconnect', () => stop('parent went away'));
+    if (process.send) {
+      process.once('disconnect', () => stop('parent went away'));
+      // `start --once` when the work is done: finish without the grace bound (a worker may still be
+      // registering partitions with the metastore); `start` itself bounds this wait.
+      process.on('message', (m) => { if (m === FINISH) c.abort(); });
+    }
   }
   return controller.signal;
 }

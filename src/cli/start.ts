@@ -22,7 +22,7 @@ import { problemChecks, readProblems } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
-import { STOP_GRACE_MS, stopSignal } from './signals.ts';
+import { FINISH, STOP_GRACE_MS, stopSignal } from './signals.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.start.usage;
@@ -120,11 +120,17 @@ export async function startCommand(argv: string[]): Promise<number> {
 
   const stopAll = async (children: Child[]) => {
     stopping = true;
-    for (const c of children) c.proc?.kill('SIGTERM');
+    const live = (c: Child) => c.proc && c.proc.exitCode === null && c.proc.signalCode === null;
+    // Work done (--once, no signal): ask the children to finish, which lets workers complete their metastore
+    // registrations (bounded by their own 15 s budgets); SIGTERM after a minute all the same.
+    const finishing = once && !signal.aborted;
+    if (finishing) for (const c of children) if (live(c)) c.proc!.send(FINISH, () => undefined);
+    const term = setTimeout(() => { for (const c of children) if (live(c)) c.proc!.kill('SIGTERM'); }, finishing ? 60_000 : 0);
     const late = setTimeout(() => {
-      for (const c of children) if (c.proc && c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-    }, STOP_GRACE_MS + 1_000);
+      for (const c of children) if (live(c)) c.proc!.kill('SIGKILL');
+    }, (finishing ? 60_000 : 0) + STOP_GRACE_MS + 1_000);
     await Promise.all(children.map((c) => c.exited));
+    clearTimeout(term);
     clearTimeout(late);
   };
 
