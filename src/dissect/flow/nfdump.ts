@@ -1,5 +1,6 @@
 /**
  * Flow dissector: runs stock `nfdump -r FILE -o csv [process_opt words]`
+ * (`-o csv:%tr,...` from nfdump 1.7.5 on)
  * (TZ=UTC, no shell) and maps its CSV, read by header names, to flow rows.
  *
  * nfdump output this reads (nfdump 1.7.1, checked against the fixtures):
@@ -8,6 +9,11 @@
  *            least `tr`, `sa` and `da` is accepted, missing optional columns
  *            become '' / null)
  *   rows     one flow per line, no quoting (fields never contain commas)
+ *   nfdump 1.7.5 and later print only ten columns for `-o csv`: their version
+ *            (`nfdump -V`, once per binary) makes us ask for Spot's columns with
+ *            `-o csv:%tr,%td,...` (SPOT_CSV_FORMAT) and map those values back to
+ *            1.7.1's text; a column missing from that answer is an error naming
+ *            the nfdump version
  *   trailer  `No matching flows` (when empty), then `Summary`,
  *            `flows,bytes,...` and one line of totals; everything from
  *            `Summary` on is ignored.
@@ -35,14 +41,14 @@
  * (nfdump prints negative durations wrapped as 1.8e16: kept as printed). An
  * empty numeric field is null; a non-numeric one rejects the line.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { access, constants as fsc } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
 import { BatchBuilder } from '../batch.ts';
 import { readLines } from '../lines.ts';
-import { FlowRecord, appendFlowRow, flowRowOf, receivedTimeFromText } from './flow-row.ts';
+import { FlowRecord, appendFlowRow, flowRowOf, protoName, receivedTimeFromMs, receivedTimeFromText } from './flow-row.ts';
 
 export const NFDUMP_BIN = 'nfdump';
 const MAX_LINE_BYTES = 64 * 1024;
@@ -55,48 +61,93 @@ type Kind = 'string' | 'int' | 'bigint' | 'float';
 type Field = 'tdur' | 'sip' | 'dip' | 'sport' | 'dport' | 'proto' | 'flag' | 'fwd' | 'stos' | 'ipkt' | 'ibyt' | 'opkt' | 'obyt'
   | 'input' | 'output' | 'sas' | 'das' | 'dtos' | 'dir' | 'rip';
 
-/** nfdump CSV name, kind and FlowRecord field of every column read besides `tr`. */
-const MAPPED: ReadonlyArray<readonly [csv: string, kind: Kind, field: Field]> = [
-  ['td', 'float', 'tdur'],
-  ['sa', 'string', 'sip'],
-  ['da', 'string', 'dip'],
-  ['sp', 'int', 'sport'],
-  ['dp', 'int', 'dport'],
-  ['pr', 'string', 'proto'],
-  ['flg', 'string', 'flag'],
-  ['fwd', 'int', 'fwd'],
-  ['stos', 'int', 'stos'],
-  ['ipkt', 'bigint', 'ipkt'],
-  ['ibyt', 'bigint', 'ibyt'],
-  ['opkt', 'bigint', 'opkt'],
-  ['obyt', 'bigint', 'obyt'],
-  ['in', 'int', 'input'],
-  ['out', 'int', 'output'],
-  ['sas', 'int', 'sas'],
-  ['das', 'int', 'das'],
-  ['dtos', 'int', 'dtos'],
-  ['dir', 'int', 'dir'],
-  ['ra', 'string', 'rip'],
+/**
+ * Every column read besides the receive time: nfdump 1.7.1's CSV name (also
+ * the `%name` format token), kind, FlowRecord field, and the header name
+ * nfdump >= 1.7.5 prints for that token in `-o csv:%...` output.
+ */
+const MAPPED: ReadonlyArray<readonly [csv: string, kind: Kind, field: Field, header175: string]> = [
+  ['td', 'float', 'tdur', 'duration'],
+  ['sa', 'string', 'sip', 'srcAddr'],
+  ['da', 'string', 'dip', 'dstAddr'],
+  ['sp', 'int', 'sport', 'srcPort'],
+  ['dp', 'int', 'dport', 'dstPort'],
+  ['pr', 'string', 'proto', 'proto'],
+  ['flg', 'string', 'flag', 'flags'],
+  ['fwd', 'int', 'fwd', 'fwdStatus'],
+  ['stos', 'int', 'stos', 'srcTos'],
+  ['ipkt', 'bigint', 'ipkt', 'inPackets'],
+  ['ibyt', 'bigint', 'ibyt', 'inBytes'],
+  ['opkt', 'bigint', 'opkt', 'outPackets'],
+  ['obyt', 'bigint', 'obyt', 'outBytes'],
+  ['in', 'int', 'input', 'input'],
+  ['out', 'int', 'output', 'output'],
+  ['sas', 'int', 'sas', 'srcAS'],
+  ['das', 'int', 'das', 'dstAS'],
+  ['dtos', 'int', 'dtos', 'dstTos'],
+  ['dir', 'int', 'dir', 'direction'],
+  ['ra', 'string', 'rip', 'routerIP'],
 ];
+
+/**
+ * nfdump versions and their CSV (phaag/nfdump src/output/output.c, output_csv.c):
+ *   up to 1.7.4  `-o csv` prints 48 columns named `ts,te,td,sa,...,tr` with every Spot column
+ *   1.7.5 on     `-o csv` prints ten (`%ts,%td,%pr,%sa,%sp,%da,%dp,%pkt,%byt,%fl`, issue
+ *                phaag/nfdump#631); `-o csv:%tr,%td,...` prints the tokens asked for, under
+ *                header names such as `received,duration,srcAddr`, with the protocol as a
+ *                number, ICMP destination port as `type.code`, direction as `I`/`E`, a zero
+ *                receive time as `0000-00-00 00:00:00.000` and TCP flags only for TCP
+ * So from 1.7.5 on Spot's columns are asked for by name (SPOT_CSV_FORMAT) and mapped back.
+ */
+export const SPOT_CSV_FORMAT = `csv:%tr,${MAPPED.map(([csv]) => `%${csv}`).join(',')}`;
+
+export interface NfdumpVersion {
+  readonly text: string;
+  readonly major: number;
+  readonly minor: number;
+  readonly patch: number;
+}
+
+/** The version in `nfdump -V` output (`nfdump: Version: NSEL-NEL1.7.1`, `nfdump: Version: 1.7.5-1a2b3c options: ...`). */
+export function parseNfdumpVersion(out: string): NfdumpVersion | undefined {
+  const m = /Version:\s*\S*?(\d+)\.(\d+)\.(\d+)/.exec(out);
+  if (!m) return undefined;
+  return { text: `${m[1]}.${m[2]}.${m[3]}`, major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+}
+
+/** True for nfdump 1.7.5 and later, whose plain `-o csv` lacks Spot's columns. */
+export function needsExplicitColumns(v: NfdumpVersion | undefined): boolean {
+  if (!v) return false;
+  return v.major > 1 || (v.major === 1 && (v.minor > 7 || (v.minor === 7 && v.patch >= 5)));
+}
 
 /** How to read one nfdump CSV layout: the index of each needed column (-1 = absent). */
 export interface FlowLayout {
   readonly width: number;
   readonly tr: number;
   readonly mapped: readonly number[];
+  /** 1.7.5+ `csv:` output: values printed differently (see SPOT_CSV_FORMAT). */
+  readonly v175: boolean;
 }
 
 const REQUIRED = ['tr', 'sa', 'da'];
 
-/** Builds the layout from a CSV header line, or returns why it cannot be used. */
-export function flowLayoutFromHeader(header: string): FlowLayout | string {
+/** Builds the layout from a CSV header line, or returns why it cannot be used (`version` names the nfdump that printed it). */
+export function flowLayoutFromHeader(header: string, version?: string): FlowLayout | string {
   const names = header.split(',').map((s) => s.trim());
   const index = (name: string) => names.indexOf(name); // first occurrence (Spot's fork repeats `trm`)
+  const who = version ? `nfdump ${version}` : 'nfdump';
+  if (index('tr') < 0 && index('received') >= 0) {
+    // nfdump >= 1.7.5 answering SPOT_CSV_FORMAT: every column was asked for, so every one must be there.
+    const missing = MAPPED.filter(([, , , h]) => index(h) < 0).map(([csv, , , h]) => `${h} (%${csv})`);
+    if (missing.length) return `${who} printed no ${missing.join(', ')} column: ${cutRaw(header)}`;
+    return { width: names.length, tr: index('received'), mapped: MAPPED.map(([, , , h]) => index(h)), v175: true };
+  }
   const missing = REQUIRED.filter((n) => index(n) < 0);
   if (missing.length) {
-    return `nfdump output has an unknown layout (no ${missing.join(', ')} column): ${cutRaw(header)}`;
+    return `${who} output has an unknown layout (no ${missing.join(', ')} column): ${cutRaw(header)}`;
   }
-  return { width: names.length, tr: index('tr'), mapped: MAPPED.map(([csv]) => index(csv)) };
+  return { width: names.length, tr: index('tr'), mapped: MAPPED.map(([csv]) => index(csv)), v175: false };
 }
 
 const INT_RE = /^[+-]?\d+$/;
@@ -123,12 +174,14 @@ export function flowRowFromCsv(line: string, layout: FlowLayout): FlowLineResult
 function flowRecordFromCsv(line: string, layout: FlowLayout, rec: FlowRecord): string {
   const f = line.split(',');
   if (f.length !== layout.width) return `expected ${layout.width} comma-separated fields, got ${f.length}`;
-  rec.time = receivedTimeFromText(f[layout.tr]!.trim());
+  const tr = f[layout.tr]!.trim();
+  rec.time = layout.v175 && tr.startsWith('0000-00-00') ? receivedTimeFromMs(0) : receivedTimeFromText(tr);
   if (typeof rec.time === 'string') return rec.time;
   for (let k = 0; k < MAPPED.length; k++) {
     const [name, kind, field] = MAPPED[k]!;
     const at = layout.mapped[k]!;
-    const raw = at < 0 ? '' : f[at]!.trim();
+    let raw = at < 0 ? '' : f[at]!.trim();
+    if (layout.v175) raw = from175(field, raw);
     if (kind === 'string') {
       (rec[field] as string) = raw;
     } else if (raw === '') {
@@ -144,9 +197,41 @@ function flowRecordFromCsv(line: string, layout: FlowLayout, rec: FlowRecord): s
   return '';
 }
 
+const ICMP_RE = /^(\d+)\.(\d+)$/;
+
+/** A 1.7.5+ `csv:` value as 1.7.1's `-o csv` prints it. */
+function from175(field: Field, raw: string): string {
+  switch (field) {
+    case 'proto':
+      return /^\d+$/.test(raw) ? protoName(Number(raw)) : raw;
+    case 'dport': {
+      const m = ICMP_RE.exec(raw);
+      return m ? String(Number(m[1]) * 256 + Number(m[2])) : raw;
+    }
+    case 'dir':
+      return raw === 'E' ? '1' : raw === 'I' ? '0' : raw;
+    default:
+      return raw;
+  }
+}
+
 /** The nfdump argv for a file (exported so tests and docs show the exact command). */
-export function nfdumpArgs(file: string, processOpt: readonly string[] = []): string[] {
-  return ['-r', file, '-o', 'csv', ...processOpt];
+export function nfdumpArgs(file: string, processOpt: readonly string[] = [], version?: NfdumpVersion): string[] {
+  return ['-r', file, '-o', needsExplicitColumns(version) ? SPOT_CSV_FORMAT : 'csv', ...processOpt];
+}
+
+const versions = new Map<string, Promise<NfdumpVersion | undefined>>();
+
+/** `bin -V`, once per binary; undefined when it cannot be run or says no version (then `-o csv` is used and its header judged). */
+export function nfdumpVersion(bin: string): Promise<NfdumpVersion | undefined> {
+  let v = versions.get(bin);
+  if (!v) {
+    v = new Promise((resolve) => {
+      execFile(bin, ['-V'], { timeout: 10_000 }, (_err, stdout, stderr) => resolve(parseNfdumpVersion(`${stdout}\n${stderr}`)));
+    });
+    versions.set(bin, v);
+  }
+  return v;
 }
 
 /** The stock dissector: `nfdump` from PATH. */
@@ -166,7 +251,9 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
   }
   options.signal?.throwIfAborted();
 
-  const child = spawn(bin, nfdumpArgs(file, options.processOpt), {
+  const version = await nfdumpVersion(bin);
+  options.signal?.throwIfAborted();
+  const child = spawn(bin, nfdumpArgs(file, options.processOpt, version), {
     env: { ...process.env, TZ: 'UTC', LC_ALL: 'C' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -215,7 +302,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
       const text = line.text;
       if (layout === undefined) {
         if (text.trim() === '') continue;
-        const l = flowLayoutFromHeader(text);
+        const l = flowLayoutFromHeader(text, version?.text);
         if (typeof l === 'string') {
           child.kill('SIGTERM');
           throw new SpotError('DISSECT_FILE', `${file}: ${l}`);
