@@ -8,6 +8,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SpotError, errorMessage } from '../errors.ts';
+import { dissectorNames } from '../dissect/registry.ts';
 import { splitWords } from '../dissect/split-words.ts';
 import { CONFIG_SPEC, type KeySpec, type PIPELINE_TYPES } from './spec.ts';
 
@@ -73,7 +74,6 @@ export interface Config {
 }
 
 const DEFAULT_SUPPORTED: Record<PipelineType, string[]> = { flow: ['nfcapd.'], dns: ['.pcap'], proxy: ['.log'] };
-const DISSECTORS: Record<PipelineType, string[]> = { flow: ['native', 'nfdump'], dns: ['native', 'tshark'], proxy: ['bluecoat'] };
 
 type Plain = Record<string, unknown>;
 
@@ -184,9 +184,9 @@ export function parseConfig(raw: unknown, file: string): Config {
     const type = p.type as PipelineType;
     // process_opt for flow is nfdump's (a filter, -6, ...): only the nfdump dissector honours it.
     const nfdumpOptions = type === 'flow' && (p.process_opt as string).trim() !== '';
-    const dissector = (p.dissector as string | undefined) ?? (nfdumpOptions ? 'nfdump' : DISSECTORS[type][0]!);
-    if (!DISSECTORS[type].includes(dissector)) {
-      errors.push(`pipelines.${name}.dissector: expected one of ${DISSECTORS[type].join(', ')} for type ${type}, got ${JSON.stringify(dissector)}`);
+    const dissector = (p.dissector as string | undefined) ?? (nfdumpOptions ? 'nfdump' : dissectorNames(type)[0]!);
+    if (!dissectorNames(type).includes(dissector)) {
+      errors.push(`pipelines.${name}.dissector: expected one of ${dissectorNames(type).join(', ')} for type ${type}, got ${JSON.stringify(dissector)}`);
     } else if (nfdumpOptions && dissector !== 'nfdump') {
       errors.push(`pipelines.${name}.process_opt: options for nfdump need dissector "nfdump" (the ${dissector} dissector reads every flow), got ${JSON.stringify(p.process_opt)}`);
     } else if (nfdumpOptions && p.dissector === undefined) {

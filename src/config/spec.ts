@@ -3,6 +3,8 @@
  * Spot `ingest_conf.json`, fills defaults, and prints the key reference
  * (`spot-ingest config-keys`, pasted into the README).
  */
+import { ALL_DISSECTOR_NAMES } from '../dissect/registry.ts';
+
 export type KeySpec =
   | { kind: 'string'; doc: string; default?: string; required?: boolean; oneOf?: readonly string[] }
   | { kind: 'int'; doc: string; default?: number; min?: number; required?: boolean }
@@ -34,7 +36,7 @@ const pipelineSpec = {
     parser: { kind: 'string', default: 'bluecoat', oneOf: ['bluecoat', 'bluecoat.py'], doc: 'Proxy log parser (Spot: `bluecoat.py`).' },
     dissector: {
       kind: 'string',
-      oneOf: ['native', 'tshark', 'nfdump', 'bluecoat'],
+      oneOf: ALL_DISSECTOR_NAMES,
       doc: 'New. Which dissector to use: dns `tshark` (Spot\'s exact command) or `native`; flow `native` (reads nfcapd files itself) or `nfdump` (Spot\'s exact command); proxy `bluecoat`. Default: the first for the type (flow with a process_opt: `nfdump`).',
     },
     ipv6_addresses: { kind: 'bool', default: true, doc: 'New. dns: fill `ip_src`/`ip_dst` of IPv6 packets from the IPv6 header (Spot\'s tshark field list leaves them empty, losing the client of every IPv6 query). `false`: Spot\'s exact rows.' },

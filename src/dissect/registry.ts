@@ -6,19 +6,48 @@ import type { PipelineConfig } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import type { Dissector } from './types.ts';
 
-const LOADERS: Record<string, (pipeline: PipelineConfig) => Promise<Dissector>> = {
-  'flow/native': async () => (await import('./flow/native/index.ts')).dissectFlowNative,
-  'flow/nfdump': async () => (await import('./flow/nfdump.ts')).dissectFlowNfdump,
-  'dns/tshark': async (p) => (await import('./dns/tshark.ts')).createTsharkDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
-  'dns/native': async (p) => (await import('./dns/native/index.ts')).createNativeDnsDissector({ ipv6Addresses: p.ipv6Addresses }),
-  'proxy/bluecoat': async () => (await import('./proxy/bluecoat.ts')).dissectProxyBluecoat,
-};
+interface DissectorSpec {
+  /** Honours DissectOptions.byteRange, so one large file can be shared by several workers. */
+  readonly ranged: boolean;
+  readonly load: (pipeline: PipelineConfig) => Promise<Dissector>;
+}
 
-/** Dissectors that honour DissectOptions.byteRange, so one large file can be shared by several workers. */
-const RANGED = new Set(['dns/native', 'proxy/bluecoat', 'flow/native']);
+/**
+ * The one table of dissectors, per pipeline type; the first is the default.
+ * The config spec (accepted values of `dissector`), its validation and the
+ * lookup below all read it.
+ */
+export const DISSECTORS = {
+  flow: {
+    native: { ranged: true, load: async () => (await import('./flow/native/index.ts')).dissectFlowNative },
+    nfdump: { ranged: false, load: async () => (await import('./flow/nfdump.ts')).dissectFlowNfdump },
+  },
+  dns: {
+    native: { ranged: true, load: async (p) => (await import('./dns/native/index.ts')).createNativeDnsDissector({ ipv6Addresses: p.ipv6Addresses }) },
+    tshark: { ranged: false, load: async (p) => (await import('./dns/tshark.ts')).createTsharkDnsDissector({ ipv6Addresses: p.ipv6Addresses }) },
+  },
+  proxy: {
+    bluecoat: { ranged: true, load: async () => (await import('./proxy/bluecoat.ts')).dissectProxyBluecoat },
+  },
+} as const satisfies Record<string, Record<string, DissectorSpec>>;
+
+export type DissectorType = keyof typeof DISSECTORS;
+
+/** The dissector names of a type, the default first. */
+export function dissectorNames(type: DissectorType): string[] {
+  return Object.keys(DISSECTORS[type]);
+}
+
+/** Every dissector name of every type (the values `pipelines.<name>.dissector` may take). */
+export const ALL_DISSECTOR_NAMES: readonly string[] = [...new Set(Object.values(DISSECTORS).flatMap((t) => Object.keys(t)))];
+
+function specOf(pipeline: PipelineConfig): DissectorSpec | undefined {
+  const byName: Record<string, DissectorSpec> = DISSECTORS[pipeline.type];
+  return Object.hasOwn(byName, pipeline.dissector) ? byName[pipeline.dissector] : undefined;
+}
 
 export function supportsByteRanges(pipeline: PipelineConfig): boolean {
-  return RANGED.has(`${pipeline.type}/${pipeline.dissector}`);
+  return specOf(pipeline)?.ranged ?? false;
 }
 
 /** Size of one chunk of a large capture, and the bytes before a chunk decoded for reassembly only. */
@@ -26,7 +55,7 @@ export const RANGE_CHUNK_BYTES = 32 * 1024 * 1024;
 export const RANGE_LOOKBACK_BYTES = 1024 * 1024;
 
 export async function dissectorFor(pipeline: PipelineConfig): Promise<Dissector> {
-  const load = LOADERS[`${pipeline.type}/${pipeline.dissector}`];
-  if (!load) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);
-  return load(pipeline);
+  const spec = specOf(pipeline);
+  if (!spec) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);
+  return spec.load(pipeline);
 }
