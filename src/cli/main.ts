@@ -13,6 +13,7 @@ import { COMMAND_HELP, OVERVIEW, commandHelp, type CommandName } from './usage.t
 const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   start: async (argv) => (await import('./start.ts')).startCommand(argv),
   collector: async (argv) => (await import('./collector-cmd.ts')).collectorCommand(argv),
+  listen: async (argv) => (await import('./listen-cmd.ts')).listenCommand(argv),
   worker: async (argv) => (await import('./worker-cmd.ts')).workerCommand(argv),
   query: async (argv) => (await import('./query-cmd.ts')).queryCommand(argv),
   status: async (argv) => (await import('./status.ts')).statusCommand(argv),

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
+import { SpotError } from '../errors.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
 import { partitionsOf } from '../worker/multi-partition-consumer.ts';
 import { MetricsHub, sumOf } from '../telemetry/hub.ts';
@@ -47,6 +48,10 @@ export async function startCommand(argv: string[]): Promise<number> {
   const config = loadConfig(configFile);
   const pipeline = pipelineOf(config, required(positionals[0], '<pipeline>', USAGE));
   const once = Boolean(values.once);
+  if (once && pipeline.listen.length) {
+    throw new SpotError('CONFIG', `pipelines.${pipeline.name} listens on ${pipeline.listen.map((a) => a.url).join(', ')}: --once cannot finish while it receives; ` +
+      `run \`start ${pipeline.name}\` without --once (segments and files already in collector_path are ingested too)`);
+  }
   const log = logger('start', { pipeline: pipeline.name });
   // Held until we exit (the kernel drops it if we are killed): a second start on this pipeline refuses.
   const lock = lockPipeline(config.statePath, pipeline.name, 'start');
@@ -61,13 +66,6 @@ export async function startCommand(argv: string[]): Promise<number> {
   // Children push their metrics here over IPC (no port of their own); see src/telemetry/hub.ts.
   const hub = new MetricsHub();
   const running = new Set<string>();
-  const telemetry = await startTelemetry({
-    role: 'start', endpoint, config, pipeline, admin, store: await openStore(config), log, hub,
-    checks: () => ({
-      children: running.size > 0 || once ? 'ok' : 'no child process running',
-      ...problemChecks(readProblems(config.statePath, pipeline.name)),
-    }),
-  });
   // On a terminal, --once shows a live progress line; the children's log lines then pass through us to scroll above it.
   const progressTTY = once && stderrIsTTY;
 
@@ -84,7 +82,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     });
     child.proc = proc;
     running.add(child.name);
-    proc.on('message', (m) => hub.accept(proc.pid!, m));
+    proc.on('message', (m) => {
+      if ((m as { listening?: boolean } | null)?.listening === true) listening.resolve();
+      else hub.accept(proc.pid!, m);
+    });
     if (proc.stderr) {
       let rest = '';
       proc.stderr.setEncoding('utf8').on('data', (d: string) => {
@@ -115,8 +116,25 @@ export async function startCommand(argv: string[]): Promise<number> {
   const collector = make('collector', ['collector', ...common, '-w', String(partitions), ...(once ? ['--once'] : [])]);
   const workers = Array.from({ length: requested }, (_, i) =>
     make(`worker-${i}`, ['worker', ...common, '-i', partitionsOf(i, requested, partitions).join(',')]));
+  // Live collection: the listener child journals datagrams into segments in collector_path (src/listen).
+  const listener = pipeline.listen.length ? make('listener', ['listen', '-t', pipeline.name, '-c', configFile]) : null;
+  const listening = Promise.withResolvers<void>();
+  if (listener) {
+    launch(listener);
+    // /healthz answers once the sockets are bound: what is sent after that is received.
+    const deadline = setTimeout(() => listening.resolve(), 30_000);
+    await Promise.race([listening.promise, listener.exited]);
+    clearTimeout(deadline);
+  }
   for (const child of [collector, ...workers]) launch(child);
-  log.info({ partitions, workers: requested, once }, 'started');
+  const telemetry = await startTelemetry({
+    role: 'start', endpoint, config, pipeline, admin, store: await openStore(config), log, hub,
+    checks: () => ({
+      children: running.size > 0 || once ? 'ok' : 'no child process running',
+      ...problemChecks(readProblems(config.statePath, pipeline.name)),
+    }),
+  });
+  log.info({ partitions, workers: requested, once, listen: pipeline.listen.map((a) => a.url) }, 'started');
 
   const stopAll = async (children: Child[]) => {
     stopping = true;
@@ -177,7 +195,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       signal.addEventListener('abort', () => clearInterval(check), { once: true });
     });
   }
-  await stopAll([collector, ...workers]);
+  await stopAll([...(listener ? [listener] : []), collector, ...workers]);
   await progress?.stop();
   await telemetry.close();
   await admin.close();

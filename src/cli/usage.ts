@@ -26,6 +26,10 @@ export const COMMAND_HELP = {
     summary: "Spot's distributed collector role: watch collector_path and publish to Kafka.",
     usage: `spot-ingest collector -t <pipeline> -c ingest_conf.json [-w WORKERS] [--topic T] [--skip-conversion] [--once] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.collector})`,
   },
+  listen: {
+    summary: 'Live collection: receive NetFlow/IPFIX/sFlow on the pipeline\'s `listen` addresses and journal them into segment files in collector_path (start runs it for you).',
+    usage: 'spot-ingest listen -t <pipeline> -c ingest_conf.json',
+  },
   worker: {
     summary: "Spot's distributed worker role: consume a partition (or join the group) and write Parquet.",
     usage: `spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id> | --group) [--topic T] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`,

@@ -33,7 +33,7 @@ import { collectorQueued, collectorTook, dissectorCounted, fileQuarantined, metr
 import { fingerprintFile } from './fingerprint.ts';
 import type { FileIdentity, Ledger } from './ledger.ts';
 import { listFiles } from './list-files.ts';
-import { compilePatterns, isSupported } from './match.ts';
+import { isSupported, pipelineMatchers } from './match.ts';
 
 /**
  * Test hook (scripts/chaos.ts): SPOT_CHAOS_DELAY_MS=N sleeps N ms at the
@@ -103,7 +103,7 @@ export class Collector {
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
-    this.#matchers = compilePatterns(deps.pipeline.supportedFiles);
+    this.#matchers = pipelineMatchers(deps.pipeline);
   }
 
   async scan(): Promise<ScanResult> {
@@ -284,7 +284,7 @@ export class Collector {
 
   /** Dissects a small file completely into queue messages (bounded: the file is small). */
   async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number; counts: Record<string, number> }> {
-    const dissect = await dissectorForSource(this.#d.pipeline, source.format);
+    const dissect = await dissectorForSource(this.#d.pipeline, source);
     const schema = SCHEMAS[source.type];
     const messages: Buffer[] = [];
     let rows = 0;

@@ -4,6 +4,8 @@
  * expressions. Names that tools use while still writing are never taken,
  * whatever the patterns say.
  */
+import { SEGMENT_SUFFIX } from '../dissect/registry.ts';
+
 const IN_PROGRESS = [
   /\.current\./, // nfcapd.current.<pid>: nfcapd renames it to nfcapd.YYYYMMDDhhmm when the slot closes
   /^\./, // dot files: rsync, our own temporary names
@@ -29,4 +31,11 @@ export function compilePatterns(patterns: readonly string[]): ((name: string) =>
 
 export function isSupported(name: string, matchers: readonly ((name: string) => boolean)[]): boolean {
   return !isInProgressName(name) && matchers.some((m) => m(name));
+}
+
+/** The matchers of a pipeline: its supported_files, and for flow pipelines the listener's segments (`*.spotseg`) too. */
+export function pipelineMatchers(pipeline: { readonly type: string; readonly supportedFiles: readonly string[] }): ((name: string) => boolean)[] {
+  const m = compilePatterns(pipeline.supportedFiles);
+  if (pipeline.type === 'flow') m.push((name) => name.endsWith(SEGMENT_SUFFIX));
+  return m;
 }

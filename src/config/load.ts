@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { SpotError, errorMessage } from '../errors.ts';
 import { dissectorNames } from '../dissect/registry.ts';
 import { splitWords } from '../dissect/split-words.ts';
+import { parseListenUrl, type ListenAddress } from '../listen/listen-url.ts';
 import { CONFIG_SPEC, type KeySpec, type PIPELINE_TYPES } from './spec.ts';
 
 export type PipelineType = (typeof PIPELINE_TYPES)[number];
@@ -27,6 +28,10 @@ export interface PipelineConfig {
   /** dns: fill ip_src/ip_dst of IPv6 packets (tshark's field list leaves them empty). */
   readonly ipv6Addresses: boolean;
   readonly smallFileBytes: number;
+  /** Live collection (src/listen): UDP addresses to receive on, and when a journal segment is rotated. */
+  readonly listen: readonly ListenAddress[];
+  readonly listenSegmentSeconds: number;
+  readonly listenSegmentBytes: number;
 }
 
 export type HdfsAuthConfig =
@@ -200,6 +205,13 @@ export function parseConfig(raw: unknown, file: string): Config {
         notices.push(`pipelines.${name}.supported_files: ${JSON.stringify(pattern)} is matched as a substring only (${errorMessage(err)})`);
       }
     }
+    const listen: ListenAddress[] = [];
+    for (const url of (p.listen as string[] | undefined) ?? []) {
+      const a = parseListenUrl(url);
+      if (typeof a === 'string') errors.push(`pipelines.${name}.listen: ${a}`);
+      else listen.push(a);
+    }
+    if (listen.length && type !== 'flow') errors.push(`pipelines.${name}.listen: only a flow pipeline can listen (type is ${type})`);
     try {
       splitWords(p.process_opt as string);
     } catch (err) {
@@ -217,6 +229,9 @@ export function parseConfig(raw: unknown, file: string): Config {
       settleSeconds: p.settle_seconds as number,
       ipv6Addresses: p.ipv6_addresses as boolean,
       smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
+      listen,
+      listenSegmentSeconds: p.listen_segment_seconds as number,
+      listenSegmentBytes: p.listen_segment_bytes as number,
     };
   }
   const tls = kafka.tls as Plain;

@@ -41,6 +41,12 @@ const pipelineSpec = {
     },
     ipv6_addresses: { kind: 'bool', default: true, doc: 'New. dns: fill `ip_src`/`ip_dst` of IPv6 packets from the IPv6 header (Spot\'s tshark field list leaves them empty, losing the client of every IPv6 query). `false`: Spot\'s exact rows.' },
     settle_seconds: { kind: 'number', min: 0, default: 2, doc: 'New. A file is complete once its size and mtime have not changed for this long (files renamed into place are complete at once after that wait).' },
+    listen: {
+      kind: 'string-list',
+      doc: 'New (flow only). UDP addresses to receive NetFlow v5/v9, IPFIX and sFlow v5 on, a string or a list: `udp://0.0.0.0:2055`, `udp://[::]:4739`. `start` then runs a listener that journals every datagram (fsync at least every 200 ms) and rotates the journal into segment files in `collector_path`, which are ingested like any other input. See "Live collection".',
+    },
+    listen_segment_seconds: { kind: 'number', min: 1, default: 60, doc: 'New. A listener segment is closed and handed to the collector after this many seconds (if it holds any datagram).' },
+    listen_segment_bytes: { kind: 'int', min: 65536, default: 67108864, doc: 'New. ... or once it reaches this many bytes.' },
     small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size).' },
   },
 } as const satisfies KeySpec;

@@ -24,7 +24,7 @@ import { SpotError, errorMessage } from '../errors.ts';
 import { SCHEMAS, type ColumnType, type Row, type TableName, type Value } from '../table/schemas.ts';
 import { readLines } from './lines.ts';
 import { FIT } from '../table/values.ts';
-import { dissectorFor } from './registry.ts';
+import { dissectorForFile } from './registry.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type Dissector, type Rejection } from './types.ts';
 
 /** What `SourceRef.format` says for files in this format. */
@@ -140,7 +140,7 @@ function parseRow(text: string, columns: readonly { name: string; type: ColumnTy
   return row;
 }
 
-/** The dissector for a source: the pipeline's own, or the CSV-rows reader for already-dissected input. */
-export async function dissectorForSource(pipeline: PipelineConfig, format: 'csv' | undefined): Promise<Dissector> {
-  return format === CSV_ROWS_FORMAT ? csvRowsDissector(pipeline.type) : dissectorFor(pipeline);
+/** The dissector for a source: by its file name (a listener segment, or the pipeline's own kind), or the CSV-rows reader for already-dissected input. */
+export async function dissectorForSource(pipeline: PipelineConfig, source: { readonly format?: 'csv'; readonly name: string }): Promise<Dissector> {
+  return source.format === CSV_ROWS_FORMAT ? csvRowsDissector(pipeline.type) : dissectorForFile(pipeline, source.name);
 }

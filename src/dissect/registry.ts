@@ -59,3 +59,12 @@ export async function dissectorFor(pipeline: PipelineConfig): Promise<Dissector>
   if (!spec) throw new SpotError('CONFIG', `pipelines.${pipeline.name}.dissector: no dissector ${pipeline.dissector} for type ${pipeline.type}`);
   return spec.load(pipeline);
 }
+
+/** Listener segments (src/listen) are named `*.spotseg`; in a flow pipeline they need the segment dissector, whatever else the pipeline reads. */
+export const SEGMENT_SUFFIX = '.spotseg';
+
+/** The dissector for one input file of the pipeline: by its name, a segment or the pipeline's own kind. */
+export async function dissectorForFile(pipeline: PipelineConfig, name: string): Promise<Dissector> {
+  if (pipeline.type === 'flow' && name.endsWith(SEGMENT_SUFFIX)) return (await import('./flow/segment.ts')).dissectFlowSegment;
+  return dissectorFor(pipeline);
+}

@@ -70,6 +70,36 @@ export const metrics = {
     name: 'spot_ingest_collector_pending_files', registers, labelNames: ['pipeline'],
     help: 'Matching files in collector_path not taken at the last scan (still being written, or waiting for a retry).',
   }),
+  // Live collection (src/listen). Label exporter = the exporter's address, domain = v9 source id / IPFIX observation domain /
+  // v5 engine type*256+id / sFlow sub-agent; bounded by the number of exporters (src/listen/accounting.ts caps it).
+  listenDatagrams: new Counter({
+    name: 'spot_ingest_listen_datagrams_total', registers, labelNames: ['pipeline', 'exporter', 'domain', 'version'],
+    help: 'Datagrams journaled (fsynced to the listener journal) per exporter and observation domain.',
+  }),
+  listenSequenceLost: new Counter({
+    name: 'spot_ingest_listen_sequence_lost_total', registers, labelNames: ['pipeline', 'exporter', 'domain'],
+    help: 'Loss in the network seen in export sequence numbers: missing packets (NetFlow v9, sFlow), flows (v5) or data records (IPFIX).',
+  }),
+  listenUndecodable: new Counter({
+    name: 'spot_ingest_listen_undecodable_total', registers, labelNames: ['pipeline', 'exporter'],
+    help: 'Journaled datagrams that cannot be decoded (bad or unknown input); the segment dissector quarantines each with the reason.',
+  }),
+  listenFlows: new Counter({
+    name: 'spot_ingest_listen_flows_total', registers, labelNames: ['pipeline', 'exporter', 'domain'],
+    help: 'Flows decoded from listener segments (counted where the segment is dissected; a segment re-read after a crash counts again).',
+  }),
+  listenKernelDrops: new Gauge({
+    name: 'spot_ingest_listen_kernel_drops', registers, labelNames: ['pipeline', 'listen'],
+    help: 'Datagrams the kernel dropped because the socket receive buffer was full (the drops column of /proc/net/udp{,6}).',
+  }),
+  listenReceiveBuffer: new Gauge({
+    name: 'spot_ingest_listen_receive_buffer_bytes', registers, labelNames: ['pipeline', 'listen'],
+    help: 'Socket receive buffer granted by the kernel (raise net.core.rmem_max to allow more).',
+  }),
+  listenSegments: new Counter({
+    name: 'spot_ingest_listen_segments_total', registers, labelNames: ['pipeline'],
+    help: 'Journal segments rotated into collector_path.',
+  }),
 };
 
 let defaultsStarted = false;
@@ -150,4 +180,8 @@ export function messageDone(pipeline: string, outcome: 'committed' | 'quarantine
 
 export function retried(pipeline: string, stage: 'collector' | 'worker'): void {
   metrics.retries.inc({ pipeline, stage });
+}
+
+export function listenFlowsDecoded(pipeline: string, exporter: string, domain: string, n: number): void {
+  metrics.listenFlows.inc({ pipeline, exporter, domain }, n);
 }

@@ -11,7 +11,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Ledger } from '../collector/ledger.ts';
 import { listFiles } from '../collector/list-files.ts';
-import { compilePatterns, isSupported } from '../collector/match.ts';
+import { isSupported, pipelineMatchers } from '../collector/match.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from './log.ts';
 import { clearStatusLine, setStatusLine } from './terminal.ts';
@@ -31,7 +31,7 @@ export interface ProgressSample {
 
 /** Files in the collector path that the collector will take: count and bytes. */
 export async function outstandingFiles(pipeline: PipelineConfig, ledger: Ledger): Promise<{ files: number; bytes: number }> {
-  const matchers = compilePatterns(pipeline.supportedFiles);
+  const matchers = pipelineMatchers(pipeline);
   let files = 0;
   let bytes = 0;
   for (const p of await listFiles(pipeline.collectorPath).catch(() => [] as string[])) {

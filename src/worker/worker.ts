@@ -263,7 +263,7 @@ export class Worker {
       ready.length = 0;
     };
     try {
-      const dissect = await dissectorForSource(pipeline, source.format);
+      const dissect = await dissectorForSource(pipeline, source);
       const schema = SCHEMAS[source.type];
       const buckets = new HourBuckets(schema, PART_ROWS, MAX_BUFFERED_ROWS);
       const ready: Bucket[] = [];

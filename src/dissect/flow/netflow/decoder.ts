@@ -74,6 +74,8 @@ export interface DecodeResult {
   flows: number;
   /** Data sets held because their template is not known (yet). */
   held: number;
+  /** Data records of every kind (flows and options records) read: what an IPFIX sequence number counts. */
+  records: number;
   /** Why the datagram (or its rest) could not be decoded. */
   problem?: string;
 }
@@ -129,7 +131,7 @@ export class NetflowDecoder {
   readonly #src6 = new Uint8Array(16);
   readonly #dst6 = new Uint8Array(16);
   #has6 = false;
-  #result: DecodeResult = { version: 0, domain: 0, sequence: 0, flows: 0, held: 0 };
+  #result: DecodeResult = { version: 0, domain: 0, sequence: 0, flows: 0, held: 0, records: 0 };
 
   constructor(store: TemplateStore, options: DecoderOptions = {}) {
     this.store = store;
@@ -142,7 +144,7 @@ export class NetflowDecoder {
   }
 
   decode(b: Uint8Array, meta: DatagramMeta): DecodeResult {
-    const r: DecodeResult = (this.#result = { version: 0, domain: 0, sequence: 0, flows: 0, held: 0 });
+    const r: DecodeResult = (this.#result = { version: 0, domain: 0, sequence: 0, flows: 0, held: 0, records: 0 });
     if (b.length < 2) {
       r.problem = `datagram of ${b.length} bytes is too short for a NetFlow header`;
       return r;
@@ -430,7 +432,7 @@ export class NetflowDecoder {
     const saved = this.#result;
     for (const h of ready) {
       // Held records count where they are finally decoded; a problem in them cannot be pinned on this datagram.
-      const sub: DecodeResult = { version: d.version, domain: d.domain, sequence: 0, flows: 0, held: 0 };
+      const sub: DecodeResult = { version: d.version, domain: d.domain, sequence: 0, flows: 0, held: 0, records: 0 };
       this.#result = sub;
       this.#dataSet(h.set, t.id, d, h.ctx, sub);
       saved.flows += sub.flows;
@@ -459,6 +461,7 @@ export class NetflowDecoder {
       p = ok;
       if (p === start) return `template ${t.id} records have no bytes`;
       if (!t.options) r.flows++;
+      r.records++;
     }
     return undefined;
   }

@@ -1,0 +1,190 @@
+/**
+ * The listener's durable journal: an append-only segment file being written
+ * in `<collector_path>/.spot-listen/journal-<seq>.spotseg.part` (a hidden
+ * directory the collector never lists), then renamed into collector_path
+ * as `listen-<pipeline>-<created UTC>-<seq>.spotseg`.
+ *
+ * ON-DISK-FORMAT: see segment-format.ts (a journal is a segment in the
+ * making). Journal directory invariants:
+ *   - the journal with the highest seq is the one being written; a lower
+ *     seq is only present if a crash came between creating its successor
+ *     and renaming it into collector_path;
+ *   - a successor is created (header fsynced) before its predecessor is
+ *     renamed, so seq never goes back and segment names never repeat;
+ *   - a datagram is durable once flush() has returned (write + fdatasync).
+ * Recovery (recoverJournals): every journal left is cut after its last
+ * intact record and rotated (or removed, if it holds no datagram), in seq
+ * order; its datagrams are replayed through `replay` so that the caller's
+ * template state is what it was at the crash.
+ */
+import { mkdir, open, readdir, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeHeader, SEGMENT_SUFFIX, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
+import { readSegment, type SegmentScan } from './segment-reader.ts';
+
+export const JOURNAL_DIR = '.spot-listen';
+const JOURNAL_RE = /^journal-(\d{10})\.spotseg\.part$/;
+
+const journalName = (seq: number) => `journal-${String(seq).padStart(10, '0')}.spotseg.part`;
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The file name a journal gets in collector_path (deterministic: a recovered journal gets the same one). */
+export function segmentName(pipeline: string, header: SegmentHeader): string {
+  const safe = pipeline.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return `listen-${safe}-${stamp(header.createdMs)}-${String(header.seq).padStart(10, '0')}${SEGMENT_SUFFIX}`;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export class Journal {
+  readonly path: string;
+  readonly header: SegmentHeader;
+  readonly #fh: FileHandle;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  /** Bytes in the file (durable after the last flush) plus pending. */
+  bytes: number;
+  /** Datagrams appended (pending included). */
+  datagrams = 0;
+  /** Bytes written to the file (positional writes: the header went to offset 0). */
+  #written: number;
+
+  private constructor(path: string, header: SegmentHeader, fh: FileHandle, bytes: number) {
+    this.path = path;
+    this.header = header;
+    this.#fh = fh;
+    this.bytes = bytes;
+    this.#written = bytes;
+  }
+
+  /** Creates journal `seq` with its header, durably (file and directory entry). */
+  static async create(collectorPath: string, header: SegmentHeader): Promise<Journal> {
+    const dir = join(collectorPath, JOURNAL_DIR);
+    await mkdir(dir, { recursive: true });
+    const path = join(dir, journalName(header.seq));
+    const fh = await open(path, 'wx');
+    const head = encodeHeader(header);
+    await fh.write(head, 0, head.length, 0);
+    await fh.sync();
+    await fsyncDir(dir);
+    return new Journal(path, header, fh, head.length);
+  }
+
+  append(record: Buffer): void {
+    this.#pending.push(record);
+    this.#pendingBytes += record.length;
+    this.bytes += record.length;
+    this.datagrams++;
+  }
+
+  get pendingBytes(): number {
+    return this.#pendingBytes;
+  }
+
+  /** Writes what is pending and fdatasyncs; returns the number of records made durable. */
+  async flush(): Promise<number> {
+    if (!this.#pending.length) return 0;
+    const chunks = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    while (buf.length) {
+      const { bytesWritten } = await this.#fh.write(buf, 0, buf.length, this.#written);
+      this.#written += bytesWritten;
+      buf = buf.subarray(bytesWritten);
+    }
+    await this.#fh.datasync();
+    return chunks.length;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#fh.close();
+  }
+
+  /** Closes the journal and renames it into collector_path; returns the segment path (null when it held no datagram and was removed). */
+  async rotate(collectorPath: string): Promise<string | null> {
+    await this.close();
+    return publish(collectorPath, this.path, this.header, this.datagrams);
+  }
+}
+
+async function publish(collectorPath: string, path: string, header: SegmentHeader, datagrams: number): Promise<string | null> {
+  if (datagrams === 0) {
+    await rm(path, { force: true });
+    return null;
+  }
+  const target = join(collectorPath, segmentName(header.pipeline, header));
+  await rename(path, target);
+  await fsyncDir(collectorPath);
+  return target;
+}
+
+export interface Recovered {
+  /** Segments published from journals left by an earlier run. */
+  readonly segments: string[];
+  /** The seq the next journal must take. */
+  readonly nextSeq: number;
+  /** Header templates of the last journal found (null when none). */
+  readonly lastHeader: SegmentHeader | null;
+  /** What was cut off torn journals, for the log. */
+  readonly repaired: string[];
+}
+
+/**
+ * Rotates every journal an earlier run left behind (see the module comment).
+ * `replay` gets each journal's header, then each intact datagram, in order.
+ */
+export async function recoverJournals(collectorPath: string, replay: (item: SegmentHeader | JournalDatagram) => void): Promise<Recovered> {
+  const dir = join(collectorPath, JOURNAL_DIR);
+  let names: string[] = [];
+  try {
+    names = (await readdir(dir)).filter((n) => JOURNAL_RE.test(n)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const segments: string[] = [];
+  const repaired: string[] = [];
+  let nextSeq = 1;
+  let lastHeader: SegmentHeader | null = null;
+  for (const name of names) {
+    const seq = Number(JOURNAL_RE.exec(name)![1]);
+    nextSeq = Math.max(nextSeq, seq + 1);
+    const path = join(dir, name);
+    const scan: SegmentScan = { validEnd: 0 };
+    let header: SegmentHeader | null = null;
+    let datagrams = 0;
+    for await (const item of readSegment(path, scan)) {
+      if (header === null) header = item as SegmentHeader;
+      else datagrams++;
+      replay(item);
+    }
+    if (header === null) {
+      // Crashed while creating it: the header is written before any datagram, so nothing was in it.
+      repaired.push(`${name}: ${scan.damage ?? 'no header'}; removed (it held no datagram)`);
+      await rm(path, { force: true });
+      continue;
+    }
+    lastHeader = header;
+    if (scan.damage) {
+      repaired.push(`${name}: ${scan.damage}; cut at byte ${scan.validEnd}`);
+      await truncate(path, scan.validEnd);
+      const fh = await open(path, 'r+');
+      await fh.sync();
+      await fh.close();
+    }
+    const seg = await publish(collectorPath, path, header, datagrams);
+    if (seg) segments.push(seg);
+  }
+  return { segments, nextSeq, lastHeader, repaired };
+}
