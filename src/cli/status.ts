@@ -1,4 +1,5 @@
 /** `spot-ingest status`: per pipeline, what was seen, ingested, quarantined, written, and the backlog. */
+import { readListenStats } from '../listen/accounting.ts';
 import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
 import { printable as esc } from '../telemetry/printable.ts';
@@ -25,7 +26,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const problems = readProblems(config.statePath, p.name).map(({ role, code, message, since }) => ({ role, code, message, since }));
     // The dissectors' tallies that are not rejections (skipped lines, values out of range, ...), all inputs.
     const dissectorCounts = ledger.dissectCounts(p.name);
-    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems, dissectorCounts });
+    // Live collection: per socket and per exporter domain, from the listener's stats file.
+    const listen = p.listen.length ? readListenStats(p.collectorPath) : null;
+    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems, dissectorCounts, listen });
   }
   await admin.close();
   ledger.close();
@@ -44,6 +47,12 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(r.queueError ? `  backlog: unknown, the queue is unreachable: ${esc(r.queueError)}` : `  backlog: ${r.backlogMessages} queue message(s)`);
     if (r.partitions.length > 0) console.log(`  lag:     ${r.partitions.map((b) => `partition ${b.partition}: ${b.lag} (committed ${b.committed} of ${b.end})`).join(', ')}`);
     if (r.lastFile) console.log(`  last:    ${esc(r.lastFile.name)} at ${new Date(r.lastFile.at).toISOString()}`);
+    if (r.listen) {
+      for (const so of r.listen.sockets) console.log(`  listen:  ${esc(so.listen)}: receive buffer ${so.receiveBufferBytes} bytes, ${so.kernelDrops} kernel drop(s)`);
+      for (const e of r.listen.exporters) {
+        console.log(`  exporter ${esc(e.exporter)} v${e.version} domain ${e.domain}: ${e.datagrams} datagram(s) journaled, ${e.sequenceLost} lost (sequence), ${e.undecodable} undecodable`);
+      }
+    }
     for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${esc(q.name)}: ${esc(q.reason)}`);
   }
   return 0;

@@ -14,6 +14,7 @@
  * flows, v9 export packets, IPFIX data records, sFlow datagrams. A jump
  * forward is loss; a jump back (exporter restart, reordering) resets.
  */
+import { readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metrics } from '../telemetry/metrics.ts';
@@ -108,5 +109,21 @@ export class ListenAccounting {
     const file = join(collectorPath, JOURNAL_DIR, STATS_FILE);
     await writeFile(`${file}.tmp`, JSON.stringify(this.snapshot()));
     await rename(`${file}.tmp`, file);
+  }
+}
+
+export interface ListenStats {
+  readonly updatedMs: number;
+  readonly sockets: ReadonlyArray<{ listen: string; receiveBufferBytes: number; kernelDrops: number }>;
+  readonly exporters: ReadonlyArray<{ exporter: string; version: number; domain: number; datagrams: number; sequenceLost: number; undecodable: number; lastMs: number }>;
+}
+
+/** The listener's last stats.json for a pipeline, or null (not listening, or not started yet). */
+export function readListenStats(collectorPath: string): ListenStats | null {
+  try {
+    const s = JSON.parse(readFileSync(join(collectorPath, JOURNAL_DIR, STATS_FILE), 'utf8')) as ListenStats & { v: number };
+    return s.v === 1 ? { updatedMs: s.updatedMs, sockets: s.sockets, exporters: s.exporters } : null;
+  } catch {
+    return null;
   }
 }

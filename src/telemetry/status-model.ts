@@ -4,6 +4,7 @@
  * backlog and consumer lag per partition, recent quarantines and the hour
  * partitions of its table. Also the gauges read at scrape time.
  */
+import { readListenStats, type ListenStats } from '../listen/accounting.ts';
 import { Gauge, Registry } from 'prom-client';
 import type { PipelineCounts } from '../collector/ledger.ts';
 import type { Config, PipelineConfig } from '../config/load.ts';
@@ -34,6 +35,8 @@ export interface PipelineStatus extends PipelineCounts {
   readonly hours: HourPartition[];
   /** The dissectors' tallies that are not rejections (skipped_lines, value_out_of_range, ...), summed over all inputs. */
   readonly dissectorCounts: Record<string, number>;
+  /** Live collection: the listener's sockets and exporters (null when the pipeline does not listen). */
+  readonly listen: ListenStats | null;
 }
 
 export interface StatusReport {
@@ -87,6 +90,7 @@ export async function pipelineStatus(p: PipelineConfig, views: LedgerViews, admi
     quarantine: views.recentQuarantines(p.name),
     hours: views.hours(p.name),
     dissectorCounts: views.ledger.dissectCounts(p.name),
+    listen: p.listen.length ? readListenStats(p.collectorPath) : null,
   };
 }
 

@@ -137,6 +137,17 @@ function countsTable(p) {
     el("thead", {}, el("tr", {}, el("th", {}, "counter"), el("th", { class: "num" }, "count"))),
     el("tbody", {}, ...entries.map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "num" }, num(v))))));
 }
+function listenTable(p) {
+  const l = p.listen;
+  if (!l) return el("p", { class: "empty", "data-testid": "listen" }, "listener not started yet");
+  return el("div", { "data-testid": "listen" },
+    el("table", {},
+      el("thead", {}, el("tr", {}, el("th", {}, "socket"), el("th", { class: "num" }, "receive buffer"), el("th", { class: "num" }, "kernel drops"))),
+      el("tbody", {}, ...l.sockets.map((s) => el("tr", {}, el("td", {}, s.listen), el("td", { class: "num" }, num(s.receiveBufferBytes)), el("td", { class: "num" }, num(s.kernelDrops)))))),
+    el("table", {},
+      el("thead", {}, el("tr", {}, el("th", {}, "exporter"), el("th", {}, "version"), el("th", { class: "num" }, "domain"), el("th", { class: "num" }, "datagrams"), el("th", { class: "num" }, "lost (sequence)"), el("th", { class: "num" }, "undecodable"), el("th", {}, "last"))),
+      el("tbody", {}, ...l.exporters.map((e) => el("tr", {}, el("td", {}, e.exporter), el("td", {}, e.version ? "v" + e.version : "?"), el("td", { class: "num" }, e.domain), el("td", { class: "num" }, num(e.datagrams)), el("td", { class: "num" }, num(e.sequenceLost)), el("td", { class: "num" }, num(e.undecodable)), el("td", {}, ago(e.lastMs)))))));
+}
 function section(p) {
   return el("section", { class: "pipeline", "data-pipeline": p.pipeline },
     el("h2", {}, p.pipeline, el("span", { class: "type" }, "table " + p.type + " · " + p.collectorPath)),
@@ -154,6 +165,7 @@ function section(p) {
       el("div", {}, el("h3", {}, "consumer lag"), lagTable(p),
         el("h3", {}, "last file ingested"),
         p.lastFile ? el("div", { class: "last", "data-testid": "last-file" }, p.lastFile.name, el("div", { class: "k" }, ago(p.lastFile.at))) : el("p", { class: "empty", "data-testid": "last-file" }, "none yet"))),
+    ...(p.listen ? [el("h3", {}, "live collection"), listenTable(p)] : []),
     el("h3", {}, "recent quarantines"), quarantineTable(p),
     el("h3", {}, "dissector counts (not rejections: skipped lines, values out of range, ...)"), countsTable(p),
     el("h3", {}, "partition browser: rows per hour"), browser(p));

@@ -297,7 +297,7 @@ export function makeFlows(count: number, options: { seed?: number; nowMs?: numbe
 
 // ---------------------------------------------------------------- nfcapd
 
-async function freeUdpPort(): Promise<number> {
+export async function freeUdpPort(): Promise<number> {
   const s = createSocket('udp4');
   await new Promise<void>((resolve, reject) => {
     s.once('error', reject);
