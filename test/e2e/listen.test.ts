@@ -7,8 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket, type Socket } from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Row } from '../../src/table/schemas.ts';
@@ -16,49 +14,8 @@ import { AFTER_RECEIVE_TIME, logstashDatagrams, nfcapdRows, rowDifferences } fro
 import { freeUdpPort, type SourcedDatagram } from '../helpers/netflow.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
-import { workspace, type Workspace } from '../helpers/workspace.ts';
-
-export async function sender(): Promise<{ send(d: SourcedDatagram, port: number): Promise<void>; close(): void }> {
-  const sockets = new Map<string, Socket>();
-  return {
-    async send(d, port) {
-      const from = d.from ?? '127.0.0.1';
-      let s = sockets.get(from);
-      if (!s) {
-        const sock = createSocket('udp4');
-        await new Promise<void>((resolve, reject) => {
-          sock.once('error', reject);
-          sock.bind(0, from, () => resolve());
-        });
-        sockets.set(from, (s = sock));
-      }
-      await new Promise<void>((resolve, reject) => s.send(d.data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-    },
-    close: () => { for (const s of sockets.values()) s.close(); },
-  };
-}
-
-export async function waitHealthy(port: number, deadlineMs = 60_000): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`/healthz did not answer within ${deadlineMs} ms`);
-    await sleep(50);
-  }
-}
-
-export async function waitRows(ws: Workspace, n: number, deadlineMs = 90_000): Promise<number> {
-  const deadline = Date.now() + deadlineMs;
-  let got = 0;
-  while (Date.now() < deadline) {
-    got = Number((await ws.query('SELECT count(*) FROM flow').catch(() => [[0]]))[0]![0]);
-    if (got >= n) return got;
-    await sleep(200);
-  }
-  return got;
-}
+import { workspace } from '../helpers/workspace.ts';
+import { sender, waitHealthy, waitRows } from '../helpers/listen.ts';
 
 /** Datagrams nfcapd must never see (some would make a naive reader loop): each names what is wrong with it. */
 function badDatagrams(): Array<{ data: Buffer; reason: RegExp }> {

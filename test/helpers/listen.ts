@@ -1,0 +1,48 @@
+/** Test helpers for live collection: a loopback sender with chosen source addresses, and waits with deadlines. */
+import { createSocket, type Socket } from 'node:dgram';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SourcedDatagram } from './netflow.ts';
+import type { Workspace } from './workspace.ts';
+
+export async function sender(): Promise<{ send(d: SourcedDatagram, port: number): Promise<void>; close(): void }> {
+  const sockets = new Map<string, Socket>();
+  return {
+    async send(d, port) {
+      const from = d.from ?? '127.0.0.1';
+      let s = sockets.get(from);
+      if (!s) {
+        const sock = createSocket('udp4');
+        await new Promise<void>((resolve, reject) => {
+          sock.once('error', reject);
+          sock.bind(0, from, () => resolve());
+        });
+        sockets.set(from, (s = sock));
+      }
+      await new Promise<void>((resolve, reject) => s.send(d.data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    },
+    close: () => { for (const s of sockets.values()) s.close(); },
+  };
+}
+
+export async function waitHealthy(port: number, deadlineMs = 60_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
+    } catch {}
+    if (Date.now() > deadline) throw new Error(`/healthz did not answer within ${deadlineMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function waitRows(ws: Workspace, n: number, deadlineMs = 90_000): Promise<number> {
+  const deadline = Date.now() + deadlineMs;
+  let got = 0;
+  while (Date.now() < deadline) {
+    got = Number((await ws.query('SELECT count(*) FROM flow').catch(() => [[0]]))[0]![0]);
+    if (got >= n) return got;
+    await sleep(200);
+  }
+  return got;
+}
+
