@@ -1,0 +1,58 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Journal, JOURNAL_DIR, recoverJournals } from '../../src/listen/journal.ts';
+import { encodeDatagram, FORMAT_VERSION, type JournalDatagram } from '../../src/listen/segment-format.ts';
+import { readSegment } from '../../src/listen/segment-reader.ts';
+
+const dg = (i: number, address = i % 2 ? '192.0.2.7' : '2001:db8::7'): JournalDatagram =>
+  ({ arrivalMs: 1_700_000_000_000 + i, address, port: 1000 + i, localPort: 2055, payload: Buffer.alloc(10 + i, i) });
+
+test('a journal torn mid-record (crash during a write) is cut at its last intact record and rotated; the next seq follows', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'spot-journal-'));
+  try {
+    const j = await Journal.create(dir, { format: FORMAT_VERSION, pipeline: 'edge', seq: 7, createdMs: Date.UTC(2026, 0, 2, 3, 4, 5), templates: { v: 1, domains: [] } });
+    for (let i = 0; i < 50; i++) j.append(encodeDatagram(dg(i)));
+    assert.equal(await j.flush(), 50);
+    // what a crash in the middle of the next write leaves: half a record
+    await appendFile(j.path, encodeDatagram(dg(50)).subarray(0, 30));
+    const seen: unknown[] = [];
+    const rec = await recoverJournals(dir, (item) => seen.push(item));
+    assert.equal(rec.nextSeq, 8);
+    assert.equal(rec.segments.length, 1);
+    assert.match(rec.segments[0]!, /listen-edge-20260102T030405Z-0000000007\.spotseg$/);
+    assert.match(rec.repaired.join(), /cut at byte/);
+    assert.equal(seen.length, 51, 'header + 50 datagrams replayed');
+    const scan = { validEnd: 0 };
+    const back: JournalDatagram[] = [];
+    let header = true;
+    for await (const item of readSegment(rec.segments[0]!, scan)) {
+      if (header) { header = false; continue; }
+      const d = item as JournalDatagram;
+      back.push({ ...d, payload: Buffer.from(d.payload) });
+    }
+    assert.equal(scan.damage, undefined);
+    assert.deepEqual(back, Array.from({ length: 50 }, (_, i) => ({ ...dg(i), payload: Buffer.alloc(10 + i, i) })));
+    assert.deepEqual(await readdir(join(dir, JOURNAL_DIR)), [], 'the journal left the hidden directory');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a journal that crashed before its header was complete held nothing and is removed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'spot-journal-'));
+  try {
+    const j = await Journal.create(dir, { format: FORMAT_VERSION, pipeline: 'edge', seq: 3, createdMs: 0, templates: { v: 1, domains: [] } });
+    await j.close();
+    const { truncate } = await import('node:fs/promises');
+    await truncate(j.path, 10);
+    const rec = await recoverJournals(dir, () => {});
+    assert.deepEqual(rec.segments, []);
+    assert.equal(rec.nextSeq, 4);
+    assert.match(rec.repaired.join(), /removed/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
