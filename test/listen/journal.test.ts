@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Journal, JOURNAL_DIR, recoverJournals } from '../../src/listen/journal.ts';
 import { encodeDatagram, FORMAT_VERSION, type JournalDatagram } from '../../src/listen/segment-format.ts';
-import { readSegment } from '../../src/listen/segment-reader.ts';
+import { readSegment, type SegmentScan } from '../../src/listen/segment-reader.ts';
 
 const dg = (i: number, address = i % 2 ? '192.0.2.7' : '2001:db8::7'): JournalDatagram =>
   ({ arrivalMs: 1_700_000_000_000 + i, address, port: 1000 + i, localPort: 2055, payload: Buffer.alloc(10 + i, i) });
@@ -25,7 +25,7 @@ test('a journal torn mid-record (crash during a write) is cut at its last intact
     assert.match(rec.segments[0]!, /listen-edge-20260102T030405Z-0000000007\.spotseg$/);
     assert.match(rec.repaired.join(), /cut at byte/);
     assert.equal(seen.length, 51, 'header + 50 datagrams replayed');
-    const scan = { validEnd: 0 };
+    const scan: SegmentScan = { validEnd: 0 };
     const back: JournalDatagram[] = [];
     let header = true;
     for await (const item of readSegment(rec.segments[0]!, scan)) {
