@@ -18,7 +18,9 @@
  *          tables already), as do the copies under <type>/quarantine/.
  * A running `start` picks the retried files up; otherwise run `start --once`.
  */
+import { displayPath } from '../collector/list-files.ts';
 import { loadConfig } from '../config/load.ts';
+import { RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import { SpotError } from '../errors.ts';
 import { encodeFileMessage, type SourceRef } from '../queue/message.ts';
 import type { QueueAdmin, QueueProducer } from '../queue/types.ts';
@@ -39,12 +41,12 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
   if (values.type !== undefined && !config.pipelines[values.type]) throw new SpotError('USAGE', `no pipeline ${values.type} in ${config.file}`);
   const ledger = openLedger(config);
   try {
-    const entries = ledger.quarantined(values.type).map((q) => {
-      const file = q.kind === 'file' ? ledger.fileOf(q.pipeline, q.fingerprint) : undefined;
-      return { ...q, at: new Date(q.at).toISOString(), path: file?.path ?? null, archive: file?.archive ?? null };
+    const entries = ledger.quarantined(values.type).map(({ pathKey, ...q }) => {
+      const file = q.kind === 'file' ? ledger.fileOf(q.pipeline, q.fingerprint, q.path === '' ? null : pathKey) : undefined;
+      return { ...q, at: new Date(q.at).toISOString(), path: file ? displayPath(file.path) : null, archive: file?.archive ?? null, file };
     });
     if (action === 'list') {
-      if (values.json) console.log(JSON.stringify({ entries }, null, 2));
+      if (values.json) console.log(JSON.stringify({ entries: entries.map(({ file: _file, ...e }) => e) }, null, 2));
       else if (entries.length === 0) console.log('quarantine is empty');
       else {
         for (const e of entries) {
@@ -78,9 +80,15 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
           results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind, outcome: 'kept as history (not a whole file)' });
           continue;
         }
-        const file = ledger.fileOf(e.pipeline, e.fingerprint);
+        const file = e.file;
         if (!pipeline || !file) {
           results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind, outcome: 'skipped: no such pipeline or ledger entry' });
+          continue;
+        }
+        const grown = file.startOffset > 0 && file.startOffset < file.size;
+        if (grown && !supportsByteRanges(pipeline)) {
+          results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind,
+            outcome: `not retried: only its bytes from ${file.startOffset} on are new, and the ${pipeline.dissector} dissector cannot start mid-file` });
           continue;
         }
         if (file.archive && (await store.exists(file.archive))) {
@@ -92,13 +100,15 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
           const partitions = (await admin.backlog(topic, 'none')).length;
           const partition = Number.parseInt(file.fingerprint.slice(0, 8), 16) % partitions;
           const source: SourceRef = { pipeline: pipeline.name, type: pipeline.type, name: e.name, archive: file.archive, fingerprint: file.fingerprint, size: file.size };
-          await producer.send(topic, partition, [encodeFileMessage(source)]);
-          ledger.markQueued(pipeline.name, file, { partition, rows: 0, rejected: 0 });
-          ledger.forgetQuarantine(e.pipeline, e.fingerprint, 'file');
+          // A version that grew from an earlier one: only its own bytes (the earlier ones are in the table already).
+          const range = grown ? { index: 0, count: 1, start: file.startOffset, end: file.size, lookback: RANGE_LOOKBACK_BYTES } : undefined;
+          await producer.send(topic, partition, [encodeFileMessage(source, range)]);
+          ledger.requeue(pipeline.name, file, partition);
+          ledger.forgetQuarantine(e.pipeline, e.fingerprint, 'file', file.path);
           results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind, outcome: `queued again from the archive ${file.archive} (partition ${partition})` });
         } else {
           ledger.forgetFile(pipeline.name, file);
-          ledger.forgetQuarantine(e.pipeline, e.fingerprint, 'file');
+          ledger.forgetQuarantine(e.pipeline, e.fingerprint, 'file', file.path);
           results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind, outcome: `the collector takes ${file.path} again` });
         }
       }

@@ -206,7 +206,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   lock.release();
   if (once) {
     console.log(`${pipeline.name}: ${counts.filesQueued} file(s) ingested, ${counts.filesQuarantined} quarantined, ` +
-      `${counts.recordsWritten} record(s) in table ${pipeline.type}, ${counts.recordsRejected} rejected`);
+      `${counts.recordsWritten} record(s) in table ${pipeline.type}, ${counts.recordsRejected} rejected` +
+      (counts.symlinksSkipped + counts.specialFilesSkipped > 0
+        ? `; not taken: ${counts.symlinksSkipped} symbolic link(s), ${counts.specialFilesSkipped} special file(s) (see status)` : ''));
   }
   return fatal ? FATAL_EXIT : 0;
 }

@@ -22,13 +22,14 @@ export async function statusCommand(argv: string[]): Promise<number> {
     const { partitions, error: queueError } = await queueBacklog(admin, p.name); // empty when no topic yet
     const backlog = partitions.reduce((n, b) => n + b.lag, 0);
     const quarantine = ledger.quarantined(p.name).slice(0, 10).map((q) => ({ name: q.name, kind: q.kind, reason: q.reason, count: q.count, rel: q.rel }));
+    const refused = ledger.refused(p.name, 10);
     // Problems an operator must fix, reported by the running daemons (collector_path missing, store refusing us).
     const problems = readProblems(config.statePath, p.name).map(({ role, code, message, since }) => ({ role, code, message, since }));
     // The dissectors' tallies that are not rejections (skipped lines, values out of range, ...), all inputs.
     const dissectorCounts = ledger.dissectCounts(p.name);
     // Live collection: per socket and per exporter domain, from the listener's stats file.
     const listen = p.listen.length ? readListenStats(p.collectorPath) : null;
-    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems, dissectorCounts, listen });
+    report.push({ ...counts, type: p.type, backlogMessages: queueError ? null : backlog, queueError: queueError ?? null, partitions, quarantine, problems, dissectorCounts, listen, refused });
   }
   await admin.close();
   ledger.close();
@@ -54,6 +55,10 @@ export async function statusCommand(argv: string[]): Promise<number> {
       }
     }
     for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${esc(q.name)}: ${esc(q.reason)}`);
+    if (r.symlinksSkipped + r.specialFilesSkipped > 0) {
+      console.log(`  skipped: ${r.symlinksSkipped} symbolic link(s) (never followed), ${r.specialFilesSkipped} special file(s) in the collector path`);
+      for (const s of r.refused) console.log(`  not taken ${esc(s.path)}: ${esc(s.reason)}`);
+    }
   }
   return 0;
 }

@@ -1,19 +1,22 @@
 /**
  * The collector of one pipeline: finds complete files, archives each original
- * byte for byte, and hands it to the queue: a small file as record batches
- * (dissected here), a large one as a reference to the archived copy. A file
+ * byte for byte (its content digest computed on the way), and hands it to
+ * the queue: a small file as record batches (dissected here, from the
+ * archived bytes), a large one as references to the archived copy. A file
  * is marked done in the ledger only after the queue acknowledged all of it;
- * a crash before that means the file is taken again on restart, and the
+ * a crash before that leaves it 'taken', and the next scan completes it from
+ * its archive (or forgets it, when the archive never appeared); the
  * deterministic part names turn the replay into an overwrite.
  */
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PipelineConfig } from '../config/load.ts';
 import { CSV_ROWS_FORMAT, dissectorForSource } from '../dissect/csv-rows.ts';
 import { splitWords } from '../dissect/split-words.ts';
-import { cutRaw, type Rejection } from '../dissect/types.ts';
+import { cutRaw, type ByteRange, type Rejection } from '../dissect/types.ts';
 import { SpotError, errorMessage, isFatal, needsOperator } from '../errors.ts';
 import { BackoffTimer } from '../retry.ts';
 import type { ProblemReport } from '../telemetry/problems.ts';
@@ -30,9 +33,9 @@ import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { collectorQueued, collectorTook, dissectorCounted, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
-import { fingerprintFile } from './fingerprint.ts';
-import type { FileIdentity, Ledger } from './ledger.ts';
-import { listFiles } from './list-files.ts';
+import { copyWithDigest, fingerprintFile } from './fingerprint.ts';
+import { nameOfPath, type FileIdentity, type Ledger, type NewVersion } from './ledger.ts';
+import { displayPath, listInputs, mtimeMsOf, statKey, type InputPath, type RefusedInput } from './list-files.ts';
 import { isSupported, pipelineMatchers } from './match.ts';
 
 /**
@@ -62,6 +65,8 @@ export interface CollectorDeps {
   readonly skipConversion?: boolean;
   /** Where a problem an operator must fix is reported (status, /readyz, start's supervisor). */
   readonly problems?: ProblemReport;
+  /** Tests only: called where a file may change under the collector. */
+  readonly hooks?: CollectorHooks;
 }
 
 export interface ScanResult {
@@ -71,15 +76,25 @@ export interface ScanResult {
   readonly pending: number;
 }
 
-interface Candidate {
-  readonly path: string;
+/** A matching file of collector_path, as the scan saw it. */
+export interface Candidate {
+  readonly input: InputPath;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly statKey: string;
 }
 
-async function collectorFiles(dir: string): Promise<string[]> {
+/** Test hooks: called at the points where a file may change under the collector. */
+export interface CollectorHooks {
+  /** The content was copied into the archive's temporary file; the file has not been re-checked yet. */
+  afterCopy?(c: Candidate): Promise<void> | void;
+  /** The version is recorded 'taken'; nothing is dissected, published or queued yet. */
+  afterReserve?(c: Candidate): Promise<void> | void;
+}
+
+async function collectorInputs(dir: string): Promise<{ files: InputPath[]; refused: RefusedInput[] }> {
   try {
-    return await listFiles(dir);
+    return await listInputs(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const fix = code === 'ENOENT' ? 'create it, or fix pipelines.<name>.collector_path'
@@ -97,9 +112,22 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
   await Promise.all(lanes);
 }
 
+/** dev, ino, size and mtime of two stat keys agree (their ctimes may not). */
+function sameContentStat(a: string, b: string): boolean {
+  return a.slice(0, a.lastIndexOf(':')) === b.slice(0, b.lastIndexOf(':'));
+}
+
+// O_NOFOLLOW: a symlink swapped in after the listing is not followed (ELOOP).
+// O_NONBLOCK: a FIFO swapped in does not block the open; fstat then refuses it.
+const INPUT_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
 export class Collector {
   readonly #d: CollectorDeps;
   readonly #matchers: ((name: string) => boolean)[];
+  /** Inputs refused while taking them (a symlink or FIFO swapped in after the listing). */
+  #refusedInTake: RefusedInput[] = [];
+  /** Refused inputs already logged (one warning each, not one per scan). */
+  readonly #warned = new Set<string>();
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
@@ -108,25 +136,32 @@ export class Collector {
 
   async scan(): Promise<ScanResult> {
     const { pipeline, ledger } = this.#d;
+    await this.recover();
     const now = Date.now();
     const ready: Candidate[] = [];
     let pending = 0;
-    for (const path of await collectorFiles(pipeline.collectorPath)) {
-      if (!isSupported(basename(path), this.#matchers)) continue;
+    const { files, refused } = await collectorInputs(pipeline.collectorPath);
+    for (const input of files) {
+      if (!isSupported(input.name, this.#matchers)) continue;
       let st;
       try {
-        st = await stat(path);
+        st = await lstat(input.fsPath, { bigint: true });
       } catch {
         continue; // gone between listing and stat
       }
-      if (ledger.isFinishedByStat(pipeline.name, path, st.size, st.mtimeMs)) continue;
-      if (now - st.mtimeMs < pipeline.settleSeconds * 1000) {
+      if (!st.isFile()) continue; // replaced by a link or a directory since the listing; the next listing shows it
+      const key = statKey(st);
+      const size = Number(st.size);
+      const mtimeMs = mtimeMsOf(st);
+      if (ledger.isCurrent(pipeline.name, input.key, key, size, mtimeMs)) continue;
+      if (now - mtimeMs < pipeline.settleSeconds * 1000) {
         pending++;
         continue;
       }
-      ready.push({ path, size: st.size, mtimeMs: st.mtimeMs });
+      ready.push({ input, size, mtimeMs, statKey: key });
     }
     let done = 0;
+    this.#refusedInTake = [];
     await pool(ready, this.#d.concurrency, async (c) => {
       try {
         if (await this.take(c)) done++;
@@ -135,10 +170,25 @@ export class Collector {
         if (needsOperator(err)) throw err; // not this file's fault: the scan reports it (run)
         pending++;
         retried(pipeline.name, 'collector');
-        this.#d.log.warn({ file: c.path, err: errorMessage(err) }, 'file not taken yet, will retry');
+        this.#d.log.warn({ file: c.input.display, err: errorMessage(err) }, 'file not taken yet, will retry');
       }
     });
+    this.#noteRefused([...refused, ...this.#refusedInTake]);
     return { done, pending };
+  }
+
+  /** Records (for `status`) and logs, once each, the entries of collector_path that are not taken. */
+  #noteRefused(refused: RefusedInput[]): void {
+    const { pipeline, ledger, log } = this.#d;
+    ledger.setRefused(pipeline.name, refused);
+    for (const kind of ['symlink', 'special'] as const) {
+      metrics.refusedInputs.set({ pipeline: pipeline.name, kind }, refused.filter((r) => r.kind === kind).length);
+    }
+    for (const r of refused) {
+      if (this.#warned.has(r.display)) continue;
+      this.#warned.add(r.display);
+      log.warn({ file: r.display, reason: r.reason }, 'not taken');
+    }
   }
 
   /**
@@ -175,122 +225,277 @@ export class Collector {
     }
   }
 
-  /** Archives and queues one file. False when it changed under us (still being written). */
+  /** True when this pipeline's dissector can start mid-file (byte ranges): growing files resume. */
+  get #resumable(): boolean {
+    return this.#d.skipConversion === true || supportsByteRanges(this.#d.pipeline);
+  }
+
+  /**
+   * Completes or forgets the versions left 'taken' by a crash or a failed
+   * attempt, so that none stays in progress: one whose archive is in the
+   * store is dissected or queued from the archive (whatever became of the
+   * original since); one whose archive never appeared had nothing queued and
+   * is forgotten (the file, if still there, is taken again).
+   */
+  async recover(): Promise<void> {
+    const { pipeline, store, ledger, log } = this.#d;
+    for (const v of ledger.takenVersions(pipeline.name)) {
+      try {
+        if (!v.archive || !(await store.exists(v.archive))) {
+          ledger.forgetFile(pipeline.name, v, 'taken');
+          log.info({ file: displayPath(v.path) }, 'taken before a crash and never archived; forgotten (taken again if still there)');
+          continue;
+        }
+        const source = this.#sourceOf(nameOfPath(v.path), v.archive, v.fingerprint, v.size);
+        if (v.startOffset > 0 && v.startOffset < v.size && !this.#resumable) {
+          await this.#refuseGrowth(source, v);
+          continue;
+        }
+        if (v.size > pipeline.smallFileBytes || (v.startOffset > 0 && v.startOffset >= v.size)) {
+          await this.#deliver(source, v, '');
+        } else {
+          const local = await store.openLocal(v.archive);
+          try {
+            await this.#deliver(source, v, local.path);
+          } finally {
+            await local.release();
+          }
+        }
+        log.info({ file: displayPath(v.path), archive: v.archive }, 'completed from its archive after an interruption');
+      } catch (err) {
+        if (needsOperator(err)) throw err;
+        retried(pipeline.name, 'collector');
+        log.warn({ file: displayPath(v.path), err: errorMessage(err) }, 'interrupted file not completed yet, will retry');
+      }
+    }
+  }
+
+  #sourceOf(name: string, archive: string, fingerprint: string, size: number): SourceRef {
+    const { pipeline } = this.#d;
+    return { pipeline: pipeline.name, type: pipeline.type, name, archive, fingerprint, size, ...(this.#d.skipConversion ? { format: CSV_ROWS_FORMAT } : {}) };
+  }
+
+  /**
+   * Archives and queues one file. False when it changed while it was read
+   * (still being written): nothing is recorded then, and it is taken again
+   * once it settles.
+   *
+   * The content is copied once, hashed on the way, into a temporary file of
+   * the store; its digest names it. Then the ledger decides what it is: a
+   * content already finished at this path (only its stat changed: nothing
+   * to do), the continuation of the previous version (a log that grew: only
+   * bytes after the previous size are dissected), a prefix of it (a file
+   * truncated: nothing new), or a new version (dissected whole). Small files
+   * are dissected from the temporary copy, which becomes the archive:
+   * the table always equals the archived original.
+   */
   async take(c: Candidate): Promise<boolean> {
     const { pipeline, store, ledger, log } = this.#d;
-    let fingerprint: string;
-    let size: number;
+    let fh: FileHandle;
     try {
-      ({ fingerprint, size } = await fingerprintFile(c.path));
+      fh = await open(c.input.fsPath, INPUT_FLAGS);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EACCES' && code !== 'EPERM') throw err;
-      return this.#unreadable(c, code);
-    }
-    const id: FileIdentity = { path: c.path, size, mtimeMs: c.mtimeMs, fingerprint };
-    if (size !== c.size) return false;
-    const state = ledger.stateOf(pipeline.name, id);
-    if (state === 'queued' || state === 'quarantined') return true;
-    const name = basename(c.path);
-    const archive = ledger.takeArchive(pipeline.name, id, `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(name)}`,
-      fingerprint.slice(0, FINGERPRINT_CHARS));
-    await chaosPause();
-    let after;
-    try {
-      await store.putFile(c.path, archive);
-      after = await stat(c.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || (await stat(c.path).catch(() => null))) throw err;
-      // Deleted before it was archived: nothing of it was queued; forget it rather than leave it 'in progress' forever.
-      ledger.forgetFile(pipeline.name, id, 'taken');
-      log.warn({ file: name }, 'file deleted before it could be archived; not taken');
-      return true;
-    }
-    await chaosPause();
-    if (after.size !== c.size || after.mtimeMs !== c.mtimeMs) return false;
-    collectorTook(pipeline.name, size);
-    const source: SourceRef = {
-      pipeline: pipeline.name, type: pipeline.type, name, archive, fingerprint, size, ...(this.#d.skipConversion ? { format: CSV_ROWS_FORMAT } : {}),
-    };
-    const partition = Number.parseInt(fingerprint.slice(0, 8), 16) % this.#d.partitions;
-    if (size > pipeline.smallFileBytes) {
-      // A large capture the dissector can read in byte ranges goes out as several references,
-      // chunk i to partition (p + i) mod n, so that all workers share it (Spot split it with editcap).
-      const ranges = !this.#d.skipConversion && supportsByteRanges(pipeline)
-        ? fileRanges(size, RANGE_CHUNK_BYTES, this.#d.partitions, RANGE_LOOKBACK_BYTES) : [];
-      const byPartition = new Map<number, Buffer[]>();
-      if (ranges.length > 1) {
-        for (const r of ranges) {
-          const p = (partition + r.index) % this.#d.partitions;
-          byPartition.set(p, [...(byPartition.get(p) ?? []), encodeFileMessage(source, r)]);
-        }
-      } else {
-        byPartition.set(partition, [encodeFileMessage(source)]);
+      if (code === 'EACCES' || code === 'EPERM') return this.#unreadable(c, code);
+      if (code === 'ELOOP') {
+        this.#refusedInTake.push({ display: c.input.display, kind: 'symlink', reason: 'symbolic link: not followed' });
+        return true;
       }
-      for (const [p, messages] of byPartition) await this.#d.producer.send(this.#d.topic, p, messages);
-      await chaosPause();
-      ledger.markQueued(pipeline.name, id, { partition, rows: 0, rejected: 0 });
-      collectorQueued(pipeline.name, { rows: 0, rejected: 0, messages: Math.max(1, ranges.length) });
-      log.info({ file: name, size, partition, chunks: Math.max(1, ranges.length) }, 'large file queued by reference');
-      return true;
+      if (code === 'ENOENT') return true; // gone since the listing: nothing of it was taken
+      throw err;
     }
-    const sink = new RejectionSink(store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
+    let temp = '';
+    try {
+      const st = await fh.stat({ bigint: true });
+      if (!st.isFile()) {
+        this.#refusedInTake.push({ display: c.input.display, kind: 'special', reason: 'not a regular file (FIFO, socket or device)' });
+        return true;
+      }
+      if (statKey(st) !== c.statKey) return false;
+      const prev = ledger.latestFinished(pipeline.name, c.input.key);
+      const preferred = `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(c.input.name)}`;
+      temp = await store.tempPathFor(preferred);
+      const digest = await copyWithDigest(fh, temp, prev && { size: prev.size, scheme: prev.scheme });
+      await this.#d.hooks?.afterCopy?.(c);
+      // The copy is the file only if nothing changed while it was read. A file deleted meanwhile
+      // was still read whole through our descriptor: that copy is complete, and it is taken.
+      // (Unlinking it changes its ctime: then the content is judged by inode, size and mtime.)
+      const after = await fh.stat({ bigint: true });
+      const there = await lstat(c.input.fsPath, { bigint: true }).catch(() => null);
+      const unchanged = there ? statKey(there) === c.statKey && statKey(after) === c.statKey
+        : after.nlink === 0n && sameContentStat(statKey(after), c.statKey);
+      if (digest.size !== c.size || !unchanged) {
+        log.info({ file: c.input.display }, 'file changed while it was read; taken again once it settles');
+        return false;
+      }
+      const fingerprint = digest.fingerprint;
+      const known = ledger.versionOf(pipeline.name, c.input.key, fingerprint);
+      if (known && known.state !== 'taken') {
+        ledger.restat(pipeline.name, known, c.statKey); // same content as a finished version: touched, chmod, hard-linked
+        return true;
+      }
+      let startOffset = 0;
+      if (prev && digest.size > prev.size && digest.prefixFingerprint === prev.fingerprint) {
+        startOffset = prev.size; // grew: its first prev.size bytes are the previous version
+      } else if (prev && prev.scheme === 2 && digest.size < prev.size && prev.archive && (await this.#isPrefixOfArchive(prev.archive, digest.size, fingerprint))) {
+        startOffset = digest.size; // truncated to a prefix of what was ingested: nothing new in it
+      }
+      const id: NewVersion = { path: c.input.key, size: c.size, mtimeMs: c.mtimeMs, fingerprint, statKey: c.statKey, startOffset };
+      const archive = ledger.reserve(pipeline.name, id, preferred, fingerprint.slice(0, FINGERPRINT_CHARS));
+      await chaosPause();
+      await this.#d.hooks?.afterReserve?.(c);
+      collectorTook(pipeline.name, c.size);
+      const source = this.#sourceOf(c.input.name, archive, fingerprint, c.size);
+      const version = { ...id, archive };
+      const localCopy = temp;
+      temp = ''; // from here the temporary file is published (or left for the sweep on a crash)
+      const publish = async () => {
+        await store.publish(localCopy, archive);
+        await chaosPause();
+      };
+      if (startOffset > 0 && startOffset < c.size && !this.#resumable) {
+        await publish();
+        await this.#refuseGrowth(source, version);
+        return true;
+      }
+      try {
+        await this.#deliver(source, version, localCopy, publish);
+      } catch (err) {
+        await rm(localCopy, { force: true }).catch(() => undefined); // not published: recover() forgets the version
+        throw err;
+      }
+      return true;
+    } finally {
+      await fh.close();
+      if (temp) await rm(temp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /** True when the first `size` bytes of the archived `rel` have this digest. */
+  async #isPrefixOfArchive(rel: string, size: number, fingerprint: string): Promise<boolean> {
+    const local = await this.#d.store.openLocal(rel).catch(() => null);
+    if (!local) return false;
+    try {
+      return (await fingerprintFile(local.path, size)).fingerprint === fingerprint;
+    } finally {
+      await local.release();
+    }
+  }
+
+  /**
+   * A file that grew, for a dissector that cannot start mid-file (nfdump,
+   * tshark): ingesting it whole would give its earlier records twice, so it is
+   * quarantined with the reason; its archive holds the whole new version.
+   */
+  async #refuseGrowth(source: SourceRef, v: { startOffset: number; size: number }): Promise<void> {
+    const { pipeline, store, ledger, log } = this.#d;
+    const reason = `grew after it was ingested (its first ${v.startOffset} bytes are the version already ingested, ${v.size - v.startOffset} bytes are new); ` +
+      `the ${pipeline.dissector} dissector cannot start mid-file, and ingesting the whole file again would duplicate the earlier records`;
+    await quarantineFile(store, ledger, source, reason);
+    fileQuarantined(pipeline.name, 'collector', 0);
+    log.warn({ file: source.name, reason }, 'file quarantined');
+  }
+
+  /**
+   * Hands one taken version to the queue: a large one as references to its
+   * archive (byte ranges when the dissector reads them), a small one as
+   * record batches dissected from `local` (the archive's bytes). `publish`
+   * makes the archive appear; it runs before anything is queued or quarantined.
+   * Only bytes from `v.startOffset` on are this version's own.
+   */
+  async #deliver(source: SourceRef, v: FileIdentity & { startOffset: number }, local: string, publish?: () => Promise<void>): Promise<void> {
+    const { pipeline, ledger, log } = this.#d;
+    const name = source.name;
+    const size = v.size;
+    const partition = Number.parseInt(v.fingerprint.slice(0, 8), 16) % this.#d.partitions;
+    const nothingNew = v.startOffset > 0 && v.startOffset >= size;
+    if (size > pipeline.smallFileBytes || nothingNew) {
+      await publish?.();
+      const messages = nothingNew ? 0 : await this.#sendReferences(source, v.startOffset, partition);
+      ledger.markQueued(pipeline.name, v, { partition, rows: 0, rejected: 0 });
+      collectorQueued(pipeline.name, { rows: 0, rejected: 0, messages });
+      log.info({ file: name, size, from: v.startOffset, partition, chunks: messages }, messages ? 'large file queued by reference' : 'nothing new in the file');
+      return;
+    }
+    const sink = new RejectionSink(this.#d.store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
     let messages: Buffer[];
     let rows: number;
     let counts: Record<string, number>;
     const elapsed = stopwatch();
+    const byteRange = v.startOffset > 0 ? { start: v.startOffset, end: size, lookback: RANGE_LOOKBACK_BYTES } : undefined;
     try {
-      ({ messages, rows, counts } = await this.#dissectSmall(c.path, source, sink));
+      ({ messages, rows, counts } = await this.#dissectSmall(local, source, sink, byteRange));
     } catch (err) {
       const dissectSeconds = elapsed();
       await sink.discard();
       if (!(err instanceof SpotError) || err.code !== 'DISSECT_FILE') throw err;
-      await quarantineFile(store, ledger, source, c.path, err.message);
-      ledger.markQuarantined(pipeline.name, id, err.message);
+      await publish?.();
+      await quarantineFile(this.#d.store, ledger, source, err.message);
       fileQuarantined(pipeline.name, 'collector', dissectSeconds);
       log.warn({ file: name, reason: err.message }, 'file quarantined');
-      return true;
+      return;
     }
     const dissectSeconds = elapsed();
+    await publish?.();
     // One send: the embedded queue appends it in one transaction, Kafka's idempotent producer in order.
     if (messages.length > 0) await this.#d.producer.send(this.#d.topic, partition, messages);
     await sink.finish();
-    ledger.recordDissectCounts(pipeline.name, fingerprint, 'c', counts);
+    ledger.recordDissectCounts(pipeline.name, v.fingerprint, 'c', counts);
     dissectorCounted(pipeline.name, 'collector', counts);
     await chaosPause();
-    ledger.markQueued(pipeline.name, id, { partition, rows, rejected: sink.count });
+    ledger.markQueued(pipeline.name, v, { partition, rows, rejected: sink.count });
     collectorQueued(pipeline.name, { rows, rejected: sink.count, messages: messages.length, dissectSeconds });
-    log.info({ file: name, size, rows, rejected: sink.count, chunks: messages.length, partition }, 'file queued as records');
-    return true;
+    log.info({ file: name, size, from: v.startOffset, rows, rejected: sink.count, chunks: messages.length, partition }, 'file queued as records');
+  }
+
+  /**
+   * Queues references to the archive of a large file, from byte `from` on.
+   * A capture the dissector can read in byte ranges goes out as several
+   * references, chunk i to partition (p + i) mod n, so that all workers share
+   * it (Spot split it with editcap). Returns the number of messages.
+   */
+  async #sendReferences(source: SourceRef, from: number, partition: number): Promise<number> {
+    const n = this.#d.partitions;
+    const ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
+      .map((r) => ({ ...r, start: r.start + from, end: r.end + from })) : [];
+    const byPartition = new Map<number, Buffer[]>();
+    if (ranges.length > 1 || from > 0) {
+      for (const r of ranges) {
+        const p = (partition + r.index) % n;
+        byPartition.set(p, [...(byPartition.get(p) ?? []), encodeFileMessage(source, r)]);
+      }
+    } else {
+      byPartition.set(partition, [encodeFileMessage(source)]);
+    }
+    for (const [p, messages] of byPartition) await this.#d.producer.send(this.#d.topic, p, messages);
+    await chaosPause();
+    return Math.max(1, ranges.length);
   }
 
   /**
    * A file we may not read (EACCES/EPERM): quarantined by reference (no copy can be made) under a
-   * fingerprint of its path, size and mtime, so that it is neither retried in a loop nor blocking
+   * fingerprint of its path and stat, so that it is neither retried in a loop nor blocking
    * `--once`. After fixing its permissions, `spot-ingest quarantine retry` hands it back to the collector.
    */
   #unreadable(c: Candidate, code: string): boolean {
     const { pipeline, ledger, log } = this.#d;
-    const name = basename(c.path);
-    const fingerprint = createHash('sha256').update(`unreadable:${c.path}:${c.size}:${Math.trunc(c.mtimeMs)}`).digest('hex');
-    const id: FileIdentity = { path: c.path, size: c.size, mtimeMs: c.mtimeMs, fingerprint };
-    const reason = `cannot read ${c.path}: permission denied (${code}); fix its permissions, then run \`spot-ingest quarantine retry\``;
-    ledger.markQuarantined(pipeline.name, id, reason);
-    ledger.recordQuarantine({ pipeline: pipeline.name, fingerprint, kind: 'file', name, rel: '', reason, count: 0 });
+    const fingerprint = createHash('sha256').update(`unreadable:${c.input.display}:${c.statKey}`).digest('hex');
+    const reason = `cannot read ${c.input.display}: permission denied (${code}); fix its permissions, then run \`spot-ingest quarantine retry\``;
+    ledger.recordUnreadable(pipeline.name, { path: c.input.key, size: c.size, mtimeMs: c.mtimeMs, fingerprint, statKey: c.statKey }, reason);
     fileQuarantined(pipeline.name, 'collector', 0);
-    log.warn({ file: name, reason }, 'file quarantined');
+    log.warn({ file: c.input.display, reason }, 'file quarantined');
     return true;
   }
 
   /** Dissects a small file completely into queue messages (bounded: the file is small). */
-  async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink): Promise<{ messages: Buffer[]; rows: number; counts: Record<string, number> }> {
+  async #dissectSmall(path: string, source: SourceRef, sink: RejectionSink, byteRange?: ByteRange): Promise<{ messages: Buffer[]; rows: number; counts: Record<string, number> }> {
     const dissect = await dissectorForSource(this.#d.pipeline, source);
     const schema = SCHEMAS[source.type];
     const messages: Buffer[] = [];
     let rows = 0;
     let chunk = 0;
     const tally = new CounterTally();
-    for await (const batch of dissect(path, { processOpt: splitWords(this.#d.pipeline.processOpt) })) {
+    for await (const batch of dissect(path, { processOpt: splitWords(this.#d.pipeline.processOpt), byteRange })) {
       const rejected: Rejection[] = [...(batch.rejected ?? [])];
       const { columns, outOfRange } = columnsOf(batch, schema);
       tally.add(batch.counters);

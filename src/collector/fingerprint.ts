@@ -1,27 +1,131 @@
 /**
- * A content fingerprint of an input file that costs two reads whatever its
- * size: SHA-256 over the size, the first 64 KiB and the last 64 KiB. Together
- * with path, size and mtime it identifies a file in the ledger.
+ * What identifies an input's content: the SHA-256 of all its bytes (hex),
+ * computed while the collector copies the file into the archive, so that the
+ * digest costs no read of its own and names exactly the bytes archived.
+ *
+ * Scheme 1 (ledgers written before this version) hashed only the size and the
+ * first and last 64 KiB; two files that differ in the middle shared it. Rows
+ * of that scheme stay valid for what they describe; `legacyFingerprint` lets a
+ * grown file be recognised as the continuation of a scheme-1 version.
  */
-import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 
-const SPAN = 64 * 1024;
+export const FINGERPRINT_SCHEME = 2;
+const LEGACY_SPAN = 64 * 1024;
+const COPY_CHUNK = 1 << 20;
 
-export async function fingerprintFile(path: string): Promise<{ fingerprint: string; size: number }> {
+/** Scheme 1: SHA-256 over `${size}:`, the first 64 KiB and the last min(64 KiB, size - 64 KiB) bytes. */
+export function legacyFingerprint(size: number, head: Buffer, tail: Buffer): string {
+  return createHash('sha256').update(`${size}:`).update(head).update(size > LEGACY_SPAN ? tail : Buffer.alloc(0)).digest('hex');
+}
+
+export interface PrefixProbe {
+  /** Bytes of the previous version. */
+  readonly size: number;
+  /** Its fingerprint scheme. */
+  readonly scheme: number;
+}
+
+export interface DigestResult {
+  /** SHA-256 (hex) of every byte read. */
+  readonly fingerprint: string;
+  /** Bytes read. */
+  readonly size: number;
+  /** The fingerprint, in the probe's scheme, of the first `probe.size` bytes (when the input had that many). */
+  readonly prefixFingerprint?: string;
+}
+
+/** Follows the bytes of one input and computes its digest, and that of a prefix of it. */
+class Digester {
+  readonly #hash: Hash = createHash('sha256');
+  readonly #probe: PrefixProbe | undefined;
+  #size = 0;
+  #prefix: string | undefined;
+  readonly #head: Buffer | undefined;
+  readonly #tail: Buffer | undefined;
+
+  constructor(probe?: PrefixProbe) {
+    this.#probe = probe;
+    if (probe?.scheme === 1) {
+      this.#head = Buffer.alloc(Math.min(LEGACY_SPAN, probe.size));
+      this.#tail = Buffer.alloc(Math.max(0, Math.min(LEGACY_SPAN, probe.size - LEGACY_SPAN)));
+    }
+  }
+
+  update(chunk: Buffer): void {
+    const start = this.#size;
+    const end = start + chunk.length;
+    const probe = this.#probe;
+    if (probe && this.#prefix === undefined && start <= probe.size && probe.size <= end) {
+      const cut = probe.size - start;
+      this.#hash.update(chunk.subarray(0, cut));
+      this.#legacy(chunk.subarray(0, cut), start);
+      this.#prefix = probe.scheme === 1 ? legacyFingerprint(probe.size, this.#head!, this.#tail!) : this.#hash.copy().digest('hex');
+      this.#hash.update(chunk.subarray(cut));
+    } else {
+      this.#hash.update(chunk);
+      this.#legacy(chunk, start);
+    }
+    this.#size = end;
+  }
+
+  /** Keeps the bytes scheme 1 hashes: [0, 64 KiB) and [size - tail, size) of the probe's size. */
+  #legacy(chunk: Buffer, at: number): void {
+    if (!this.#head || !this.#tail || this.#prefix !== undefined) return;
+    if (at < this.#head.length) chunk.copy(this.#head, at, 0, Math.min(chunk.length, this.#head.length - at));
+    const tailStart = this.#probe!.size - this.#tail.length;
+    const from = Math.max(at, tailStart);
+    const to = Math.min(at + chunk.length, this.#probe!.size);
+    if (from < to) chunk.copy(this.#tail, from - tailStart, from - at, to - at);
+  }
+
+  result(): DigestResult {
+    if (this.#probe && this.#prefix === undefined && this.#size === this.#probe.size) this.update(Buffer.alloc(0)); // an empty input
+    return { fingerprint: this.#hash.digest('hex'), size: this.#size, ...(this.#prefix === undefined ? {} : { prefixFingerprint: this.#prefix }) };
+  }
+}
+
+/**
+ * Copies an open input (from byte 0 to its end as read now) into the file
+ * `to`, hashing on the way: one read of the input. The caller compares the
+ * size read with its stat to see whether the file changed meanwhile.
+ */
+export async function copyWithDigest(input: FileHandle, to: string, probe?: PrefixProbe): Promise<DigestResult> {
+  const digester = new Digester(probe);
+  const out = await open(to, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(COPY_CHUNK);
+    let position = 0;
+    for (;;) {
+      const { bytesRead } = await input.read(buf, 0, buf.length, position);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      digester.update(chunk);
+      let written = 0;
+      while (written < bytesRead) written += (await out.write(chunk, written, bytesRead - written)).bytesWritten;
+      position += bytesRead;
+    }
+  } finally {
+    await out.close();
+  }
+  return digester.result();
+}
+
+/** The digest of a file's first `limit` bytes (all of it when absent): tests, and the shrunk-file check. */
+export async function fingerprintFile(path: string, limit = Infinity): Promise<{ fingerprint: string; size: number }> {
   const handle = await open(path, 'r');
   try {
-    const { size } = await handle.stat();
-    const hash = createHash('sha256').update(`${size}:`);
-    const head = Buffer.alloc(Math.min(SPAN, size));
-    await handle.read(head, 0, head.length, 0);
-    hash.update(head);
-    if (size > SPAN) {
-      const tail = Buffer.alloc(Math.min(SPAN, size - SPAN));
-      await handle.read(tail, 0, tail.length, size - tail.length);
-      hash.update(tail);
+    const digester = new Digester();
+    const buf = Buffer.allocUnsafe(COPY_CHUNK);
+    let position = 0;
+    while (position < limit) {
+      const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, limit - position), position);
+      if (bytesRead === 0) break;
+      digester.update(buf.subarray(0, bytesRead));
+      position += bytesRead;
     }
-    return { fingerprint: hash.digest('hex'), size };
+    return digester.result();
   } finally {
     await handle.close();
   }

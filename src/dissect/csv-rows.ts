@@ -96,9 +96,14 @@ export function csvRowsDissector(table: TableName): Dissector {
     } catch (err) {
       throw new SpotError('DISSECT_FILE', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
     }
+    // A byte range (a chunk of a large file, or the new part of a file that grew): lines starting in [start, end).
+    const range = options.byteRange;
+    const skip = range && range.start > 0 ? { until: range.start, keep: () => false } : undefined;
     try {
-      for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES })) {
+      for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
         if (options.signal?.aborted) return;
+        if (range && line.offset >= range.end) break;
+        if (range && line.offset < range.start) continue;
         if (line.tooLongBytes !== undefined) {
           rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes is longer than ${MAX_LINE_BYTES}`, raw: cutRaw(line.text) });
         } else if (line.text === '' || line.text.startsWith('#') || (line.number === 1 && line.text.replace(/^\uFEFF/, '').replaceAll('"', '') === header)) {

@@ -2,9 +2,12 @@
  * Inputs that could not be read, kept with the reason, never dropped.
  *
  * On-store format, beside the archive (`<type>/binary/YYYYMMDD/HH/<name>`):
- *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>                 a copy of a whole file that could not be dissected
- *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>.reason.json     {"reason","source","at"}
- *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp16>.<tag>.rejected.jsonl
+ *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp>.reason.json
+ *       {"reason","source","archive","at"}: a whole file that could not be
+ *       dissected. The file itself is not copied: its archived original (named
+ *       in "archive", byte for byte) is the copy, so a large file split in
+ *       many ranges is quarantined once, at the cost of one small object.
+ *   <type>/quarantine/YYYYMMDD/HH/<name>.<fp>.<tag>.rejected.jsonl
  *       one JSON object per rejected record: {"at": line/packet, "reason", "raw"}
  * Names are deterministic, so redoing a file rewrites its entries. Each
  * object appears atomically (the store's temp + rename).
@@ -24,13 +27,17 @@ function quarantineBase(source: SourceRef): string {
   return `${dir}/${safeName(source.name)}.${source.fingerprint.slice(0, FINGERPRINT_CHARS)}`;
 }
 
-/** Quarantines a whole input: a copy of it and the reason. */
-export async function quarantineFile(store: Store, ledger: Ledger, source: SourceRef, localPath: string, reason: string): Promise<string> {
-  const base = quarantineBase(source);
-  await store.putFile(localPath, base);
-  await store.putText(`${base}.reason.json`, `${JSON.stringify({ reason, source, at: new Date().toISOString() }, null, 2)}\n`);
-  ledger.recordQuarantine({ pipeline: source.pipeline, fingerprint: source.fingerprint, kind: 'file', name: source.name, rel: base, reason, count: 0 });
-  return base;
+/**
+ * Quarantines a whole input: its reason beside the archive, and one ledger
+ * entry per input file with this content and archive (each under its own
+ * name), whose ledger state becomes 'quarantined'. Idempotent: every range of
+ * a large file may call it; the result is one entry and one reason object.
+ */
+export async function quarantineFile(store: Store, ledger: Ledger, source: SourceRef, reason: string): Promise<{ rel: string; first: boolean }> {
+  const rel = `${quarantineBase(source)}.reason.json`;
+  await store.putText(rel, `${JSON.stringify({ reason, source, archive: source.archive, at: new Date().toISOString() }, null, 2)}\n`);
+  const first = ledger.quarantineVersion(source.pipeline, source.fingerprint, source.archive, reason, rel);
+  return { rel, first };
 }
 
 /** Records rejected records of one input, spooled to local disk (any count, bounded memory). */

@@ -1,7 +1,7 @@
 /**
  * Where rows land: `<type>/hive/y=YYYY/m=MM/d=DD/h=HH/<part>.parquet`.
  *
- * Part names are deterministic: `<source name>.<fingerprint>.<tag>.parquet`,
+ * Part names are deterministic: `<source name>.<fingerprint (32 hex)>.<tag>.parquet`,
  * where the tag is the collector's chunk number (`c<n>`) or the worker's
  * flush sequence (`w<n>`) within that source. Re-ingesting the same file
  * therefore rewrites the same names instead of adding copies.
@@ -24,7 +24,12 @@ export function safeName(name: string): string {
   return cleaned.length === 0 ? '_' : cleaned.slice(0, 180);
 }
 
-export const FINGERPRINT_CHARS = 16;
+/**
+ * Hex digits of the content digest in part, archive and quarantine names: 128
+ * bits, so that two different contents cannot share a name (a 64-bit prefix
+ * could be forced to collide with about 2^32 tries).
+ */
+export const FINGERPRINT_CHARS = 32;
 
 export function partName(sourceName: string, fingerprint: string, tag: string): string {
   return `${safeName(sourceName)}.${fingerprint.slice(0, FINGERPRINT_CHARS)}.${tag}.parquet`;

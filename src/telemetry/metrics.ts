@@ -100,6 +100,10 @@ export const metrics = {
     name: 'spot_ingest_listen_segments_total', registers, labelNames: ['pipeline'],
     help: 'Journal segments rotated into collector_path.',
   }),
+  refusedInputs: new Gauge({
+    name: 'spot_ingest_collector_refused_inputs', registers, labelNames: ['pipeline', 'kind'],
+    help: 'Entries of collector_path not taken at the last scan: kind=symlink (never followed) or special (FIFO, socket, device).',
+  }),
 };
 
 let defaultsStarted = false;

@@ -7,10 +7,9 @@
  * The ETA is the larger of: bytes left for the collector at its byte rate,
  * and queue messages left at the workers' commit rate (rates over the last 10 s).
  */
-import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { lstat } from 'node:fs/promises';
 import type { Ledger } from '../collector/ledger.ts';
-import { listFiles } from '../collector/list-files.ts';
+import { listInputs, mtimeMsOf, statKey, type InputPath } from '../collector/list-files.ts';
 import { isSupported, pipelineMatchers } from '../collector/match.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from './log.ts';
@@ -34,12 +33,13 @@ export async function outstandingFiles(pipeline: PipelineConfig, ledger: Ledger)
   const matchers = pipelineMatchers(pipeline);
   let files = 0;
   let bytes = 0;
-  for (const p of await listFiles(pipeline.collectorPath).catch(() => [] as string[])) {
-    if (!isSupported(basename(p), matchers)) continue;
-    const st = await stat(p).catch(() => null);
-    if (!st || ledger.isFinishedByStat(pipeline.name, p, st.size, st.mtimeMs)) continue;
+  const { files: inputs } = await listInputs(pipeline.collectorPath).catch(() => ({ files: [] as InputPath[] }));
+  for (const input of inputs) {
+    if (!isSupported(input.name, matchers)) continue;
+    const st = await lstat(input.fsPath, { bigint: true }).catch(() => null);
+    if (!st?.isFile() || ledger.isCurrent(pipeline.name, input.key, statKey(st), Number(st.size), mtimeMsOf(st))) continue;
     files++;
-    bytes += st.size;
+    bytes += Number(st.size);
   }
   return { files, bytes };
 }

@@ -32,6 +32,8 @@ export interface PipelineStatus extends PipelineCounts {
   /** Records written per second over the last minute. */
   readonly recordsPerSecond: number;
   readonly quarantine: RecentQuarantine[];
+  /** Entries of collector_path the last scan did not take (symlinks, special files), with the reason. */
+  readonly refused: { path: string; kind: string; reason: string }[];
   readonly hours: HourPartition[];
   /** The dissectors' tallies that are not rejections (skipped_lines, value_out_of_range, ...), summed over all inputs. */
   readonly dissectorCounts: Record<string, number>;
@@ -88,6 +90,7 @@ export async function pipelineStatus(p: PipelineConfig, views: LedgerViews, admi
     perMinute,
     recordsPerSecond: Math.round((views.rowsSince(p.name, now - 60_000) / 60) * 10) / 10,
     quarantine: views.recentQuarantines(p.name),
+    refused: views.ledger.refused(p.name),
     hours: views.hours(p.name),
     dissectorCounts: views.ledger.dissectCounts(p.name),
     listen: p.listen.length ? readListenStats(p.collectorPath) : null,

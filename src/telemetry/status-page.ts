@@ -158,6 +158,7 @@ function section(p) {
       tile("files in progress", num(p.filesInProgress), "files-in-progress"),
       tile("files quarantined", num(p.filesQuarantined), "files-quarantined", p.filesQuarantined > 0),
       tile("records rejected", num(p.recordsRejected), "records-rejected", p.recordsRejected > 0),
+      tile("symlinks / special files skipped", num(p.symlinksSkipped) + " / " + num(p.specialFilesSkipped), "inputs-skipped", p.symlinksSkipped + p.specialFilesSkipped > 0),
       tile("queue backlog (messages)", num(p.backlogMessages), "backlog", p.backlogMessages > 0),
       tile("Parquet parts", num(p.partsWritten), "parts")),
     el("div", { class: "row2" },

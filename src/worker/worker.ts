@@ -295,8 +295,10 @@ export class Worker {
       const unreadable = err instanceof SpotError && err.code === 'DISSECT_FILE';
       if (!unreadable && !(attempt.last && failureKind(err) === 'permanent')) throw err;
       // The file cannot be read (or keeps failing the same way): no part of it may stay in the table.
+      // Every range of it may land here; the file is quarantined (and counted) once, by reference to its archive.
       for (const part of written) await store.remove(part.rel);
-      await quarantineFile(store, ledger, source, local.path, unreadable ? errorMessage(err) : this.#poisonReason(err, attempt));
+      const { first } = await quarantineFile(store, ledger, source, unreadable ? errorMessage(err) : this.#poisonReason(err, attempt));
+      if (!first) return;
       this.stats.quarantinedFiles++;
       fileQuarantined(pipeline.name, 'worker', elapsed() - writeSeconds);
       this.#d.log.warn({ file: source.name, reason: errorMessage(err) }, 'file quarantined');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -26,17 +27,18 @@ test('regular expressions work too', () => {
   assert.ok(isSupported('x-access[1].log', broken), 'an invalid regex still matches as a substring');
 });
 
-test('fingerprints depend on content and size, not on name', async () => {
+test('fingerprints: the digest of the whole content, not of its name; a change in the middle changes it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'spot-fp-'));
   const big = Buffer.alloc(300_000, 7);
   writeFileSync(join(dir, 'a'), big);
   writeFileSync(join(dir, 'b'), big);
-  big[299_999] = 8;
+  big[150_000] = 8; // outside the first and last 64 KiB that the old fingerprint read
   writeFileSync(join(dir, 'c'), big);
   writeFileSync(join(dir, 'd'), '');
   const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map((n) => fingerprintFile(join(dir, n))));
   assert.equal(a!.fingerprint, b!.fingerprint);
-  assert.notEqual(a!.fingerprint, c!.fingerprint, 'a change in the tail changes the fingerprint');
+  assert.notEqual(a!.fingerprint, c!.fingerprint, 'a change in the middle changes the fingerprint');
+  assert.equal(a!.fingerprint, createHash('sha256').update(Buffer.alloc(300_000, 7)).digest('hex'), 'plain SHA-256 of the content');
   assert.equal(a!.size, 300_000);
   assert.equal(d!.size, 0);
   assert.match(d!.fingerprint, /^[0-9a-f]{64}$/);
@@ -46,18 +48,22 @@ test('ledger: two contents with one name in one hour get distinct archive paths,
   const { Ledger } = await import('../../src/collector/ledger.ts');
   const dir = mkdtempSync(join(tmpdir(), 'spot-ledger-'));
   const ledger = new Ledger(join(dir, 'ledger.sqlite'));
-  const a = { path: '/c/x/input.pcap', size: 10, mtimeMs: 1000, fingerprint: 'aa'.repeat(32) };
-  const b = { path: '/c/y/input.pcap', size: 12, mtimeMs: 1000, fingerprint: 'bb'.repeat(32) };
-  const pa = ledger.takeArchive('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa');
-  const pb = ledger.takeArchive('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb');
+  const a = { path: '/c/x/input.pcap', size: 10, mtimeMs: 1000, fingerprint: 'aa'.repeat(32), statKey: '1:1:10:1000000000:1', startOffset: 0 };
+  const b = { path: '/c/y/input.pcap', size: 12, mtimeMs: 1000, fingerprint: 'bb'.repeat(32), statKey: '1:2:12:1000000000:1', startOffset: 0 };
+  const pa = ledger.reserve('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa');
+  const pb = ledger.reserve('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb');
   assert.equal(pa, 'dns/binary/19700101/00/input.pcap');
   assert.equal(pb, 'dns/binary/19700101/00/input.pcap.bbbb');
-  assert.equal(ledger.takeArchive('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb'), pb, 'a retake keeps its path');
-  assert.equal(ledger.takeArchive('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa'), pa);
+  assert.equal(ledger.reserve('p', b, 'dns/binary/19700101/00/input.pcap', 'bbbb'), pb, 'a retake keeps its path');
+  assert.equal(ledger.reserve('p', a, 'dns/binary/19700101/00/input.pcap', 'aaaa'), pa);
+  assert.equal(ledger.counts('p').filesInProgress, 2);
   ledger.markQueued('p', a, { partition: 0, rows: 3, rejected: 0 });
-  assert.equal(ledger.stateOf('p', a), 'queued');
-  assert.ok(ledger.isFinishedByStat('p', a.path, a.size, a.mtimeMs));
-  assert.ok(!ledger.isFinishedByStat('p', b.path, b.size, b.mtimeMs));
+  assert.equal(ledger.versionOf('p', a.path, a.fingerprint)?.state, 'queued');
+  assert.ok(ledger.isCurrent('p', a.path, a.statKey, a.size, a.mtimeMs));
+  assert.ok(!ledger.isCurrent('p', a.path, '1:1:10:1000000000:2', a.size, a.mtimeMs), 'another ctime: read again');
+  assert.ok(!ledger.isCurrent('p', b.path, b.statKey, b.size, b.mtimeMs), 'taken is not finished');
+  const counts = ledger.counts('p');
+  assert.equal(counts.filesSeen, counts.filesQueued + counts.filesQuarantined + counts.filesInProgress);
   ledger.close();
 });
 

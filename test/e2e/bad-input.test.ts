@@ -146,8 +146,10 @@ async function assertQuarantinedFile(ws: Workspace, d: Daemon, pipeline: string,
   assert.equal(q.length, 1, `${name} quarantined as a file: ${JSON.stringify(quarantineOf(ws, pipeline, name))} ledger ${JSON.stringify(row)}`);
   assert.match(q[0]!.reason, reason);
   if (q[0]!.rel) {
-    assert.ok(existsSync(join(ws.root, q[0]!.rel)), 'a copy of the input is kept in the quarantine');
-    assert.ok(existsSync(join(ws.root, `${q[0]!.rel}.reason.json`)), 'with its reason');
+    // The reason is kept in the quarantine; the input itself is its archived original, byte for byte.
+    const kept = JSON.parse(readFileSync(join(ws.root, q[0]!.rel), 'utf8'));
+    assert.match(kept.reason, reason);
+    assert.ok(readFileSync(join(ws.root, kept.archive)).equals(readFileSync(join(ws.collect(pipeline), name))), 'the archive holds the input');
   }
   assert.equal((await rowsFrom(ws, pipelineTable[pipeline]!, name)).length, 0, 'no row of a quarantined file stays in the table');
   const status = await statusOf(ws, pipeline);
@@ -371,6 +373,9 @@ describe('proxy (Blue Coat logs)', () => {
     ws.drop('proxy', 'times.log', proxyLog([...records, early, late]));
     const q = await assertRejectedLines(ws, daemons.proxy!, 'proxy', 'times.log', /1970|2106|outside|range|date/i, 2);
     assert.equal(q.count, 2);
+    // Each rejection names its line and quotes the input line, not the parsed row.
+    const kept = readFileSync(join(ws.root, q.rel), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(kept.map((k) => [k.at, k.raw]), [[7, formatLine(early)], [8, formatLine(late)]]);
     assert.deepEqual(sortRows(await rowsFrom(ws, 'proxy', 'times.log')), sortRows(records.map((r) => expectedProxyRow(r))));
   });
   test('a file name that starts like a path traversal (..): a dot file, never taken, like every hidden name', async () => {
@@ -471,28 +476,41 @@ describe('files that change while being read', () => {
     }
   };
 
-  test('deleted while being read: not ingested, not left in progress, daemon alive', async () => {
-    slow.drop('proxy', 'deleted.log', proxyLog(makeProxyRecords(20, { seed: 31 })));
+  test('deleted after it was taken: ingested from what was archived, not left in progress, daemon alive', async () => {
+    const records = makeProxyRecords(20, { seed: 31 });
+    const content = proxyLog(records);
+    slow.drop('proxy', 'deleted.log', content);
     await taken('deleted.log');
     unlinkSync(join(slow.collect('proxy'), 'deleted.log'));
-    const deadline = Date.now() + 20_000;
-    while (fileRow(slow, 'proxy', 'deleted.log') !== undefined && Date.now() < deadline) await sleep(100);
-    assert.equal(fileRow(slow, 'proxy', 'deleted.log'), undefined, 'the ledger forgets a file that vanished before it was archived');
+    const row = await settled(slow, 'proxy', 'deleted.log');
+    assert.equal(row.state, 'queued');
+    assert.equal(readFileSync(join(slow.root, row.archive!), 'utf8'), content, 'the archive holds the whole file');
+    assert.deepEqual(sortRows(await rowsFrom(slow, 'proxy', 'deleted.log')), sortRows(records.map((r) => expectedProxyRow(r))));
     assert.equal((await statusOf(slow, 'proxy')).filesInProgress, 0);
     assert.ok(d.alive());
   });
 
-  test('truncated while being read: the changed file is taken again once it settles, exactly once', async () => {
+  test('truncated after it was taken: the table equals what was archived; the truncated file, a prefix of it, adds nothing', async () => {
     const records = makeProxyRecords(50, { seed: 32 });
     const path = slow.drop('proxy', 'shrinking.log', proxyLog(records));
     await taken('shrinking.log');
     const keep = proxyLog(records.slice(0, 20));
     truncateSync(path, Buffer.byteLength(keep));
-    const row = await settled(slow, 'proxy', 'shrinking.log');
-    assert.equal(row.rows, 20);
-    assert.deepEqual(sortRows(await rowsFrom(slow, 'proxy', 'shrinking.log')), sortRows(records.slice(0, 20).map((r) => expectedProxyRow(r))));
-    assert.ok(readFileSync(join(slow.root, row.archive!)).equals(readFileSync(path)), 'the archive holds what was ingested');
+    const deadline = Date.now() + 30_000;
+    let row = fileRow(slow, 'proxy', 'shrinking.log');
+    while (!(row?.state === 'queued' && row.rows === 0 && backlog(slow, 'proxy') === 0)) {
+      if (Date.now() > deadline) throw new Error(`the truncated version was not taken: ${JSON.stringify(row)}\n${d.log.slice(-2000)}`);
+      await sleep(100);
+      row = fileRow(slow, 'proxy', 'shrinking.log');
+    }
+    assert.deepEqual(sortRows(await rowsFrom(slow, 'proxy', 'shrinking.log')), sortRows(records.map((r) => expectedProxyRow(r))), 'the 50 archived rows, once');
+    assert.ok(readFileSync(join(slow.root, row.archive!)).equals(readFileSync(path)), 'the truncated version is archived too');
+    assert.equal((await statusOf(slow, 'proxy')).filesInProgress, 0);
     assert.ok(d.alive());
+  });
+
+  test('nothing is left in progress', async () => {
+    await slow.assertSettled();
   });
 });
 
@@ -579,8 +597,15 @@ describe('spot-ingest quarantine list | retry', () => {
       const none = await q.cli(['quarantine', 'retry', '-c', q.configFile, 'no-such-file']);
       assert.equal(none.code, 2);
       assert.match(none.stderr, /nothing quarantined matches/);
+      await q.assertSettled();
     } finally {
       q.remove();
     }
   });
+});
+
+// ------------------------------------------------------------------ the end state
+
+test('after all of it: no file left in progress in any pipeline, and seen = ingested + quarantined + in progress', async () => {
+  await ws.assertSettled();
 });

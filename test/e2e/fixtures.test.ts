@@ -62,7 +62,7 @@ function stage(ws: Workspace, pipeline: string, files: string[], nameOf = basena
 
 async function rowsPerFingerprint(ws: Workspace, table: string): Promise<Map<string, number>> {
   const glob = join(ws.root, table, 'hive', '*', '*', '*', '*', '*.parquet');
-  const rows = await ws.query(`SELECT regexp_extract(filename, '\\.([0-9a-f]{16})\\.(r[0-9]+)?[cw][0-9]+\\.parquet$', 1) AS fp, count(*)
+  const rows = await ws.query(`SELECT regexp_extract(filename, '\\.([0-9a-f]{32})\\.(r[0-9]+)?[cw][0-9]+\\.parquet$', 1) AS fp, count(*)
     FROM read_parquet('${glob}', filename = true) GROUP BY fp`);
   return new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
 }
@@ -71,7 +71,7 @@ async function outcome(ws: Workspace): Promise<{ quarantined: Set<string>; seen:
   const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
   const { Ledger } = await import('../../src/collector/ledger.ts');
   const ledger = new Ledger(join(ws.root, '.spot-ingest', 'ledger.sqlite'));
-  const quarantined = new Set(ledger.quarantined().filter((q) => q.kind === 'file').map((q) => q.fingerprint.slice(0, 16)));
+  const quarantined = new Set(ledger.quarantined().filter((q) => q.kind === 'file').map((q) => q.fingerprint.slice(0, 32)));
   ledger.close();
   const p = status.pipelines[0];
   return { quarantined, seen: p.filesSeen, inProgress: p.filesInProgress };
@@ -92,7 +92,7 @@ test('public captures: every file ingested or quarantined; rows per file equal t
     let compared = 0;
     for (const file of files) {
       const rel = relative(FIXTURES, file);
-      const fp = (await fingerprintFile(staged.get(file)!)).fingerprint.slice(0, 16);
+      const fp = (await fingerprintFile(staged.get(file)!)).fingerprint.slice(0, 32);
       const oracle = oracleText(join(ORACLES, 'tshark-4.0.17_spot-dns-fields', `${rel}.csv`)) ?? liveTshark(file);
       const got = counts.get(fp) ?? 0;
       if (oracle === null) {
@@ -125,7 +125,7 @@ test('public nfcapd files: every file ingested or quarantined; rows per file equ
     let compared = 0;
     for (const file of files) {
       const rel = relative(FIXTURES, file);
-      const fp = (await fingerprintFile(staged.get(file)!)).fingerprint.slice(0, 16);
+      const fp = (await fingerprintFile(staged.get(file)!)).fingerprint.slice(0, 32);
       const oracle = oracleText(join(ORACLES, 'nfdump-1.7.1_csv', `${rel}.csv`));
       const got = counts.get(fp) ?? 0;
       if (oracle === null) {
@@ -164,12 +164,12 @@ test('public proxy logs: Blue Coat logs ingest, non-access logs end skipped or r
     assert.equal(status.filesQueued + status.filesQuarantined, files.length);
     const counts = await rowsPerFingerprint(ws, 'proxy');
     const main = files[0]!;
-    const fp = (await fingerprintFile(staged.get(main)!)).fingerprint.slice(0, 16);
+    const fp = (await fingerprintFile(staged.get(main)!)).fingerprint.slice(0, 32);
     // Independent count: every line of the main-format log that starts with a date is either a row or a rejection.
     const dated = readFileSync(main, 'utf8').split('\n').filter((l) => /^\d{4}-\d{2}-\d{2} /.test(l)).length;
     assert.ok((counts.get(fp) ?? 0) > 0, 'the ProxySG main log gives rows');
     assert.equal((counts.get(fp) ?? 0) + status.quarantine.filter((q: any) => q.name === basename(staged.get(main)!)).reduce((n: number, q: any) => n + q.count, 0), dated);
-    const syslogFp = (await fingerprintFile(staged.get(files[3]!)!)).fingerprint.slice(0, 16);
+    const syslogFp = (await fingerprintFile(staged.get(files[3]!)!)).fingerprint.slice(0, 32);
     assert.equal(counts.get(syslogFp) ?? 0, 0, 'a syslog event log is not an access log: no rows');
   } finally {
     ws.remove();

@@ -37,6 +37,7 @@ for (const [label, small] of [['record batches', undefined], ['file references',
       const got = await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM proxy');
       assert.equal(got.length, expected.length, 'row count');
       assert.deepEqual(sortRows(got), sortRows(expected), 'same multiset of rows');
+      await ws.assertSettled();
     } finally {
       ws.remove();
     }

@@ -57,10 +57,11 @@ for (const [dissector, smallFileBytes] of [['native', undefined], ['native', 0],
       const hours = await ws.query('SELECT y, m, d, h, count(*) FROM dns GROUP BY ALL ORDER BY ALL');
       assert.deepEqual(hours.map((r) => r.slice(0, 4).map(Number)), [[2021, 3, 14, 22], [2021, 3, 14, 23], [2021, 3, 15, 0]]);
       const parts = readdirSync(join(ws.root, 'dns', 'hive', 'y=2021', 'm=03', 'd=14', 'h=22'));
-      assert.ok(parts.every((p) => /^capture-1\.pcap\.[0-9a-f]{16}\.(r\d+)?[cw]\d+\.parquet$/.test(p)), parts.join());
+      assert.ok(parts.every((p) => /^capture-1\.pcap\.[0-9a-f]{32}\.(r\d+)?[cw]\d+\.parquet$/.test(p)), parts.join());
       const archived = readdirSync(join(ws.root, 'dns', 'binary'), { recursive: true }).map(String).filter((p) => p.endsWith('capture-1.pcap'));
       assert.equal(archived.length, 1);
       assert.ok(readFileSync(join(ws.root, 'dns', 'binary', archived[0]!)).equals(readFileSync(pcap)), 'archived byte for byte');
+      await ws.assertSettled();
     } finally {
       ws.remove();
     }
@@ -82,6 +83,7 @@ test('flow: table equals nfdump -o csv of the same nfcapd file (NetFlow sent to 
     const [[bad]] = (await ws.query(`SELECT count(*) FROM flow WHERE unix_tstamp <> epoch(strptime(treceived, '%Y-%m-%d %H:%M:%S'))
       OR trhour <> h OR tryear <> y OR trmonth <> m OR trday <> d`)) as [[bigint]];
     assert.equal(Number(bad), 0, 'time parts and partitions agree with treceived');
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }
@@ -99,6 +101,7 @@ test('proxy: Blue Coat lines, Spot order and #Fields order, equal the generated 
     assert.equal(run.code, 0, run.stderr);
     const got = await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM proxy');
     assert.deepEqual(sortRows(got), sortRows([...a, ...b].map((r) => expectedProxyRow(r))));
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }
@@ -122,6 +125,7 @@ test('restart: a second start takes nothing again; a lost ledger replays into th
     rmSync(join(ws.root, '.spot-ingest'), { recursive: true });
     assert.equal((await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once'])).code, 0);
     assert.equal(await count(), 1200);
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }
@@ -152,6 +156,7 @@ test('bad input is quarantined with a reason and counted; the run still succeeds
     assert.equal(lines.length, 1);
     const rejected = readFileSync(join(ws.root, 'proxy', 'quarantine', lines[0]!), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(rejected.some((r) => /field/.test(r.reason)), JSON.stringify(rejected));
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }
@@ -177,6 +182,7 @@ test('files still being written are not taken: nfcapd.current.*, fresh mtimes', 
     assert.equal(n, 10, 'only the complete file');
     const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
     assert.equal(status.pipelines[0].filesSeen, 1);
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }
@@ -194,6 +200,7 @@ test('dns: a large capture is split in byte ranges shared by both workers; rows 
     const parts = readdirSync(join(ws.root, 'dns', 'hive'), { recursive: true }).map(String).filter((p) => p.endsWith('.parquet'));
     const chunks = new Set(parts.map((p) => /\.(r\d+)w\d+\.parquet$/.exec(p)?.[1]));
     assert.ok(chunks.size >= 2 && !chunks.has(undefined), `parts from several chunks: ${[...chunks].join()}`);
+    await ws.assertSettled();
   } finally {
     ws.remove();
   }

@@ -4,6 +4,7 @@
  * run the real CLI (child processes, as a user would) and read the tables
  * back with DuckDB.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,11 @@ export interface Workspace {
   cli(args: string[], options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }>;
   spawnCli(args: string[], env?: NodeJS.ProcessEnv): ChildProcess;
   query(sql: string): Promise<unknown[][]>;
+  /**
+   * `status --json` of every pipeline, asserting what must hold once a test is done:
+   * no file left in progress, and seen = ingested + quarantined + in progress.
+   */
+  assertSettled(): Promise<any[]>;
   remove(): void;
 }
 
@@ -70,6 +76,16 @@ export function workspace(pipelines: Record<string, Record<string, unknown>>, ex
       });
     },
     query: async (sql) => (await runQuery(root, sql)).rows,
+    async assertSettled() {
+      const run = await this.cli(['status', '-c', configFile, '--json']);
+      assert.equal(run.code, 0, run.stderr);
+      const pipelines = JSON.parse(run.stdout).pipelines as any[];
+      for (const p of pipelines) {
+        assert.equal(p.filesInProgress, 0, `${p.pipeline}: no file left in progress (${JSON.stringify(p)})`);
+        assert.equal(p.filesSeen, p.filesQueued + p.filesQuarantined + p.filesInProgress, `${p.pipeline}: seen = ingested + quarantined + in progress`);
+      }
+      return pipelines;
+    },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

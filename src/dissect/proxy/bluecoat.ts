@@ -63,7 +63,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
-import type { Row } from '../../table/schemas.ts';
+import { SCHEMAS, type Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
 import { BatchBuilder } from '../batch.ts';
 import { readLines } from '../lines.ts';
@@ -297,14 +297,22 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
       const text = line.text;
       const r = parseBluecoatLine(text, layout);
       switch (r.kind) {
-        case 'row':
+        case 'row': {
           rowsMade++;
+          // A time the table cannot partition (outside 1970..2106) is rejected here, with its line.
+          const hour = SCHEMAS.proxy.hourOf(r.row);
+          if (typeof hour === 'string') {
+            batch.rejected.push({ at: line.number, reason: hour, raw: cutRaw(text) });
+            if (batch.rejected.length >= batchRows) yield batch.take();
+            break;
+          }
           batch.rows.push(r.row);
           if (r.outOfRange) batch.count(OUT_OF_RANGE, r.outOfRange);
           if (r.extraFields) batch.count('extra_field_lines');
           if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
           if (batch.rows.length >= batchRows) yield batch.take();
           break;
+        }
         case 'reject':
           batch.rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
           notParsed(line.number, `${r.reason}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
