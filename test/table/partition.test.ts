@@ -7,12 +7,14 @@ test('hour directories are zero-padded hive partitions', () => {
 });
 
 test('part names are deterministic and carry source, fingerprint and tag', () => {
-  const a = partName('nfcapd.201605030700', 'abcdef0123456789ffff', 'c3');
-  assert.equal(a, 'nfcapd.201605030700.abcdef0123456789.c3.parquet');
-  assert.equal(partName('nfcapd.201605030700', 'abcdef0123456789ffff', 'c3'), a);
-  assert.notEqual(partName('nfcapd.201605030700', 'abcdef0123456789ffff', 'c4'), a);
-  assert.equal(partPath('dns', { y: 2017, m: 1, d: 4, h: 4 }, 'x.pcap', 'ff'.repeat(10), 'w0'),
-    'dns/hive/y=2017/m=01/d=04/h=04/x.pcap.ffffffffffffffff.w0.parquet');
+  const fp = `${'abcdef0123456789'.repeat(2)}${'ff'.repeat(16)}`; // a SHA-256 in hex: its first 128 bits name the part
+  const a = partName('nfcapd.201605030700', fp, 'c3');
+  assert.equal(a, 'nfcapd.201605030700.abcdef0123456789abcdef0123456789.c3.parquet');
+  assert.equal(partName('nfcapd.201605030700', fp, 'c3'), a);
+  assert.notEqual(partName('nfcapd.201605030700', fp, 'c4'), a);
+  assert.notEqual(partName('nfcapd.201605030700', `${fp.slice(0, 16)}${'0'.repeat(48)}`, 'c3'), a, 'contents that share 64 bits still get two names');
+  assert.equal(partPath('dns', { y: 2017, m: 1, d: 4, h: 4 }, 'x.pcap', 'ff'.repeat(32), 'w0'),
+    `dns/hive/y=2017/m=01/d=04/h=04/x.pcap.${'f'.repeat(32)}.w0.parquet`);
 });
 
 test('source names cannot escape or hide', () => {
