@@ -74,6 +74,24 @@ export interface BlockTally {
 export type Problem = (reason: string, raw?: Uint8Array) => void;
 
 const TWO32 = 4294967296;
+
+/** Data bytes each decoded V3 element needs (nfxV3.h struct sizes, or what is read of them). */
+const MIN_DATA: Readonly<Record<number, number>> = { 1: 48, 2: 8, 3: 32, 4: 12, 5: 24, 7: 8, 12: 4, 13: 16, 31: 12, 32: 36 };
+
+/**
+ * IPv4 text by address: flows repeat addresses (exporters, servers), and a
+ * string made once is cheaper than one made per row. Cleared when full.
+ */
+const V4_TEXT = new Map<number, string>();
+function v4(a: number): string {
+  let s = V4_TEXT.get(a);
+  if (s === undefined) {
+    if (V4_TEXT.size >= 1 << 16) V4_TEXT.clear();
+    s = ipv4Text(a);
+    V4_TEXT.set(a, s);
+  }
+  return s;
+}
 const words = new Array<number>(8);
 
 /** Decodes records of uncompressed blocks; one instance per file (it keeps the file's extension maps). */
@@ -191,7 +209,8 @@ export class RecordDecoder {
     const end = at + size;
     let e = at + 12;
     let received = 0;
-    let first: [number, number, number, number] | undefined;
+    let hasGeneric = false;
+    let firstLo = 0, firstHi = 0, lastLo = 0, lastHi = 0;
     for (let k = 0; k < n; k++) {
       if (e + 4 > end) return `element ${k + 1} of ${n} starts past the record's ${size} bytes`;
       const type = v.getUint16(e, true);
@@ -199,11 +218,15 @@ export class RecordDecoder {
       if (len < 4 || e + len > end) return `element ${k + 1} of ${n} (type ${type}) has length ${len}, beyond the record`;
       const d = e + 4;
       const data = len - 4;
-      const short = (need: number) => `element type ${type} has ${data} data bytes, needs ${need}`;
+      const need = MIN_DATA[type] ?? 0;
+      if (data < need) return `element type ${type} has ${data} data bytes, needs ${need}`;
       switch (type) {
         case 1: // generic flow
-          if (data < 48) return short(48);
-          first = [v.getUint32(d, true), v.getUint32(d + 4, true), v.getUint32(d + 8, true), v.getUint32(d + 12, true)];
+          hasGeneric = true;
+          firstLo = v.getUint32(d, true);
+          firstHi = v.getUint32(d + 4, true);
+          lastLo = v.getUint32(d + 8, true);
+          lastHi = v.getUint32(d + 12, true);
           received = this.#u64(d + 16);
           r.ipkt = this.#u64(d + 24);
           r.ibyt = this.#u64(d + 32);
@@ -215,46 +238,37 @@ export class RecordDecoder {
           r.stos = this.#b[d + 47]!;
           break;
         case 2: // IPv4 addresses
-          if (data < 8) return short(8);
-          r.sip = ipv4Text(v.getUint32(d, true));
-          r.dip = ipv4Text(v.getUint32(d + 4, true));
+          r.sip = v4(v.getUint32(d, true));
+          r.dip = v4(v.getUint32(d + 4, true));
           break;
         case 3: // IPv6 addresses
-          if (data < 32) return short(32);
           r.sip = this.#ipv6(d);
           r.dip = this.#ipv6(d + 16);
           break;
         case 4: // misc
-          if (data < 12) return short(12);
           r.input = v.getUint32(d, true);
           r.output = v.getUint32(d + 4, true);
           r.dir = this.#b[d + 10]!;
           r.dtos = this.#b[d + 11]!;
           break;
         case 5: // out counters
-          if (data < 24) return short(24);
           r.opkt = this.#u64(d + 8);
           r.obyt = this.#u64(d + 16);
           break;
         case 7: // AS numbers
-          if (data < 8) return short(8);
           r.sas = v.getUint32(d, true);
           r.das = v.getUint32(d + 4, true);
           break;
         case 12: // received from (IPv4)
-          if (data < 4) return short(4);
-          r.rip = ipv4Text(v.getUint32(d, true));
+          r.rip = v4(v.getUint32(d, true));
           break;
         case 13: // received from (IPv6)
-          if (data < 16) return short(16);
           r.rip = this.#ipv6(d);
           break;
         case 31: // tunnel IPv4
-          if (data < 12) return short(12);
           this.#tunnelOf(false, v.getUint32(d + 8, true));
           break;
         case 32: // tunnel IPv6
-          if (data < 36) return short(36);
           this.#tunnelOf(true, v.getUint32(d + 32, true));
           break;
         default:
@@ -264,7 +278,7 @@ export class RecordDecoder {
     }
     if (e !== end) return `elements fill ${e - at} of the record's ${size} bytes`;
     r.time = receivedTimeFromMs(received);
-    r.tdur = first ? RecordDecoder.duration(first[0], first[1], first[2], first[3]) : 0;
+    r.tdur = hasGeneric ? RecordDecoder.duration(firstLo, firstHi, lastLo, lastHi) : 0;
     if (this.#hasTunnel) this.tunnel.tdur = r.tdur;
     return '';
   }
@@ -309,8 +323,8 @@ export class RecordDecoder {
       r.dip = this.#ipv6(p + 16);
       p += 32;
     } else {
-      r.sip = ipv4Text(v.getUint32(p, true));
-      r.dip = ipv4Text(v.getUint32(p + 4, true));
+      r.sip = v4(v.getUint32(p, true));
+      r.dip = v4(v.getUint32(p + 4, true));
       p += 8;
     }
     if (flags & 2) {
@@ -341,7 +355,7 @@ export class RecordDecoder {
         case 15: r.opkt = this.#u64(p); break;
         case 16: r.obyt = v.getUint32(p, true); break;
         case 17: r.obyt = this.#u64(p); break;
-        case 23: r.rip = ipv4Text(v.getUint32(p, true)); break;
+        case 23: r.rip = v4(v.getUint32(p, true)); break;
         case 24: r.rip = this.#ipv6(p); break;
         case 27: received = this.#u64(p); break;
       }

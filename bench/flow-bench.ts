@@ -1,0 +1,143 @@
+/**
+ * Flow benchmark: the native nfcapd reader against `nfdump -o csv` (TZ=UTC),
+ * in the same run, on two files:
+ *   - nfcapd written by `nfpcapd` from a generated capture of mixed traffic
+ *     (TCP sessions, UDP pairs, ICMP, IPv6, VLAN; test/helpers/flow-captures.ts),
+ *     --flows flows (default 1,000,000);
+ *   - NetFlow v5 sent to a real `nfcapd` on loopback, --v5-flows flows (default 3,000,000).
+ * For each: dissection alone (the native dissector in its own process:
+ * records/s, peak RSS) and end to end (`start --workers 2 --once`, file to
+ * Parquet, peak RSS of the largest process) against `nfdump -o csv` alone.
+ * `--nfdump-path` also times end to end with `dissector: nfdump`.
+ * Inputs are cached in $TMPDIR/spot-flow-bench/.
+ *
+ *   npx node bench/flow-bench.ts [--flows N] [--v5-flows N] [--nfdump-path]
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { dissectFlowNative } from '../src/dissect/flow/native/index.ts';
+import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
+import { flowPcap, nfpcapdFiles } from '../test/helpers/flow-captures.ts';
+
+const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+// ------------------------------------------------------------------ child: dissection alone
+if (process.argv[2] === '--child') {
+  const file = process.argv[3]!;
+  const t = process.hrtime.bigint();
+  let rows = 0;
+  for await (const b of dissectFlowNative(file, {})) rows += b.rows.length;
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  process.stdout.write(JSON.stringify({ rows, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  process.exit(0);
+}
+
+interface Timed { seconds: number; peakRssMiB: number; stdout: string }
+
+/** Runs a command under GNU time: wall time and peak RSS of its largest process. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdoutFile?: string): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    const sink = stdoutFile ? createWriteStream(stdoutFile) : null;
+    child.stdout.on('data', (d) => (sink ? sink.write(d) : (stdout += d)));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.once('exit', (code) => {
+      sink?.end();
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
+      resolve({ seconds, peakRssMiB: Number(stderr.trim().split('\n').pop()) / 1024, stdout });
+    });
+  });
+}
+
+async function ingest(input: string, dissector: string): Promise<Timed & { rows: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-flow-bench-run-'));
+  try {
+    const conf = {
+      hdfs_app_path: join(dir, 'store'), kafka: { kafka_server: '' },
+      pipelines: { p: { type: 'flow', dissector, collector_path: join(dir, 'in'), local_staging: join(dir, 'staging'), settle_seconds: 0 } },
+    };
+    mkdirSync(join(dir, 'in'), { recursive: true });
+    writeFileSync(join(dir, 'conf.json'), JSON.stringify(conf));
+    const target = join(dir, 'in', basename(input));
+    copyFileSync(input, target);
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(target, past, past);
+    const t = await timed(process.execPath, [BIN, 'start', 'p', '-c', join(dir, 'conf.json'), '--workers', '2', '--once'], { SPOT_LOG_LEVEL: 'warn' });
+    return { ...t, rows: Number(/(\d+) record\(s\) in table/.exec(t.stdout)?.[1] ?? NaN) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const cache = join(tmpdir(), 'spot-flow-bench');
+mkdirSync(cache, { recursive: true });
+
+async function nfpcapdInput(flows: number): Promise<string> {
+  const out = join(cache, `nfpcapd-${flows}.nfcapd`);
+  if (existsSync(out)) return out;
+  const pcap = join(cache, `mixed-${flows}.pcap`);
+  if (!existsSync(pcap)) {
+    await flowPcap(`${pcap}.tmp`, { flows, seed: 17, ipv6Every: 9, spanSeconds: 600 });
+    renameSync(`${pcap}.tmp`, pcap);
+  }
+  const dir = mkdtempSync(join(cache, 'nfpcapd-'));
+  // Flows expire at the end of the capture; -e keeps nfpcapd from splitting long ones.
+  const files = nfpcapdFiles(pcap, dir, ['-e', '3600,3600']);
+  if (files.length !== 1) throw new Error(`nfpcapd wrote ${files.length} files`);
+  renameSync(files[0]!, out);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(pcap, { force: true });
+  return out;
+}
+
+async function v5Input(flows: number): Promise<string> {
+  const out = join(cache, `v5-${flows}.nfcapd`);
+  if (existsSync(out)) return out;
+  const cap = await captureNfcapd(makeFlows(flows, { seed: 5 }), { version: 5 });
+  if (cap.files.length !== 1) throw new Error(`nfcapd wrote ${cap.files.length} files (a 5-minute rotation fell inside the run; run again)`);
+  renameSync(cap.files[0]!, out);
+  rmSync(cap.dir, { recursive: true, force: true });
+  return out;
+}
+
+const dissectAlone = (file: string) => new Promise<{ rows: number; seconds: number; peakRssMiB: number }>((resolve, reject) => {
+  const child = spawn(process.execPath, [import.meta.filename, '--child', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`dissect child exited ${code}`))));
+});
+
+const table: string[][] = [['input', 'what', 'records', 'seconds', 'records/s', 'peak RSS MiB', 'vs nfdump -o csv alone']];
+const fmt = (c: string | number) => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toFixed(2)) : c);
+
+const inputs: [string, string][] = [
+  ['nfpcapd', await nfpcapdInput(arg('--flows', 1_000_000))],
+  ['NetFlow v5 via nfcapd', await v5Input(arg('--v5-flows', 3_000_000))],
+];
+for (const [name, file] of inputs) {
+  const label = `${name}, ${(statSync(file).size / 1e6).toFixed(0)} MB`;
+  const nfdump = await timed('nfdump', ['-r', file, '-o', 'csv'], { TZ: 'UTC' }, '/dev/null');
+  const alone = await dissectAlone(file);
+  const e2e = await ingest(file, 'native');
+  table.push([label, 'nfdump -o csv alone', '', nfdump.seconds, '', nfdump.peakRssMiB, '1.00x'].map(fmt));
+  table.push([label, 'native dissection alone', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`].map(fmt));
+  table.push([label, 'start --workers 2 --once (native)', e2e.rows, e2e.seconds, e2e.rows / e2e.seconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`].map(fmt));
+  if (process.argv.includes('--nfdump-path')) {
+    const old = await ingest(file, 'nfdump');
+    table.push([label, 'start --workers 2 --once (dissector: nfdump)', old.rows, old.seconds, old.rows / old.seconds, old.peakRssMiB, `${(nfdump.seconds / old.seconds).toFixed(2)}x`].map(fmt));
+  }
+}
+
+console.log('\nFlow: native nfcapd reader vs nfdump -o csv (TZ=UTC), same files, same run:\n');
+console.log(`| ${table[0]!.join(' | ')} |\n|${table[0]!.map(() => '---').join('|')}|`);
+for (const r of table.slice(1)) console.log(`| ${r.join(' | ')} |`);
