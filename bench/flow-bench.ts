@@ -16,7 +16,7 @@
 import { spawn } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { dissectFlowNative } from '../src/dissect/flow/native/index.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { flowPcap, nfpcapdFiles } from '../test/helpers/flow-captures.ts';
@@ -68,7 +68,7 @@ async function ingest(input: string, dissector: string): Promise<Timed & { rows:
     };
     mkdirSync(join(dir, 'in'), { recursive: true });
     writeFileSync(join(dir, 'conf.json'), JSON.stringify(conf));
-    const target = join(dir, 'in', basename(input));
+    const target = join(dir, 'in', 'nfcapd.202401010000'); // a name the flow pipeline takes
     copyFileSync(input, target);
     const past = new Date(Date.now() - 60_000);
     utimesSync(target, past, past);
