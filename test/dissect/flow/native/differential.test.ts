@@ -16,7 +16,7 @@ import { zstdCompressSync } from 'node:zlib';
 import { captureNfcapd, makeFlows } from '../../../helpers/netflow.ts';
 import { flowPcap, nfpcapdFiles, recompress, softflowdFiles } from '../../../helpers/flow-captures.ts';
 import { assertSameRows, nfdumpRows } from '../../../helpers/nfdump-oracle.ts';
-import { el, nfcapdBytes, recodeNfcapd, v3Record } from '../../../helpers/nfcapd-writer.ts';
+import { commonRecord16, el, ext16, extensionMap16, nfcapd16Bytes, nfcapdBytes, recodeNfcapd, v3Record } from '../../../helpers/nfcapd-writer.ts';
 import { collect, fixtureNfcapdFiles } from './support.ts';
 
 let work: string;
@@ -142,4 +142,39 @@ test('hand-made records: tunnels, IPv6 exporter and addresses, huge counters, wr
   const z = join(work, 'handmade.zst');
   await writeFile(z, nfcapdBytes({ blocks: [records], numFlows: records.length, codec: 4, compress: (b) => zstdCompressSync(b) }));
   assertSameRows((await collect(z)).rows, want.rows, 'hand-made zstd');
+});
+
+test('hand-made nfdump 1.6 file: extension maps (one block defines them, the next uses them), IPv6, 64-bit counters, byte ranges', async () => {
+  const t = 1_700_000_000;
+  const mapA = extensionMap16(1, [4, 6, 8, 14, 16, 23, 27]);
+  const mapB = extensionMap16(2, [5, 7, 15, 17, 24, 25]);
+  const a = (i: number) => commonRecord16({
+    mapId: 1, first: t + i, msecFirst: 250, last: t + i + 3, msecLast: 999, proto: [6, 17, 1][i % 3], flags: 0x1b, sport: 1000 + i, dport: i % 3 === 2 ? 0x0803 : 443,
+    src: `10.0.${i}.1`, dst: '192.0.2.9', packets: 10 + i, bytes: 1500 * (i + 1),
+    ext: [ext16.u16pair(3, 4), ext16.u16pair(65001, 65002), ext16.multiple(184, 1, 24, 16), ext16.u32(7), ext16.u32(700), ext16.ipv4('172.16.0.1'), ext16.u64((t + i) * 1000 + 5)],
+  });
+  const b = (i: number) => commonRecord16({
+    mapId: 2, first: t + 100 + i, last: t + 90, proto: 58, src: `2001:db8::${i + 1}`, dst: '::ffff:10.1.2.3', packets: 2n ** 33n + BigInt(i), bytes: 2n ** 54n,
+    ext: [ext16.u32pair(4294967295, 9), ext16.u32pair(4200000000, 64512), ext16.u64(2n ** 40n), ext16.u64(12345), ext16.ipv6('2001:db8:ffff::1'), Buffer.from([0, 0, 1, 2])],
+  });
+  const blocks = [
+    [mapA, mapB, a(0), a(1), b(0)],
+    [a(2), b(1), a(3), b(2)],
+    [b(3), a(4), commonRecord16({ mapId: 9, first: t, last: t, src: '1.1.1.1', dst: '2.2.2.2', packets: 1, bytes: 1 })],
+  ];
+  const file = join(work, 'layout1');
+  await writeFile(file, nfcapd16Bytes(blocks, 10));
+  const want = nfdumpRows(file);
+  assert.equal(want.rows.length, 9, want.stderr); // nfdump skips the record naming a missing map, as we do (we also report it)
+  const got = await collect(file);
+  assertSameRows(got.rows, want.rows, 'layout 1');
+  assert.equal(got.rejected.length, 1, 'the record naming a missing map');
+  assert.match(got.rejected[0]!.reason, /block 3 of 3 at byte \d+: record 3 of 3: extension map 9 is missing/);
+  // Ranges: the range starting at block 2 still knows the maps block 1 defined.
+  const bytes = await readFile(file);
+  const second = 276 + 12 + bytes.readUInt32LE(276 + 4);
+  const r1 = await collect(file, { byteRange: { start: 0, end: second, lookback: 0 } });
+  const r2 = await collect(file, { byteRange: { start: second, end: bytes.length, lookback: 0 } });
+  assert.equal(r1.rows.length, 3);
+  assertSameRows([...r1.rows, ...r2.rows], want.rows, 'layout 1 in two ranges');
 });
