@@ -5,7 +5,7 @@
  */
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { Ledger } from './collector/ledger.ts';
+import { Ledger } from './state/ledger.ts';
 import { partitionDir } from './catalog/ddl.ts';
 import type { HiveCatalog } from './catalog/registrar.ts';
 import type { Config, PipelineConfig } from './config/load.ts';

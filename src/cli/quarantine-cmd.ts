@@ -18,7 +18,7 @@
  *          tables already), as do the copies under <type>/quarantine/.
  * A running `start` picks the retried files up; otherwise run `start --once`.
  */
-import { displayPath } from '../collector/list-files.ts';
+import { displayPath } from '../state/list-files.ts';
 import { loadConfig } from '../config/load.ts';
 import { RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import { SpotError } from '../errors.ts';

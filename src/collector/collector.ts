@@ -34,8 +34,8 @@ import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { collectorQueued, collectorTook, dissectorCounted, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
 import { copyWithDigest, fingerprintFile } from './fingerprint.ts';
-import { nameOfPath, type FileIdentity, type Ledger, type NewVersion } from './ledger.ts';
-import { displayPath, listInputs, mtimeMsOf, statKey, type InputPath, type RefusedInput } from './list-files.ts';
+import { nameOfPath, type FileIdentity, type Ledger, type NewVersion } from '../state/ledger.ts';
+import { displayPath, listInputs, mtimeMsOf, statKey, type InputPath, type RefusedInput } from '../state/list-files.ts';
 import { isSupported, pipelineMatchers } from './match.ts';
 
 /**

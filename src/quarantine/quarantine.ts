@@ -17,7 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Rejection } from '../dissect/types.ts';
-import type { Ledger } from '../collector/ledger.ts';
+import type { Ledger } from '../state/ledger.ts';
 import type { SourceRef } from '../queue/message.ts';
 import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, safeName } from '../table/partition.ts';

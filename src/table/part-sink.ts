@@ -3,7 +3,7 @@
  * the store renames it into place durably, then the ledger records it. Only
  * after that may a queue offset move (the caller's job).
  */
-import type { Ledger } from '../collector/ledger.ts';
+import type { Ledger } from '../state/ledger.ts';
 import type { SourceRef } from '../queue/message.ts';
 import type { Store } from '../store/types.ts';
 import type { Bucket } from './hour-buckets.ts';

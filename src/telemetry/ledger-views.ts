@@ -3,11 +3,11 @@
  * written per minute, rows per hour partition, recent quarantines. A second
  * SQLite connection to ledger.sqlite (WAL: readers never block the writers);
  * the Ledger class itself stays the only writer and owns the schema
- * (see src/collector/ledger.ts for the tables read here).
+ * (see src/state/ledger.ts for the tables read here).
  */
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
-import { Ledger, type PipelineCounts } from '../collector/ledger.ts';
+import { Ledger, type PipelineCounts } from '../state/ledger.ts';
 import type { Config } from '../config/load.ts';
 
 export interface HourPartition {

@@ -8,8 +8,8 @@
  * and queue messages left at the workers' commit rate (rates over the last 10 s).
  */
 import { lstat } from 'node:fs/promises';
-import type { Ledger } from '../collector/ledger.ts';
-import { listInputs, mtimeMsOf, statKey, type InputPath } from '../collector/list-files.ts';
+import type { Ledger } from '../state/ledger.ts';
+import { listInputs, mtimeMsOf, statKey, type InputPath } from '../state/list-files.ts';
 import { isSupported, pipelineMatchers } from '../collector/match.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from './log.ts';

@@ -6,7 +6,7 @@
  */
 import { readListenStats, type ListenStats } from '../listen/accounting.ts';
 import { Gauge, Registry } from 'prom-client';
-import type { PipelineCounts } from '../collector/ledger.ts';
+import type { PipelineCounts } from '../state/ledger.ts';
 import type { Config, PipelineConfig } from '../config/load.ts';
 import type { PartitionBacklog, QueueAdmin } from '../queue/types.ts';
 import { standaloneTopic, workerGroup } from '../runtime.ts';

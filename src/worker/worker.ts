@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Ledger } from '../collector/ledger.ts';
+import type { Ledger } from '../state/ledger.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { dissectorForSource } from '../dissect/csv-rows.ts';
 import { SpotError, errorMessage, isFatal } from '../errors.ts';

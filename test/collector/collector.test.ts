@@ -12,7 +12,7 @@ import { appendFileSync, existsSync, lstatSync, readFileSync, readdirSync, renam
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Collector, type Candidate, type CollectorHooks } from '../../src/collector/collector.ts';
-import { listInputs, mtimeMsOf, statKey } from '../../src/collector/list-files.ts';
+import { listInputs, mtimeMsOf, statKey } from '../../src/state/list-files.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { rowsOf } from '../../src/batch/batch.ts';
 import { decodeMessage } from '../../src/queue/message.ts';

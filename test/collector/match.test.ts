@@ -45,7 +45,7 @@ test('fingerprints: the digest of the whole content, not of its name; a change i
 });
 
 test('ledger: two contents with one name in one hour get distinct archive paths, stable on retake', async () => {
-  const { Ledger } = await import('../../src/collector/ledger.ts');
+  const { Ledger } = await import('../../src/state/ledger.ts');
   const dir = mkdtempSync(join(tmpdir(), 'spot-ledger-'));
   const ledger = new Ledger(join(dir, 'ledger.sqlite'));
   const a = { path: '/c/x/input.pcap', size: 10, mtimeMs: 1000, fingerprint: 'aa'.repeat(32), statKey: '1:1:10:1000000000:1', startOffset: 0 };

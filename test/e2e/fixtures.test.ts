@@ -69,7 +69,7 @@ async function rowsPerFingerprint(ws: Workspace, table: string): Promise<Map<str
 
 async function outcome(ws: Workspace): Promise<{ quarantined: Set<string>; seen: number; inProgress: number }> {
   const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
-  const { Ledger } = await import('../../src/collector/ledger.ts');
+  const { Ledger } = await import('../../src/state/ledger.ts');
   const ledger = new Ledger(join(ws.root, '.spot-ingest', 'ledger.sqlite'));
   const quarantined = new Set(ledger.quarantined().filter((q) => q.kind === 'file').map((q) => q.fingerprint.slice(0, 32)));
   ledger.close();

@@ -11,7 +11,7 @@
 import { constants } from 'node:fs';
 import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { listFiles } from '../../collector/list-files.ts';
+import { listFiles } from '../../state/list-files.ts';
 import type { LocalCopy, Store } from '../types.ts';
 import { confine } from '../types.ts';
 import { SpotError } from '../../errors.ts';

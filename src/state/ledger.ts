@@ -48,7 +48,7 @@
  * them are marked quarantined.
  */
 import type { DatabaseSync } from 'node:sqlite';
-import { openStateDatabase, transaction, type Migrations } from '../state/sqlite.ts';
+import { openStateDatabase, transaction, type Migrations } from './sqlite.ts';
 import { displayPath, type RefusedInput, type RefusedKind } from './list-files.ts';
 
 const SCHEMA_VERSION = '2';
