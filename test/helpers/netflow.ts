@@ -24,6 +24,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -340,6 +341,18 @@ async function startNfcapd(bin: string, dir: string, port: number): Promise<Runn
 }
 
 /** Sends `flows` to a fresh nfcapd and returns the files it wrote. */
+/** Resolves once the receive queue of the UDP socket bound to 127.0.0.1:`port` is empty (/proc/net/udp), or after `timeoutMs`. */
+export async function udpQueueDrained(port: number, timeoutMs = 10_000): Promise<void> {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const line = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1] === local);
+    const rx = line ? parseInt(line.trim().split(/\s+/)[4]!.split(':')[1]!, 16) : 0;
+    if (rx === 0) return;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 export async function captureNfcapd(flows: readonly SentFlow[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const bin = options.nfcapd ?? 'nfcapd';
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
@@ -364,8 +377,9 @@ export async function captureNfcapd(flows: readonly SentFlow[], options: Capture
   try {
     for (let i = 0; i < datagrams.length; i++) {
       await new Promise<void>((resolve, reject) => sock.send(datagrams[i]!, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
-      // Pace the sender so the receive buffer on loopback never overflows.
-      if (i % 32 === 31) await new Promise((r) => setTimeout(r, 5));
+      // Flow control on the kernel's queue: after every 32 datagrams (well under the default receive buffer),
+      // wait until nfcapd has read what is queued, so a busy machine never makes the socket drop any.
+      if (i % 32 === 31) await udpQueueDrained(port);
     }
   } finally {
     sock.close();
