@@ -385,7 +385,8 @@ export async function captureNfcapd(flows: readonly SentFlow[], options: Capture
     sock.close();
   }
   const sentToMs = Date.now();
-  // Give nfcapd time to read what is queued, then make it close its file.
+  // Let nfcapd read what is still queued, then make it close its file.
+  await udpQueueDrained(port);
   await new Promise((r) => setTimeout(r, 300));
   running.child.kill('SIGTERM');
   const code = await running.exited;
