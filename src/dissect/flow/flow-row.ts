@@ -24,7 +24,9 @@
  *     the reason.
  */
 import type { Row, Value } from '../../table/schemas.ts';
-import type { BatchBuilder } from '../batch.ts';
+import type { TableBuilder } from '../../batch/batch.ts';
+import type { BigIntBuilder, FloatBuilder, IntBuilder, StringBuilder } from '../../batch/builders.ts';
+import { ColumnarBatchBuilder, type BatchBuilder } from '../batch.ts';
 import { OUT_OF_RANGE, fitBigint, fitFloat, fitInt } from '../../table/values.ts';
 import { cutRaw } from '../types.ts';
 
@@ -93,7 +95,15 @@ export function flowRowOf(rec: FlowRecord): Row | string {
  * rejection when it has no usable receive time. `at`/`raw` locate the record
  * in its source for that rejection. Returns true when a row was added.
  */
-export function appendFlowRow(batch: BatchBuilder, rec: FlowRecord, at?: number, raw?: string): boolean {
+export function appendFlowRow(batch: BatchBuilder | ColumnarBatchBuilder, rec: FlowRecord, at?: number, raw?: string): boolean {
+  if (batch instanceof ColumnarBatchBuilder) {
+    if (typeof rec.time === 'string') {
+      batch.rejected.push(raw === undefined ? { at, reason: rec.time } : { at, reason: rec.time, raw: cutRaw(raw) });
+      return false;
+    }
+    flowColumns(batch.table).write(rec);
+    return true;
+  }
   const row = flowRowOf(rec);
   if (typeof row === 'string') {
     batch.rejected.push(raw === undefined ? { at, reason: row } : { at, reason: row, raw: cutRaw(raw) });
@@ -102,6 +112,75 @@ export function appendFlowRow(batch: BatchBuilder, rec: FlowRecord, at?: number,
   if (rec.outOfRange) batch.count(OUT_OF_RANGE, rec.outOfRange);
   batch.rows.push(row);
   return true;
+}
+
+/**
+ * The flow table's column builders, fed a FlowRecord with no row array: the
+ * same rules as flowRowOf (the builders null and count values that do not fit
+ * INT or BIGINT, as value_out_of_range).
+ */
+class FlowColumns {
+  readonly #t: TableBuilder;
+  readonly #s: StringBuilder[];
+  readonly #i: IntBuilder[];
+  readonly #b: BigIntBuilder[];
+  readonly #tdur: FloatBuilder;
+
+  constructor(t: TableBuilder) {
+    this.#t = t;
+    this.#s = ['treceived', 'sip', 'dip', 'proto', 'flag', 'rip'].map((n) => t.string(n));
+    this.#i = ['tryear', 'trmonth', 'trday', 'trhour', 'trminute', 'trsec', 'sport', 'dport', 'fwd', 'stos', 'input', 'output', 'sas', 'das', 'dtos', 'dir']
+      .map((n) => t.int(n));
+    this.#b = ['unix_tstamp', 'ipkt', 'ibyt', 'opkt', 'obyt'].map((n) => t.bigint(n));
+    this.#tdur = t.float('tdur');
+  }
+
+  write(rec: FlowRecord): void {
+    const time = rec.time as ReceivedTime;
+    const [s, i, b] = [this.#s, this.#i, this.#b];
+    s[0]!.push(time[0]);
+    b[0]!.push(time[1]);
+    i[0]!.push(time[2]);
+    i[1]!.push(time[3]);
+    i[2]!.push(time[4]);
+    i[3]!.push(time[5]);
+    i[4]!.push(time[6]);
+    i[5]!.push(time[7]);
+    if (rec.tdur === null) this.#tdur.pushNull();
+    else this.#tdur.push(rec.tdur);
+    s[1]!.push(rec.sip);
+    s[2]!.push(rec.dip);
+    put(i[6]!, rec.sport);
+    put(i[7]!, rec.dport);
+    s[3]!.push(rec.proto);
+    s[4]!.push(rec.flag);
+    put(i[8]!, rec.fwd);
+    put(i[9]!, rec.stos);
+    put(b[1]!, rec.ipkt);
+    put(b[2]!, rec.ibyt);
+    put(b[3]!, rec.opkt);
+    put(b[4]!, rec.obyt);
+    put(i[10]!, rec.input);
+    put(i[11]!, rec.output);
+    put(i[12]!, rec.sas);
+    put(i[13]!, rec.das);
+    put(i[14]!, rec.dtos);
+    put(i[15]!, rec.dir);
+    s[5]!.push(rec.rip);
+    this.#t.endRow();
+  }
+}
+
+function put(c: IntBuilder | BigIntBuilder, v: number | null): void {
+  if (v === null) c.pushNull();
+  else c.push(v);
+}
+
+const flowColumnsOf = new WeakMap<TableBuilder, FlowColumns>();
+function flowColumns(t: TableBuilder): FlowColumns {
+  let c = flowColumnsOf.get(t);
+  if (!c) flowColumnsOf.set(t, (c = new FlowColumns(t)));
+  return c;
 }
 
 function int32(rec: FlowRecord, v: number | null): Value {

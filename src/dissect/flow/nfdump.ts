@@ -46,7 +46,8 @@ import { access, constants as fsc } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
 import type { Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
-import { BatchBuilder } from '../batch.ts';
+import { ColumnarBatchBuilder } from '../batch.ts';
+import { SCHEMAS } from '../../table/schemas.ts';
 import { readLines } from '../lines.ts';
 import { FlowRecord, appendFlowRow, flowRowOf, protoName, receivedTimeFromMs, receivedTimeFromText } from './flow-row.ts';
 
@@ -286,7 +287,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
   let layout: FlowLayout | undefined;
-  const batch = new BatchBuilder();
+  const batch = new ColumnarBatchBuilder(SCHEMAS.flow, Math.min(batchRows, 16_384));
   const rec = new FlowRecord();
   let produced = 0;
   let sawSummary = false;
@@ -319,7 +320,7 @@ async function* runNfdump(bin: string, file: string, options: DissectOptions): A
       if (reason) batch.rejected.push({ at: line.number, reason, raw: cutRaw(text) });
       else if (appendFlowRow(batch, rec, line.number, text)) {
         produced++;
-        if (batch.rows.length >= batchRows) yield batch.take();
+        if (batch.table.rows >= batchRows) yield batch.take();
       }
     }
     const { code, signal } = await exited;

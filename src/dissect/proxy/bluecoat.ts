@@ -63,9 +63,11 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../errors.ts';
-import { SCHEMAS, type Row } from '../../table/schemas.ts';
+import { SCHEMAS, hourFromText, type Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
-import { BatchBuilder } from '../batch.ts';
+import { ColumnarBatchBuilder } from '../batch.ts';
+import { TableBuilder } from '../../batch/batch.ts';
+import type { IntBuilder, StringBuilder } from '../../batch/builders.ts';
 import { readLines } from '../lines.ts';
 import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
@@ -189,51 +191,111 @@ function validDate(s: string): boolean {
   return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
+/** Why a line's fields cannot make a row (count, date, time), or null when they can. */
+function checkFields(fields: readonly string[], layout: ProxyLayout): string | null {
+  if (fields.length < layout.minFields) {
+    return `too few fields: expected at least ${layout.minFields} (${layout.source === 'spot' ? "Spot's default order" : '#Fields header'}), got ${fields.length}`;
+  }
+  const dp = layout.positions[F['date']!]!;
+  const tp = layout.positions[F['time']!]!;
+  const date = (dp < 0 ? undefined : fields[dp]) ?? '';
+  const time = (tp < 0 ? undefined : fields[tp]) ?? '';
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || !validDate(date)) return `date is not a valid YYYY-MM-DD: ${JSON.stringify(date)}`;
+  const tm = TIME_RE.exec(time);
+  if (!tm || Number(tm[1]) > 23 || Number(tm[2]) > 59 || Number(tm[3]) > 60) return `time is not a valid HH:MM:SS: ${JSON.stringify(time)}`;
+  // A time the table cannot partition (outside 1970..2106) is rejected here, with its line.
+  const year = Number(date.slice(0, 4));
+  if (year < 1970 || year >= 2106) {
+    const hour = hourFromText(date, time);
+    if (typeof hour === 'string') return hour;
+  }
+  return null;
+}
+
+/** Where a parsed line goes: one value per proxy column, into a row array or into column builders. */
+interface ProxySink {
+  str(column: number, v: string): void;
+  int(column: number, v: number): void;
+  nul(column: number): void;
+}
+
+/** Writes a checked line's values to `sink` in column order; a reason when an INT field is not an integer. */
+function writeFields(fields: readonly string[], layout: ProxyLayout, sink: ProxySink): string | null {
+  const positions = layout.positions;
+  for (let c = 0; c < COLUMNS.length; c++) {
+    const [field, isInt] = COLUMNS[c]!;
+    const p = positions[field]!;
+    const v = p < 0 ? undefined : fields[p];
+    if (!isInt) sink.str(c, v ?? '');
+    else if (v === undefined || v === '-' || v === '') sink.nul(c);
+    else if (!INT_RE.test(v)) return `${SPOT_FIELD_ORDER[field]} is not an integer: ${JSON.stringify(cutRaw(v))}`;
+    else sink.int(c, Number(v));
+  }
+  const at = (field: number) => (positions[field]! < 0 ? undefined : fields[positions[field]!]) ?? '';
+  const host = at(F['cs-host']!);
+  const path = at(F['cs-uri-path']!);
+  const query = at(F['cs-uri-query']!);
+  sink.str(COLUMNS.length, host + (path.length > 1 ? path : '') + (query.length > 1 ? query : ''));
+  return null;
+}
+
 /** Builds the proxy row from a line's fields with a layout (pure). */
 export function proxyRowFromFields(fields: readonly string[], layout: ProxyLayout): LineOutcome {
-  if (fields.length < layout.minFields) {
-    return {
-      kind: 'reject',
-      reason: `too few fields: expected at least ${layout.minFields} (${layout.source === 'spot' ? "Spot's default order" : '#Fields header'}), got ${fields.length}`,
-    };
-  }
-  const get = (field: number): string | undefined => {
-    const p = layout.positions[field]!;
-    return p < 0 ? undefined : fields[p];
-  };
-  const date = get(F['date']!) ?? '';
-  const time = get(F['time']!) ?? '';
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || !validDate(date)) return { kind: 'reject', reason: `date is not a valid YYYY-MM-DD: ${JSON.stringify(date)}` };
-  const tm = TIME_RE.exec(time);
-  if (!tm || Number(tm[1]) > 23 || Number(tm[2]) > 59 || Number(tm[3]) > 60) {
-    return { kind: 'reject', reason: `time is not a valid HH:MM:SS: ${JSON.stringify(time)}` };
-  }
+  const bad = checkFields(fields, layout);
+  if (bad) return { kind: 'reject', reason: bad };
   const row: Row = [];
   let outOfRange = 0;
-  for (const [field, isInt] of COLUMNS) {
-    const v = get(field);
-    if (!isInt) {
-      row.push(v ?? '');
-      continue;
-    }
-    if (v === undefined || v === '-' || v === '') {
-      row.push(null);
-      continue;
-    }
-    if (!INT_RE.test(v)) return { kind: 'reject', reason: `${SPOT_FIELD_ORDER[field]} is not an integer: ${JSON.stringify(cutRaw(v))}` };
-    const num = FIT.INT(Number(v));
-    if (num === null) outOfRange++;
-    row.push(num);
-  }
-  const host = get(F['cs-host']!) ?? '';
-  const path = get(F['cs-uri-path']!) ?? '';
-  const query = get(F['cs-uri-query']!) ?? '';
-  row.push(host + (path.length > 1 ? path : '') + (query.length > 1 ? query : ''));
+  const sink: ProxySink = {
+    str: (_c, v) => row.push(v),
+    nul: () => row.push(null),
+    // The same rule as the INT column builder (src/table/values.ts): NULL when it does not fit, counted.
+    int: (_c, v) => {
+      const num = FIT.INT(v);
+      if (num === null) outOfRange++;
+      row.push(num);
+    },
+  };
+  const why = writeFields(fields, layout, sink);
+  if (why) return { kind: 'reject', reason: why };
   return { kind: 'row', row, outOfRange, extraFields: fields.length > layout.minFields };
 }
 
-/** Classifies and parses one line (pure; the dissector keeps the layout between lines). */
-export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcome {
+/** The proxy table's column builders, in COLUMNS order then fulluri: the dissector's fast path. */
+class ProxyColumns implements ProxySink {
+  readonly #table: TableBuilder;
+  readonly #cols: (StringBuilder | IntBuilder)[];
+
+  constructor(table: TableBuilder) {
+    this.#table = table;
+    this.#cols = table.columns as (StringBuilder | IntBuilder)[];
+  }
+
+  str(c: number, v: string): void {
+    (this.#cols[c] as StringBuilder).push(v);
+  }
+
+  int(c: number, v: number): void {
+    (this.#cols[c] as IntBuilder).push(v);
+  }
+
+  nul(c: number): void {
+    this.#cols[c]!.pushNull();
+  }
+
+  /** Writes the row of a line's fields, or returns why it cannot be one (nothing written then). */
+  write(fields: readonly string[], layout: ProxyLayout): string | null {
+    const why = checkFields(fields, layout) ?? writeFields(fields, layout, this);
+    if (why) {
+      this.#table.abortRow();
+      return why;
+    }
+    this.#table.endRow();
+    return null;
+  }
+}
+
+/** Classifies one line; a record line comes back as its fields (pure). */
+export function classifyBluecoatLine(line: string, layout: ProxyLayout): Exclude<LineOutcome, { kind: 'row' }> | { readonly kind: 'fields'; readonly fields: string[] } {
   const text = line.replace(/^\uFEFF/, '').replace(/^[ \t]+/, '');
   if (/^#Fields:/i.test(text)) {
     const l = layoutFromFieldsHeader(text);
@@ -246,7 +308,13 @@ export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcom
   if (!isRecord) return { kind: 'skip', why: text.trim() === '' ? 'blank' : text.startsWith('#') ? 'header' : 'not-a-record' };
   const fields = tokenizeBluecoatLine(text);
   if (!Array.isArray(fields)) return { kind: 'reject', reason: fields.error };
-  return proxyRowFromFields(fields, layout);
+  return { kind: 'fields', fields };
+}
+
+/** Classifies and parses one line (pure; the dissector keeps the layout between lines). */
+export function parseBluecoatLine(line: string, layout: ProxyLayout): LineOutcome {
+  const r = classifyBluecoatLine(line, layout);
+  return r.kind === 'fields' ? proxyRowFromFields(r.fields, layout) : r;
 }
 
 export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluecoat(
@@ -266,7 +334,8 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   const stream = createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
 
   let layout = SPOT_LAYOUT;
-  const batch = new BatchBuilder();
+  const batch = new ColumnarBatchBuilder(SCHEMAS.proxy, Math.min(batchRows, 16_384));
+  const columns = new ProxyColumns(batch.table);
   // A chunk of a large log (byteRange): lines starting in [start, end) are ours; before it only
   // `#` header lines are read, since a #Fields header anywhere earlier sets the field order.
   const range = options.byteRange;
@@ -284,7 +353,7 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
     for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
       if (range && line.offset >= range.end) break;
       if (range && line.offset < range.start) {
-        const header = parseBluecoatLine(line.text, layout);
+        const header = classifyBluecoatLine(line.text, layout);
         if (header.kind === 'layout') layout = header.layout;
         continue;
       }
@@ -295,22 +364,20 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
         continue;
       }
       const text = line.text;
-      const r = parseBluecoatLine(text, layout);
+      const r = classifyBluecoatLine(text, layout);
       switch (r.kind) {
-        case 'row': {
-          rowsMade++;
-          // A time the table cannot partition (outside 1970..2106) is rejected here, with its line.
-          const hour = SCHEMAS.proxy.hourOf(r.row);
-          if (typeof hour === 'string') {
-            batch.rejected.push({ at: line.number, reason: hour, raw: cutRaw(text) });
+        case 'fields': {
+          const why = columns.write(r.fields, layout);
+          if (why) {
+            batch.rejected.push({ at: line.number, reason: why, raw: cutRaw(text) });
+            notParsed(line.number, `${why}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
             if (batch.rejected.length >= batchRows) yield batch.take();
             break;
           }
-          batch.rows.push(r.row);
-          if (r.outOfRange) batch.count(OUT_OF_RANGE, r.outOfRange);
-          if (r.extraFields) batch.count('extra_field_lines');
+          rowsMade++;
+          if (r.fields.length > layout.minFields) batch.count('extra_field_lines');
           if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
-          if (batch.rows.length >= batchRows) yield batch.take();
+          if (batch.table.rows >= batchRows) yield batch.take();
           break;
         }
         case 'reject':

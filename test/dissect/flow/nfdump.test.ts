@@ -62,7 +62,7 @@ function oracleRows(csv: string): Row[] {
       d.getUTCHours(),
       d.getUTCMinutes(),
       d.getUTCSeconds(),
-      parseFloat(f[at('td')]!),
+      Math.fround(parseFloat(f[at('td')]!)), // FLOAT is single precision (the column builder rounds, as Parquet's FLOAT did)
       f[at('sa')]!,
       f[at('da')]!,
       int32(f[at('sp')]!),
