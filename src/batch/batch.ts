@@ -5,6 +5,7 @@
  * it for its columns once, writes values, and ends each row.
  */
 import type { Row, TableName, TableSchema } from '../table/schemas.ts';
+import { OUT_OF_RANGE } from '../table/values.ts';
 import { BigIntBuilder, FloatBuilder, IntBuilder, StringBuilder, type ColumnBuilder, type WriteStats } from './builders.ts';
 import { isValid, valueAt, type StringVector, type Utf8Array, type Vector } from './vector.ts';
 
@@ -27,8 +28,8 @@ export const DICTIONARY_COLUMNS: Readonly<Record<TableName, ReadonlySet<string>>
     'virusid', 'bcappname', 'bcappoper']),
 };
 
-/** The counter name under which values refused by their column type are reported, for every table. */
-export const OUT_OF_RANGE_COUNTER = 'value_out_of_range';
+/** The counter name under which values refused by their column type are reported, for every table (src/table/values.ts). */
+export const OUT_OF_RANGE_COUNTER = OUT_OF_RANGE;
 
 export class TableBuilder {
   readonly schema: TableSchema;

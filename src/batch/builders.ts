@@ -1,14 +1,14 @@
 /**
  * Column builders: what a dissector writes one value at a time, with no
  * per-record array or object. Each builder checks the value against its
- * column type at the point of write; a value that does not fit becomes NULL
- * and is counted in `stats.outOfRange` (reported as the counter
- * `value_out_of_range`, the same for every table):
+ * column type at the point of write, by the rules of src/table/values.ts; a
+ * value that does not fit becomes NULL and is counted in `stats.outOfRange`
+ * (reported as the counter `value_out_of_range`, the same for every table):
  *
  *   INT     an integer in [-2^31, 2^31 - 1]               (Spot's Hive INT)
  *   BIGINT  a safe integer as a JS number, a bigint, or two 32-bit halves,
  *           within [-2^63, 2^63 - 1]; numbers beyond 2^53 are refused (not exact)
- *   FLOAT   a finite number whose float32 rounding is finite
+ *   FLOAT   a finite number with |v| <= FLOAT32_MAX (stored rounded to float32)
  *   STRING  any JS string (stored as UTF-8) or raw UTF-8 bytes
  *
  * pushNull() is an intended NULL and is not counted. Storage grows by
@@ -17,6 +17,7 @@
  * an Int32Array view of the BigInt64Array.
  */
 import { endianness } from 'node:os';
+import { FLOAT32_MAX } from '../table/values.ts';
 import type { BigIntVector, FloatVector, IntVector, StringVector, Utf8Array } from './vector.ts';
 
 if (endianness() !== 'LE') throw new Error('spot-ingest column builders need a little-endian host');
@@ -225,9 +226,8 @@ export class FloatBuilder {
   push(x: number): void {
     if (this.length === this.#values.length) this.#grow();
     const i = this.length++;
-    const f = Math.fround(x);
-    if (f - f === 0) {
-      this.#values[i] = f;
+    if (x - x === 0 && (x <= FLOAT32_MAX && x >= -FLOAT32_MAX)) {
+      this.#values[i] = x;
       if (this.#v.bits !== null) this.#v.setValid(i);
     } else {
       this.#values[i] = 0;

@@ -37,6 +37,7 @@ import { copyWithDigest, fingerprintFile } from './fingerprint.ts';
 import { nameOfPath, type FileIdentity, type Ledger, type NewVersion } from '../state/ledger.ts';
 import { displayPath, listInputs, mtimeMsOf, statKey, type InputPath, type RefusedInput } from '../state/list-files.ts';
 import { isSupported, pipelineMatchers } from './match.ts';
+import { alignCaptureRanges, alignLogRanges } from './split-points.ts';
 
 /**
  * Test hook (scripts/chaos.ts): SPOT_CHAOS_DELAY_MS=N sleeps N ms at the
@@ -411,7 +412,7 @@ export class Collector {
     const nothingNew = v.startOffset > 0 && v.startOffset >= size;
     if (size > pipeline.smallFileBytes || nothingNew) {
       await publish?.();
-      const messages = nothingNew ? 0 : await this.#sendReferences(source, v.startOffset, partition);
+      const messages = nothingNew ? 0 : await this.#sendReferences(source, v.startOffset, partition, local);
       ledger.markQueued(pipeline.name, v, { partition, rows: 0, rejected: 0 });
       collectorQueued(pipeline.name, { rows: 0, rejected: 0, messages });
       log.info({ file: name, size, from: v.startOffset, partition, chunks: messages }, messages ? 'large file queued by reference' : 'nothing new in the file');
@@ -454,10 +455,15 @@ export class Collector {
    * references, chunk i to partition (p + i) mod n, so that all workers share
    * it (Spot split it with editcap). Returns the number of messages.
    */
-  async #sendReferences(source: SourceRef, from: number, partition: number): Promise<number> {
+  async #sendReferences(source: SourceRef, from: number, partition: number, local: string): Promise<number> {
     const n = this.#d.partitions;
-    const ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
+    let ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
       .map((r) => ({ ...r, start: r.start + from, end: r.end + from })) : [];
+    // Captures and logs: cuts on exact record / line boundaries, so that each worker reads only its own bytes.
+    if (ranges.length > 1 && !this.#d.skipConversion) {
+      if (source.type === 'proxy') ranges = await alignLogRanges(local, source.size, ranges);
+      else if (source.type === 'dns') ranges = await alignCaptureRanges(local, source.size, ranges);
+    }
     const byPartition = new Map<number, Buffer[]>();
     if (ranges.length > 1 || from > 0) {
       for (const r of ranges) {

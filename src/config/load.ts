@@ -185,6 +185,10 @@ export function parseConfig(raw: unknown, file: string): Config {
   };
   const kafka = v.kafka as Plain;
   const pipelines: Record<string, PipelineConfig> = {};
+  // Embedded mode: the queue is local and so is the archived original, so a small file gains nothing
+  // from being dissected by the collector and carried as record batches; every file goes by
+  // reference and the workers dissect it (one hop fewer). Over Kafka, Spot's small/large rule stays.
+  const embedded = brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number).length === 0;
   for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
     const type = p.type as PipelineType;
     // process_opt for flow is nfdump's (a filter, -6, ...): only the nfdump dissector honours it.
@@ -228,7 +232,7 @@ export function parseConfig(raw: unknown, file: string): Config {
       dissector,
       settleSeconds: p.settle_seconds as number,
       ipv6Addresses: p.ipv6_addresses as boolean,
-      smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
+      smallFileBytes: (p.small_file_bytes as number | undefined) ?? (embedded ? 0 : (kafka.message_size as number)),
       listen,
       listenSegmentSeconds: p.listen_segment_seconds as number,
       listenSegmentBytes: p.listen_segment_bytes as number,

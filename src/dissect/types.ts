@@ -54,6 +54,27 @@ export interface ByteRange {
   readonly start: number;
   readonly end: number;
   readonly lookback: number;
+  /**
+   * Set when the collector placed start, end and start - lookback exactly on
+   * record (capture) or line (log) boundaries: the dissector then reads only
+   * [start - lookback, end), after the `preamble` pieces (a capture's file or
+   * section and interface headers) or the `header` line (a log's #Fields line
+   * in force), and numbers lines from `firstLine`. Without it the dissector
+   * reads from byte 0 to find the boundaries itself.
+   */
+  readonly aligned?: true;
+  readonly preamble?: readonly (readonly [offset: number, length: number])[];
+  readonly header?: readonly [offset: number, length: number];
+  readonly firstLine?: number;
+}
+
+/** The byte pieces of the file a range needs (for a store that can fetch parts of a file), or undefined for all of it. */
+export function rangePieces(r: ByteRange | undefined): [number, number][] | undefined {
+  if (!r?.aligned) return undefined;
+  const pieces: [number, number][] = (r.preamble ?? []).map(([o, l]) => [o, l]);
+  if (r.header) pieces.push([r.header[0], r.header[1]]);
+  pieces.push([r.start - r.lookback, r.end - (r.start - r.lookback)]);
+  return pieces;
 }
 
 export type Dissector = (file: string, options: DissectOptions) => AsyncGenerator<DissectBatch, void, undefined>;

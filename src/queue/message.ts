@@ -63,11 +63,27 @@ export function fileRanges(size: number, chunkBytes: number, minChunks: number, 
   }));
 }
 
+const offset = (n: unknown, size: number): n is number => Number.isSafeInteger(n) && (n as number) >= 0 && (n as number) <= size;
+const piece = (p: unknown, size: number): p is [number, number] =>
+  Array.isArray(p) && p.length === 2 && offset(p[0], size) && offset(p[1], size) && p[0] + p[1] <= size;
+
 function decodeRange(r: any, size: number): FileRange {
   const ok = r && typeof r === 'object' && [r.index, r.count, r.start, r.end, r.lookback].every((n) => Number.isSafeInteger(n) && n >= 0)
-    && r.index < r.count && r.start <= r.end && r.end <= size;
+    && r.index < r.count && r.start <= r.end && r.end <= size && r.lookback <= r.start;
   if (!ok) fail('range invalid');
-  return { index: r.index, count: r.count, start: r.start, end: r.end, lookback: r.lookback };
+  const base = { index: r.index, count: r.count, start: r.start, end: r.end, lookback: r.lookback };
+  if (r.aligned === undefined) return base;
+  // Aligned ranges (src/collector/split-points.ts): the worker reads only these bytes.
+  if (r.aligned !== true) fail('range invalid: aligned');
+  if (r.preamble !== undefined && !(Array.isArray(r.preamble) && r.preamble.length <= 64 && r.preamble.every((p: unknown) => piece(p, size)))) fail('range invalid: preamble');
+  if (r.header !== undefined && !piece(r.header, size)) fail('range invalid: header');
+  if (r.firstLine !== undefined && !Number.isSafeInteger(r.firstLine)) fail('range invalid: firstLine');
+  return {
+    ...base, aligned: true,
+    ...(r.preamble !== undefined ? { preamble: r.preamble.map((p: [number, number]) => [p[0], p[1]] as [number, number]) } : {}),
+    ...(r.header !== undefined ? { header: [r.header[0], r.header[1]] as [number, number] } : {}),
+    ...(r.firstLine !== undefined ? { firstLine: r.firstLine } : {}),
+  };
 }
 
 export function encodeRecordsMessage(source: SourceRef, chunk: number, batch: ColumnBatch): Buffer {

@@ -25,8 +25,13 @@ export interface Store {
    */
   tempPathFor(rel: string): Promise<string>;
   publish(tempPath: string, rel: string): Promise<void>;
-  /** A local readable copy of `rel` for tools that need a file path (nfdump, tshark). */
-  openLocal(rel: string): Promise<LocalCopy>;
+  /**
+   * A local readable copy of `rel` for tools that need a file path (nfdump,
+   * tshark). With `pieces` ([offset, length] byte ranges: what one byte range
+   * of a large file needs), a store that must download may fetch only those
+   * bytes, into a file of the same size whose other bytes are not to be read.
+   */
+  openLocal(rel: string, pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy>;
   exists(rel: string): Promise<boolean>;
   /** Names (not paths) directly under `relDir`; empty when it does not exist. */
   list(relDir: string): Promise<string[]>;

@@ -25,7 +25,7 @@ import { partPath } from '../table/partition.ts';
 import { CounterTally } from '../dissect/counts.ts';
 import { OUT_OF_RANGE } from '../table/values.ts';
 import { SCHEMAS, type Hour, type Row, type TableName } from '../table/schemas.ts';
-import type { Rejection } from '../dissect/types.ts';
+import { rangePieces, type Rejection } from '../dissect/types.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { fileQuarantined, messageDone, partsWritten, recordCounts, retried, stopwatch, workerFileWritten, dissectorCounted } from '../telemetry/metrics.ts';
 import { splitWords } from '../dissect/split-words.ts';
@@ -225,9 +225,11 @@ export class Worker {
 
   async #file(record: QueueRecord, source: SourceRef, range: FileRange | undefined, attempt: Attempt): Promise<void> {
     const { store, ledger, writer, pipeline } = this.#d;
+    // A byte range the collector aligned needs only its own bytes (WebHDFS: OPEN with offset and length).
+    const pieces = rangePieces(range);
     let local;
     try {
-      local = await store.openLocal(source.archive);
+      local = await store.openLocal(source.archive, pieces);
     } catch (err) {
       if (!attempt.last || failureKind(err) !== 'permanent') throw err;
       // No copy to quarantine (the archived original is gone): the message is kept instead, with the reason.
@@ -268,7 +270,7 @@ export class Worker {
       const buckets = new HourBuckets(schema, PART_ROWS, MAX_BUFFERED_ROWS);
       const ready: Bucket[] = [];
       const tally = new CounterTally();
-      const byteRange = range ? { start: range.start, end: range.end, lookback: range.lookback } : undefined;
+      const byteRange = range ? (({ index: _i, count: _c, ...r }) => r)(range) : undefined;
       for await (const batch of dissect(local.path, { processOpt: splitWords(pipeline.processOpt), byteRange })) {
         const rejected: Rejection[] = [...(batch.rejected ?? [])];
         const { columns, outOfRange } = columnsOf(batch, schema);

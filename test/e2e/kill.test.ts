@@ -15,7 +15,7 @@ function partsOnDisk(root: string): number {
   return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((p) => p.endsWith('.parquet')).length : 0;
 }
 
-for (const [label, small] of [['record batches', undefined], ['file references', 0]] as const) {
+for (const [label, small] of [['record batches', 1 << 20], ['file references', undefined]] as const) {
   test(`kill -9 of start mid-ingest (${label}), then start --once: every row exactly once`, async () => {
     const ws = workspace({ proxy: { type: 'proxy', ...(small === undefined ? {} : { small_file_bytes: small }) } });
     try {

@@ -331,16 +331,29 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
     await fh?.close();
     throw new SpotError('DISSECT_FILE', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
   }
-  const stream = createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
-
+  // An aligned range (src/collector/split-points.ts) reads only its own bytes: its lines start
+  // exactly at `start`, the #Fields line in force is read first, line numbers go on from `firstLine`.
+  const aligned = options.byteRange?.aligned ? options.byteRange : undefined;
   let layout = SPOT_LAYOUT;
+  if (aligned?.header) {
+    const [at, length] = aligned.header;
+    const head = Buffer.alloc(Math.min(length, MAX_LINE_BYTES));
+    const { bytesRead } = await fh.read(head, 0, head.length, at);
+    const h = classifyBluecoatLine(head.toString('utf8', 0, bytesRead).replace(/\r?\n$/, ''), layout);
+    if (h.kind === 'layout') layout = h.layout;
+  }
+  const lineBase = aligned?.firstLine ?? 0;
+  const stream = aligned
+    ? createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal, start: aligned.start, end: Math.max(aligned.start, aligned.end - 1) })
+    : createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
+
   const batch = new ColumnarBatchBuilder(SCHEMAS.proxy, Math.min(batchRows, 16_384));
   const columns = new ProxyColumns(batch.table);
   // A chunk of a large log (byteRange): lines starting in [start, end) are ours; before it only
   // `#` header lines are read, since a #Fields header anywhere earlier sets the field order.
   const range = options.byteRange;
   // (0xEF: a byte-order mark before the '#', as a log's first line may have.)
-  const skip = range && range.start > 0 ? { until: range.start, keep: (b: number) => b === 0x23 || b === 0xef } : undefined;
+  const skip = range && !aligned && range.start > 0 ? { until: range.start, keep: (b: number) => b === 0x23 || b === 0xef } : undefined;
   // For the whole-file rule "no line parses": how many rows, and the first line that was not one.
   let rowsMade = 0;
   let unparsed = 0;
@@ -350,7 +363,9 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   };
 
   try {
-    for await (const line of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
+    for await (const raw of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
+      if (aligned && aligned.end <= aligned.start) break;
+      const line = aligned ? { ...raw, number: raw.number + lineBase, offset: raw.offset + aligned.start } : raw;
       if (range && line.offset >= range.end) break;
       if (range && line.offset < range.start) {
         const header = classifyBluecoatLine(line.text, layout);

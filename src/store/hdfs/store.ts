@@ -26,7 +26,7 @@
  * (a local directory), removed by publish() and LocalCopy.release().
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -136,12 +136,17 @@ export class HdfsStore implements Store {
     await rm(tempPath, { force: true });
   }
 
-  async openLocal(rel: string): Promise<LocalCopy> {
+  async openLocal(rel: string, pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy> {
     const src = this.abs(rel);
     const dir = join(this.stagingDir, 'in');
     await mkdir(dir, { recursive: true });
     const path = join(dir, `${randomBytes(6).toString('hex')}-${basename(src)}`);
     const part = `${path}.part`;
+    if (pieces) {
+      await this.#downloadPieces(src, part, pieces);
+      await rename(part, path);
+      return { path, release: () => rm(path, { force: true }) };
+    }
     await this.client.retrying(`download ${src}`, async () => {
       const status = await this.client.getFileStatus(src);
       if (!status || status.type !== 'FILE') throw new SpotError('HDFS_NOT_FOUND', `no file ${src} in HDFS`);
@@ -161,6 +166,40 @@ export class HdfsStore implements Store {
     });
     await rename(part, path);
     return { path, release: () => rm(path, { force: true }) };
+  }
+
+  /** Only `pieces` of src, each by OPEN with offset and length, written at their offsets of a sparse local file. */
+  async #downloadPieces(src: string, part: string, pieces: readonly (readonly [number, number])[]): Promise<void> {
+    await this.client.retrying(`download ${src} (${pieces.length} piece(s))`, async () => {
+      const status = await this.client.getFileStatus(src);
+      if (!status || status.type !== 'FILE') throw new SpotError('HDFS_NOT_FOUND', `no file ${src} in HDFS`);
+      const fh = await open(part, 'w');
+      try {
+        await fh.truncate(status.length);
+        for (const [offset, length] of pieces) {
+          if (length === 0) continue;
+          if (offset + length > status.length) throw new SpotError('HDFS_NOT_FOUND', `${src} has ${status.length} bytes, a range needs ${offset + length}`);
+          let at = offset;
+          try {
+            const res = await this.client.open(src, { offset, length });
+            for await (const chunk of res) {
+              const b = chunk as Buffer;
+              await fh.write(b, 0, b.length, at);
+              at += b.length;
+            }
+          } catch (err) {
+            if (err instanceof SpotError) throw err;
+            throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} broke off: ${(err as Error).message}`, { cause: err });
+          }
+          if (at !== offset + length) throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} at ${offset} got ${at - offset} of ${length} bytes`);
+        }
+      } catch (err) {
+        await fh.close();
+        await rm(part, { force: true });
+        throw err;
+      }
+      await fh.close();
+    });
   }
 
   async exists(rel: string): Promise<boolean> {

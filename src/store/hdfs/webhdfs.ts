@@ -259,10 +259,10 @@ export class WebHdfsClient {
     if (step2.status !== 201) throw remoteError('CREATE', path, step2);
   }
 
-  /** OPEN: the live DataNode response (status 200), or throws. */
-  async open(path: string): Promise<IncomingMessage> {
+  /** OPEN (of `length` bytes from `offset` when given): the live DataNode response (status 200), or throws. */
+  async open(path: string, range?: { offset: number; length: number }): Promise<IncomingMessage> {
     return await this.retrying(`OPEN ${path}`, async () => {
-      const step1 = await this.send('GET', this.url(path, 'OPEN'));
+      const step1 = await this.send('GET', this.url(path, 'OPEN', range ? { offset: range.offset, length: range.length } : {}));
       if (step1.status !== 307 || typeof step1.headers.location !== 'string') throw remoteError('OPEN', path, step1);
       const res = await this.exchange('GET', step1.headers.location, undefined, {});
       if (res.statusCode !== 200) {

@@ -73,7 +73,7 @@ export class LocalStore implements Store {
     await this.publish(temp, rel);
   }
 
-  async openLocal(rel: string): Promise<LocalCopy> {
+  async openLocal(rel: string, _pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy> {
     const path = this.abs(rel);
     try {
       await stat(path);

@@ -52,3 +52,29 @@ for (const format of ['pcap', 'pcapng'] as const) {
     }
   });
 }
+
+for (const format of ['pcap', 'pcapng'] as const) {
+  test(`${format}: ranges aligned by the collector read only their own bytes and together give the whole file's rows`, async () => {
+    const { alignCaptureRanges } = await import('../../../src/collector/split-points.ts');
+    const { fileRanges } = await import('../../../src/queue/message.ts');
+    const { rangePieces } = await import('../../../src/dissect/types.ts');
+    const { holeyCopy } = await import('../../helpers/holey-copy.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'spot-range-'));
+    const file = join(dir, `c.${format}`);
+    if (format === 'pcap') writePcap(file, capture(400));
+    else writePcapng(file, capture(400));
+    const whole = await rows(file);
+    const size = statSync(file).size;
+    for (const chunk of [1000, 7777, 30_000]) {
+      const ranges = await alignCaptureRanges(file, size, fileRanges(size, chunk, 1, 4096));
+      assert.ok(ranges.length > 1 && ranges.every((r) => r.aligned), `chunk ${chunk}`);
+      const parts: Row[] = [];
+      for (const r of ranges) {
+        const holey = join(dir, `holey-${r.index}.${format}`);
+        holeyCopy(file, holey, rangePieces(r)!);
+        parts.push(...(await rows(holey, { byteRange: r })));
+      }
+      assert.deepEqual(parts, whole, `chunk ${chunk}`);
+    }
+  });
+}

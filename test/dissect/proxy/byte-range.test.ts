@@ -62,3 +62,33 @@ test('a first line of BOM + #Fields is honoured by every chunk, not only chunk 0
   assert.deepEqual(rejected, [], 'no chunk read the lines in the wrong order');
   assert.deepEqual(parts, whole.rows);
 });
+
+test('log ranges aligned by the collector read only their own bytes (plus the #Fields line in force), same rows and line numbers', async () => {
+  const { alignLogRanges } = await import('../../../src/collector/split-points.ts');
+  const { fileRanges } = await import('../../../src/queue/message.ts');
+  const { rangePieces } = await import('../../../src/dissect/types.ts');
+  const { holeyCopy } = await import('../../helpers/holey-copy.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'spot-proxy-range-'));
+  const file = join(dir, 'access.log');
+  const a = makeProxyRecords(300, { seed: 1 }).map((r) => formatLine(r));
+  const reversed = [...SPOT_ORDER].reverse();
+  const b = makeProxyRecords(300, { seed: 2 }).map((r) => formatLine(r, reversed));
+  writeFileSync(file, [...a.slice(0, 150), 'not a record', `2016-05-03 00:00:00 ${'x'.repeat(70_000)}`, ...a.slice(150),
+    `\uFEFF${fieldsHeader(reversed)}`, ...b, 'trailing garbage without newline'].join('\n'));
+  const whole = await run(file);
+  const size = statSync(file).size;
+  for (const chunk of [997, 40_000, 100_000]) {
+    const ranges = await alignLogRanges(file, size, fileRanges(size, chunk, 1, 1 << 20));
+    assert.ok(ranges.length > 1 && ranges.every((r) => r.aligned));
+    const parts = { rows: [] as Row[], rejected: [] as Rejection[] };
+    for (const r of ranges) {
+      const holey = join(dir, `holey-${r.index}.log`);
+      holeyCopy(file, holey, rangePieces(r)!);
+      const got = await run(holey, { byteRange: r });
+      parts.rows.push(...got.rows);
+      parts.rejected.push(...got.rejected);
+    }
+    assert.deepEqual(parts.rows, whole.rows, `chunk ${chunk}`);
+    assert.deepEqual(parts.rejected.map((r) => r.at), whole.rejected.map((r) => r.at), `chunk ${chunk}: rejections, with absolute line numbers`);
+  }
+});

@@ -69,6 +69,14 @@ describe('HdfsStore on real HDFS', () => {
     assert.ok(copy.path.startsWith(join(work, 'staging')));
     await copy.release();
     assert.equal(existsSync(copy.path), false);
+    // A byte range's pieces only (OPEN with offset and length): those bytes at their offsets, nothing else fetched.
+    const pieces: [number, number][] = [[0, 24], [1_000_000, 2_000_017], [3 * 1024 * 1024 + 16, 1]];
+    const part = await s.openLocal(rel, pieces);
+    const got = readFileSync(part.path);
+    assert.equal(got.length, data.length);
+    for (const [o, l] of pieces) assert.ok(got.subarray(o, o + l).equals(data.subarray(o, o + l)), `piece at ${o}`);
+    assert.ok(got.subarray(24, 1_000_000).every((b) => b === 0), 'bytes outside the pieces were not downloaded');
+    await part.release();
     const st = await s.client.getFileStatus(s.abs(rel));
     assert.equal(st?.owner, 'spot');
     assert.equal(st?.length, data.length);

@@ -41,6 +41,13 @@ export interface PacketSink {
 
 export type CaptureFormat = 'pcap' | 'pcapng' | 'empty';
 
+/** Where a reader of one byte range starts: see CaptureReader.startAt. */
+export interface CaptureSeek {
+  readonly preamble: readonly (readonly [offset: number, length: number])[];
+  readonly from: number;
+  readonly limit: number;
+}
+
 /** Largest record accepted (tshark's limit for ordinary link types is 256 KiB; pcapng blocks may be bigger). */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 const DEFAULT_CHUNK = 1 << 20;
@@ -89,9 +96,34 @@ export class CaptureReader {
   /** Packets this step may still deliver. */
   private budget = Number.POSITIVE_INFINITY;
 
-  constructor(file: string, chunkBytes = DEFAULT_CHUNK) {
+  /** Next file offset to read, and where reading stops (EOF for us). */
+  private filePos = 0;
+  private limit = Number.POSITIVE_INFINITY;
+  private readonly seek: CaptureSeek | undefined;
+
+  constructor(file: string, chunkBytes = DEFAULT_CHUNK, seek?: CaptureSeek) {
     this.file = file;
     this.buf = Buffer.allocUnsafe(Math.max(4096, chunkBytes));
+    this.seek = seek;
+  }
+
+  /**
+   * Starts reading mid-file: the preamble pieces first (whole blocks or the
+   * file header, no packets), then [from, limit) as if it followed them.
+   */
+  private async startAt(seek: CaptureSeek): Promise<void> {
+    let len = 0;
+    for (const [, l] of seek.preamble) len += l;
+    if (len > this.buf.length) this.buf = Buffer.allocUnsafe(len + DEFAULT_CHUNK);
+    for (const [o, l] of seek.preamble) {
+      const { bytesRead } = await this.fh!.read(this.buf, this.end, l, o);
+      if (bytesRead !== l) throw new SpotError('DISSECT_FILE', `${this.file}: cannot read its header at byte ${o} (${bytesRead} of ${l} bytes)`);
+      this.end += l;
+    }
+    this.filePos = seek.from;
+    this.limit = seek.limit;
+    // absoluteOffset() = bytesRead - end + offset: buffer offset `len` (after the preamble) is file offset `from`.
+    this.bytesRead = seek.from;
   }
 
   /** Absolute file offset of a position in the current buffer (what byte-range chunking keys on). */
@@ -119,6 +151,7 @@ export class CaptureReader {
       } catch (err) {
         throw new SpotError('DISSECT_FILE', `cannot open capture ${this.file}: ${(err as Error).message}`, { cause: err });
       }
+      if (this.seek) await this.startAt(this.seek);
     }
     const need = this.format === undefined ? 24 : this.parse(sink);
     if (this.done) return false;
@@ -154,7 +187,9 @@ export class CaptureReader {
     }
     // Read at least once (a full window when possible).
     do {
-      const { bytesRead } = await fh.read(this.buf, this.end, this.buf.length - this.end, null);
+      const want = Math.min(this.buf.length - this.end, this.limit - this.filePos);
+      const { bytesRead } = want > 0 ? await fh.read(this.buf, this.end, want, this.filePos) : { bytesRead: 0 };
+      this.filePos += bytesRead;
       if (bytesRead === 0) {
         this.eof = true;
         break;

@@ -33,7 +33,9 @@ export type { DnsNativeOptions } from './frame-decoder.ts';
 export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): Dissector {
   return async function* dissectDnsNative(file: string, options: DissectOptions = {}): AsyncGenerator<DissectBatch, void, undefined> {
     const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
-    const reader = new CaptureReader(file);
+    const aligned = options.byteRange?.aligned ? options.byteRange : undefined;
+    const reader = new CaptureReader(file, undefined, aligned
+      ? { preamble: aligned.preamble ?? [], from: aligned.start - aligned.lookback, limit: aligned.end } : undefined);
     const out = new ColumnarBatchBuilder(SCHEMAS.dns, Math.min(batchRows, 16_384));
     const decoder = new DnsFrameDecoder(nativeOptions, out.table);
     const range = options.byteRange;
