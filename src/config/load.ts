@@ -185,10 +185,11 @@ export function parseConfig(raw: unknown, file: string): Config {
   };
   const kafka = v.kafka as Plain;
   const pipelines: Record<string, PipelineConfig> = {};
-  // Embedded mode: the queue is local and so is the archived original, so a small file gains nothing
-  // from being dissected by the collector and carried as record batches; every file goes by
-  // reference and the workers dissect it (one hop fewer). Over Kafka, Spot's small/large rule stays.
-  const embedded = brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number).length === 0;
+  // Embedded queue and a local store: the queue and the archived original are both local, so a small
+  // file gains nothing from being dissected by the collector and carried as record batches; every
+  // file goes by reference and the workers dissect it (one hop fewer). Over Kafka, and with an HDFS
+  // store (where a worker would have to download the original), Spot's small/large rule stays.
+  const embedded = brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number).length === 0 && store.kind === 'local';
   for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
     const type = p.type as PipelineType;
     // process_opt for flow is nfdump's (a filter, -6, ...): only the nfdump dissector honours it.
