@@ -54,7 +54,7 @@ class Validity {
   }
 
   take(length: number): { validity: Uint8Array | null; nullCount: number } {
-    const out = this.nulls === 0 || this.bits === null ? null : this.bits.subarray(0, (length + 7) >> 3);
+    const out = this.nulls === 0 || this.bits === null ? null : this.bits.slice(0, (length + 7) >> 3);
     const nullCount = this.nulls;
     this.bits = null;
     this.nulls = 0;
@@ -111,10 +111,9 @@ export class IntBuilder {
 
   finish(): IntVector {
     const length = this.length;
-    const values = this.#values.subarray(0, length);
-    const capacity = this.#values.length;
+    // An exact copy: the batch holds no slack, and the builder keeps its storage for the next rows.
+    const values = this.#values.slice(0, length);
     const v = this.#v.take(length);
-    this.#values = new Int32Array(capacity);
     this.length = 0;
     return { type: 'INT', length, values, ...v };
   }
@@ -180,10 +179,9 @@ export class BigIntBuilder {
 
   finish(): BigIntVector {
     const length = this.length;
-    const values = this.#values.subarray(0, length);
-    const capacity = this.#values.length;
+    // An exact copy: the batch holds no slack, and the builder keeps its storage for the next rows.
+    const values = this.#values.slice(0, length);
     const v = this.#v.take(length);
-    this.#values = new BigInt64Array(capacity);
     this.#words = new Int32Array(this.#values.buffer);
     this.length = 0;
     return { type: 'BIGINT', length, values, ...v };
@@ -254,10 +252,9 @@ export class FloatBuilder {
 
   finish(): FloatVector {
     const length = this.length;
-    const values = this.#values.subarray(0, length);
-    const capacity = this.#values.length;
+    // An exact copy: the batch holds no slack, and the builder keeps its storage for the next rows.
+    const values = this.#values.slice(0, length);
     const v = this.#v.take(length);
-    this.#values = new Float32Array(capacity);
     this.length = 0;
     return { type: 'FLOAT', length, values, ...v };
   }
@@ -330,9 +327,8 @@ class Utf8Buffer {
   }
 
   take(): Utf8Array {
-    const out = { offsets: this.offsets.subarray(0, this.length + 1), bytes: this.bytes.subarray(0, this.pos) };
-    this.offsets = new Int32Array(this.offsets.length);
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, this.pos));
+    // Exact copies (no slack in the batch); the buffers stay for the next rows.
+    const out = { offsets: this.offsets.slice(0, this.length + 1), bytes: Uint8Array.prototype.slice.call(this.bytes, 0, this.pos) };
     this.length = 0;
     this.pos = 0;
     return out;
@@ -445,9 +441,11 @@ export class StringBuilder {
     if (this.#dictionary) {
       const capacity = this.#indices!.length;
       const v = this.#v.take(length);
-      const out: StringVector = { type: 'STRING', encoding: 'dict', length, indices: this.#indices!.subarray(0, length), dictionary: this.#dict!.take(), ...v };
-      this.#startDict(capacity);
+      const out: StringVector = { type: 'STRING', encoding: 'dict', length, indices: this.#indices!.slice(0, length), dictionary: this.#dict!.take(), ...v };
+      this.#dict = new Utf8Buffer(64, 1024);
+      this.#lookup = new Map();
       this.length = 0;
+      void capacity;
       return out;
     }
     const v = this.#v.take(length);
