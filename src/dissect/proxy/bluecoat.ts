@@ -72,6 +72,8 @@ import { readLines } from '../lines.ts';
 import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
 export const MAX_LINE_BYTES = 64 * 1024;
+/** Bytes per read of the log (large reads: fewer system calls and stream steps per line). */
+const READ_BYTES = 1 << 20;
 
 /** Spot's default input order (SPOT-REFERENCE, positions 0..26). */
 export const SPOT_FIELD_ORDER: readonly string[] = [
@@ -185,10 +187,16 @@ export type LineOutcome =
   | { readonly kind: 'layout'; readonly layout: ProxyLayout }
   | { readonly kind: 'bad-header'; readonly reason: string };
 
+// Lines come in time order: the last date checked is remembered (one check per day, not per line).
+let lastDate = '';
+let lastDateValid = false;
+
 function validDate(s: string): boolean {
+  if (s === lastDate) return lastDateValid;
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
-  if (m < 1 || m > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  const ok = m >= 1 && m <= 12 && d >= 1 && d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
+  [lastDate, lastDateValid] = [s, ok];
+  return ok;
 }
 
 /** Why a line's fields cannot make a row (count, date, time), or null when they can. */
@@ -344,8 +352,8 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
   }
   const lineBase = aligned?.firstLine ?? 0;
   const stream = aligned
-    ? createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal, start: aligned.start, end: Math.max(aligned.start, aligned.end - 1) })
-    : createReadStream('', { fd: fh, highWaterMark: 64 * 1024, signal: options.signal });
+    ? createReadStream('', { fd: fh, highWaterMark: READ_BYTES, signal: options.signal, start: aligned.start, end: Math.max(aligned.start, aligned.end - 1) })
+    : createReadStream('', { fd: fh, highWaterMark: READ_BYTES, signal: options.signal });
 
   const batch = new ColumnarBatchBuilder(SCHEMAS.proxy, Math.min(batchRows, 16_384));
   const columns = new ProxyColumns(batch.table);
