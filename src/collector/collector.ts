@@ -20,7 +20,7 @@ import { cutRaw, type ByteRange, type Rejection } from '../dissect/types.ts';
 import { SpotError, errorMessage, isFatal, needsOperator } from '../errors.ts';
 import { BackoffTimer } from '../retry.ts';
 import type { ProblemReport } from '../telemetry/problems.ts';
-import { chunkRecords, encodeFileMessage, fileRanges, type SourceRef } from '../queue/message.ts';
+import { chunkRecords, encodeFileMessage, fileRanges, type FileRange, type SourceRef } from '../queue/message.ts';
 import { columnsOf } from '../dissect/batch.ts';
 import { CounterTally } from '../dissect/counts.ts';
 import { OUT_OF_RANGE } from '../table/values.ts';
@@ -411,8 +411,10 @@ export class Collector {
     const partition = Number.parseInt(v.fingerprint.slice(0, 8), 16) % this.#d.partitions;
     const nothingNew = v.startOffset > 0 && v.startOffset >= size;
     if (size > pipeline.smallFileBytes || nothingNew) {
+      // Split points are found in the local copy before it is published (and perhaps gone).
+      const ranges = nothingNew ? [] : await this.#referenceRanges(source, v.startOffset, local);
       await publish?.();
-      const messages = nothingNew ? 0 : await this.#sendReferences(source, v.startOffset, partition, local);
+      const messages = nothingNew ? 0 : await this.#sendReferences(source, ranges, v.startOffset, partition);
       ledger.markQueued(pipeline.name, v, { partition, rows: 0, rejected: 0 });
       collectorQueued(pipeline.name, { rows: 0, rejected: 0, messages });
       log.info({ file: name, size, from: v.startOffset, partition, chunks: messages }, messages ? 'large file queued by reference' : 'nothing new in the file');
@@ -455,15 +457,20 @@ export class Collector {
    * references, chunk i to partition (p + i) mod n, so that all workers share
    * it (Spot split it with editcap). Returns the number of messages.
    */
-  async #sendReferences(source: SourceRef, from: number, partition: number, local: string): Promise<number> {
+  async #referenceRanges(source: SourceRef, from: number, local: string): Promise<FileRange[]> {
     const n = this.#d.partitions;
-    let ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
+    const ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
       .map((r) => ({ ...r, start: r.start + from, end: r.end + from })) : [];
     // Captures and logs: cuts on exact record / line boundaries, so that each worker reads only its own bytes.
     if (ranges.length > 1 && !this.#d.skipConversion) {
-      if (source.type === 'proxy') ranges = await alignLogRanges(local, source.size, ranges);
-      else if (source.type === 'dns') ranges = await alignCaptureRanges(local, source.size, ranges);
+      if (source.type === 'proxy') return await alignLogRanges(local, source.size, ranges);
+      if (source.type === 'dns') return await alignCaptureRanges(local, source.size, ranges);
     }
+    return ranges;
+  }
+
+  async #sendReferences(source: SourceRef, ranges: readonly FileRange[], from: number, partition: number): Promise<number> {
+    const n = this.#d.partitions;
     const byPartition = new Map<number, Buffer[]>();
     if (ranges.length > 1 || from > 0) {
       for (const r of ranges) {

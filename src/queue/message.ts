@@ -69,12 +69,12 @@ const piece = (p: unknown, size: number): p is [number, number] =>
 
 function decodeRange(r: any, size: number): FileRange {
   const ok = r && typeof r === 'object' && [r.index, r.count, r.start, r.end, r.lookback].every((n) => Number.isSafeInteger(n) && n >= 0)
-    && r.index < r.count && r.start <= r.end && r.end <= size && r.lookback <= r.start;
+    && r.index < r.count && r.start <= r.end && r.end <= size;
   if (!ok) fail('range invalid');
   const base = { index: r.index, count: r.count, start: r.start, end: r.end, lookback: r.lookback };
   if (r.aligned === undefined) return base;
   // Aligned ranges (src/collector/split-points.ts): the worker reads only these bytes.
-  if (r.aligned !== true) fail('range invalid: aligned');
+  if (r.aligned !== true || r.lookback > r.start) fail('range invalid: aligned');
   if (r.preamble !== undefined && !(Array.isArray(r.preamble) && r.preamble.length <= 64 && r.preamble.every((p: unknown) => piece(p, size)))) fail('range invalid: preamble');
   if (r.header !== undefined && !piece(r.header, size)) fail('range invalid: header');
   if (r.firstLine !== undefined && !Number.isSafeInteger(r.firstLine)) fail('range invalid: firstLine');

@@ -25,7 +25,8 @@ import { age, sortRows, workspace } from '../helpers/workspace.ts';
 process.env.SPOT_LOG_LEVEL ??= 'error';
 
 async function rig(options: Record<string, unknown> = {}) {
-  const ws = workspace({ proxy: { type: 'proxy', ...options } });
+  // The record-batch path (collector-side dissection) unless a test asks otherwise.
+  const ws = workspace({ proxy: { type: 'proxy', small_file_bytes: 1 << 20, ...options } });
   const config = loadConfig(ws.configFile);
   const pipeline = config.pipelines.proxy!;
   const store = await openStore(config);

@@ -91,4 +91,9 @@ test('large files split into byte ranges that tile the file, and ranges round-tr
   const range = { index: 1, count: 2, start: 500, end: 1000, lookback: 100 };
   assert.deepEqual(decodeMessage(encodeFileMessage(big, range)), { v: 1, kind: 'file', source: big, range });
   assert.throws(() => decodeMessage(encodeFileMessage(big, { ...range, end: 2000 })), /range invalid/);
+  const first = { index: 0, count: 2, start: 0, end: 500, lookback: 100 }; // a plain first range: its lookback reaches before byte 0
+  assert.deepEqual(decodeMessage(encodeFileMessage(big, first)), { v: 1, kind: 'file', source: big, range: first });
+  const aligned = { ...range, aligned: true as const, preamble: [[0, 24]] as [number, number][], firstLine: 7 };
+  assert.deepEqual(decodeMessage(encodeFileMessage(big, aligned)), { v: 1, kind: 'file', source: big, range: aligned });
+  assert.throws(() => decodeMessage(encodeFileMessage(big, { ...aligned, preamble: [[990, 20]] })), /range invalid: preamble/);
 });
