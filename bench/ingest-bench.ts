@@ -271,18 +271,21 @@ try {
     const flows = arg('--flows', 1_000_000);
     const nfcapd = await flowInput(work, flows);
     const mb = statSync(nfcapd).size / 1e6;
-    const ours = await ingest(nfcapd, 'flow');
+    const ours = await ingest(nfcapd, 'flow', 'nfdump');
+    const native = await ingest(nfcapd, 'flow', 'native');
     const label = `${ours.rows.toLocaleString('en-US')} flows (nfpcapd), ${mb.toFixed(0)} MB`;
-    mem('flow', label, ours);
+    mem('flow (nfdump)', label, ours);
+    mem('flow (native)', label, native);
     if (!skipAlt) {
       const nfdump = await measured('nfdump', ['-r', nfcapd, '-o', 'csv'], { TZ: 'UTC' }, join(work, 'nfdump.csv'));
       row(['flow (nfdump)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / ours.seconds).toFixed(2)}x**`, '0.9x']);
+      row(['flow (native reader)', label, native.rows, native.seconds, native.rows / native.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / native.seconds).toFixed(2)}x**`, '-']);
     } else row(['flow (nfdump)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, '-', '-', '-', '0.9x']);
     if (flag('--big')) {
       rmSync(join(work, 'nfcapd'), { recursive: true, force: true });
       const big = await flowInput(work, flows * 10);
-      const r = await ingest(big, 'flow');
-      mem('flow', `10x: ${r.rows.toLocaleString('en-US')} flows, ${(statSync(big).size / 1e6).toFixed(0)} MB (${r.seconds.toFixed(1)} s)`, r);
+      const r = await ingest(big, 'flow', 'nfdump');
+      mem('flow (nfdump)', `10x: ${r.rows.toLocaleString('en-US')} flows, ${(statSync(big).size / 1e6).toFixed(0)} MB (${r.seconds.toFixed(1)} s)`, r);
     }
   }
 } finally {
