@@ -8,6 +8,7 @@
 import { DatabaseSync } from 'node:sqlite';
 import { join } from 'node:path';
 import { Ledger, type PipelineCounts } from '../state/ledger.ts';
+import { withStatementCache } from '../state/sqlite.ts';
 import type { Config } from '../config/load.ts';
 
 export interface HourPartition {
@@ -39,7 +40,7 @@ export class LedgerViews {
   constructor(config: Config) {
     const file = join(config.statePath, 'ledger.sqlite');
     this.ledger = new Ledger(file); // creates or checks the schema
-    this.#db = new DatabaseSync(file, { readOnly: true, timeout: 5_000 });
+    this.#db = withStatementCache(new DatabaseSync(file, { readOnly: true, timeout: 5_000 }));
   }
 
   counts(pipeline: string): PipelineCounts {
