@@ -5,6 +5,7 @@ import { messageBytes, openLedger, openQueue, openStore, standaloneTopic } from 
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { lockPipeline } from '../state/pipeline-lock.ts';
 import { logger } from '../telemetry/log.ts';
+import { spoolDirOf, sweepSpool } from '../quarantine/quarantine.ts';
 import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { intOption, parse, required } from './args.ts';
@@ -48,6 +49,10 @@ export async function collectorCommand(argv: string[]): Promise<number> {
     problems,
   });
   log.info({ topic, partitions, path: pipeline.collectorPath, once: Boolean(values.once), skipConversion: Boolean(values['skip-conversion']) }, 'collector started');
+  // Rejection spool files of processes that died before publishing them (src/quarantine).
+  sweepSpool(spoolDirOf(pipeline))
+    .then((n) => n > 0 && log.info({ removed: n }, 'removed rejection spool files left by crashed processes'))
+    .catch((err) => log.warn({ err: String(err) }, 'spool sweep failed'));
   try {
     await collector.run(signal, Boolean(values.once));
   } finally {

@@ -13,6 +13,7 @@ import { openCatalog, openLedger, openQueue, openStore, registerExistingPartitio
 import { ParquetWriter } from '../table/parquet-writer.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { logger } from '../telemetry/log.ts';
+import { spoolDirOf, sweepSpool } from '../quarantine/quarantine.ts';
 import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
@@ -88,6 +89,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
       .then((n) => n > 0 && log.info({ removed: n }, 'removed temporary files left by interrupted writes'))
       .catch((err) => log.warn({ err: String(err) }, 'temporary file sweep failed'));
   }
+  // Rejection spool files of collectors and workers that died before publishing them (src/quarantine).
+  sweepSpool(spoolDirOf(pipeline))
+    .then((n) => n > 0 && log.info({ removed: n }, 'removed rejection spool files left by crashed processes'))
+    .catch((err) => log.warn({ err: String(err) }, 'spool sweep failed'));
   try {
     await worker.run(signal);
   } finally {

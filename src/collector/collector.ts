@@ -27,7 +27,7 @@ import { OUT_OF_RANGE } from '../table/values.ts';
 import { rowText, usableRows } from '../table/hour-buckets.ts';
 import { RANGE_CHUNK_BYTES, RANGE_LOOKBACK_BYTES, supportsByteRanges } from '../dissect/registry.ts';
 import type { QueueProducer } from '../queue/types.ts';
-import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
+import { RejectionSink, quarantineFile, spoolDirOf } from '../quarantine/quarantine.ts';
 import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
@@ -420,7 +420,7 @@ export class Collector {
       log.info({ file: name, size, from: v.startOffset, partition, chunks: messages }, messages ? 'large file queued by reference' : 'nothing new in the file');
       return;
     }
-    const sink = new RejectionSink(this.#d.store, ledger, source, 'c', join(pipeline.localStaging, 'spool'));
+    const sink = new RejectionSink(this.#d.store, ledger, source, 'c', spoolDirOf(pipeline));
     let messages: Buffer[];
     let rows: number;
     let counts: Record<string, number>;

@@ -11,9 +11,15 @@
  *       one JSON object per rejected record: {"at": line/packet, "reason", "raw"}
  * Names are deterministic, so redoing a file rewrites its entries. Each
  * object appears atomically (the store's temp + rename).
+ *
+ * Local spool (not durable state): rejections are first written to
+ *   <local_staging>/spool/rejected-<pid>-<ms>-<rand>.jsonl
+ * and the file is removed once published (or discarded). A process killed
+ * in between leaves it behind; sweepSpool() removes those whose writer is
+ * dead (or that nobody touched for a day), at every collector and worker start.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import type { Rejection } from '../dissect/types.ts';
@@ -21,6 +27,51 @@ import type { Ledger } from '../state/ledger.ts';
 import type { SourceRef } from '../queue/message.ts';
 import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, safeName } from '../table/partition.ts';
+
+/** Where a pipeline's processes spool rejections before publishing them. */
+export function spoolDirOf(pipeline: { readonly localStaging: string }): string {
+  return join(pipeline.localStaging, 'spool');
+}
+
+const SPOOL_NAME = /^rejected-(\d+)-\d+-[a-z0-9]+\.jsonl$/;
+const SPOOL_MAX_AGE_MS = 24 * 3_600_000;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes spool files left by crashed writers: those whose pid is not alive
+ * (or is alive but the file was untouched for a day: the pid was reused).
+ * Another live process's spool is never taken away. Returns how many it removed.
+ */
+export async function sweepSpool(spoolDir: string, now = Date.now()): Promise<number> {
+  let names: string[];
+  try {
+    names = await readdir(spoolDir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = SPOOL_NAME.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    const path = join(spoolDir, name);
+    const st = await stat(path).catch(() => null);
+    if (!st) continue;
+    if (pid !== process.pid && (!alive(pid) || now - st.mtimeMs > SPOOL_MAX_AGE_MS)) {
+      await rm(path, { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
 
 function quarantineBase(source: SourceRef): string {
   const dir = source.archive.replace(/^([a-z]+)\/binary\//, '$1/quarantine/').replace(/\/[^/]*$/, '');

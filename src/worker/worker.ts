@@ -16,7 +16,7 @@ import type { ProblemReport } from '../telemetry/problems.ts';
 import { FailureTracker, POISON_ATTEMPTS, failureKind } from './poison.ts';
 import { decodeMessage, type IngestMessage, type FileRange, type SourceRef } from '../queue/message.ts';
 import type { QueueConsumer, QueueRecord } from '../queue/types.ts';
-import { RejectionSink, quarantineFile } from '../quarantine/quarantine.ts';
+import { RejectionSink, quarantineFile, spoolDirOf } from '../quarantine/quarantine.ts';
 import type { Store } from '../store/types.ts';
 import { HourBuckets, type Bucket } from '../table/hour-buckets.ts';
 import type { ParquetWriter } from '../table/parquet-writer.ts';
@@ -323,7 +323,7 @@ export class Worker {
   }
 
   #sink(source: SourceRef, tag: string): RejectionSink {
-    return new RejectionSink(this.#d.store, this.#d.ledger, source, tag, join(this.#d.pipeline.localStaging, 'spool'));
+    return new RejectionSink(this.#d.store, this.#d.ledger, source, tag, spoolDirOf(this.#d.pipeline));
   }
 
   async #quarantineMessage(record: QueueRecord, reason: string, name = `partition ${record.partition} offset ${record.offset}`): Promise<void> {

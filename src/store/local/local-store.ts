@@ -7,9 +7,24 @@
  * directory is fsynced so the rename itself survives a power cut. Leftover
  * `.*.tmp-*` files after a crash are invisible to readers (DuckDB, Spark and
  * Hive skip names starting with `.`) and are swept by `sweepTemps`.
+ *
+ * Durability argument (why "published" means "survives a power cut"):
+ *   1. a name must never point to incomplete data: the temporary file is
+ *      fsynced before the rename;
+ *   2. the rename is an entry in the destination directory: that directory is
+ *      fsynced after it;
+ *   3. the destination directory is itself an entry in its parent, and so on
+ *      up to the root: a directory this process has not yet made durable
+ *      (new `y=/m=/d=/h=` levels, or one another process created and may not
+ *      have synced) is created top-down, one level at a time, each mkdir
+ *      followed by an fsync of its parent. Every level is remembered once
+ *      durable, so a steady stream of parts costs two fsyncs (file, directory).
+ * The store root itself is the operator's directory and is taken as durable.
+ * File operations go through a DurableFs (default: node:fs) so that a test can
+ * record their order.
  */
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { listFiles } from '../../state/list-files.ts';
 import type { LocalCopy, Store } from '../types.ts';
@@ -19,8 +34,27 @@ import { SpotError } from '../../errors.ts';
 let tempCounter = 0;
 const TEMP_NAME = /^\..+\.tmp-\d+-\d+$/;
 
+/** The file operations the local store makes, in the order they are made (injectable for tests). */
+export interface DurableFs {
+  /** Creates one directory level (not recursive); EEXIST is for the caller to accept. */
+  mkdir(path: string): Promise<void>;
+  /** fsync(2) of a file or a directory. */
+  fsync(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  copyFile(from: string, to: string): Promise<void>;
+  writeFile(path: string, text: string): Promise<void>;
+}
+
+export const nodeDurableFs: DurableFs = {
+  mkdir: async (path) => void (await fsp.mkdir(path)),
+  fsync: (path) => fsyncPath(path),
+  rename: (from, to) => fsp.rename(from, to),
+  copyFile: (from, to) => fsp.copyFile(from, to),
+  writeFile: (path, text) => fsp.writeFile(path, text),
+};
+
 export async function fsyncPath(path: string, flags: number = constants.O_RDONLY): Promise<void> {
-  const handle = await open(path, flags);
+  const handle = await fsp.open(path, flags);
   try {
     await handle.sync();
   } finally {
@@ -28,58 +62,91 @@ export async function fsyncPath(path: string, flags: number = constants.O_RDONLY
   }
 }
 
-/** Renames `from` over `to` and makes both the data and the rename durable. */
-export async function durableRename(from: string, to: string): Promise<void> {
-  await fsyncPath(from);
-  await rename(from, to);
-  await fsyncPath(dirname(to));
-}
-
 export class LocalStore implements Store {
   readonly root: string;
+  readonly #fs: DurableFs;
+  /** Directories known durable (created and their parent fsynced, by this process). */
+  readonly #durable = new Set<string>();
 
-  constructor(root: string) {
+  constructor(root: string, fs: DurableFs = nodeDurableFs) {
     this.root = root;
+    this.#fs = fs;
   }
 
   abs(rel: string): string {
     return join(this.root, confine(rel));
   }
 
+  /** Makes `dir` and every level above it up to the root exist durably (point 3 of the header). */
+  async #durableDir(dir: string): Promise<void> {
+    if (this.#durable.has(dir)) return;
+    if (dir === this.root || dirname(dir) === dir) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.#durable.add(dir);
+      return;
+    }
+    const parent = dirname(dir);
+    await this.#durableDir(parent);
+    try {
+      await this.#fs.mkdir(dir);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // Made by another process (or an earlier run) that may not have synced its parent: we do.
+    }
+    await this.#fs.fsync(parent);
+    this.#durable.add(dir);
+  }
+
   async tempPathFor(rel: string): Promise<string> {
     const target = this.abs(rel);
-    await mkdir(dirname(target), { recursive: true });
+    await this.#durableDir(dirname(target));
     return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${tempCounter++}`);
   }
 
+  /** Points 1 and 2 of the header: data, then name. */
   async publish(tempPath: string, rel: string): Promise<void> {
-    await durableRename(tempPath, this.abs(rel));
+    const target = this.abs(rel);
+    await this.#durableDir(dirname(target));
+    await this.#fs.fsync(tempPath);
+    try {
+      await this.#fs.rename(tempPath, target);
+    } catch (err) {
+      // The directory went away under us (removed by an operator): it is no longer known durable.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.#durable.delete(dirname(target));
+      throw err;
+    }
+    await this.#fs.fsync(dirname(target));
   }
 
   async putFile(localPath: string, rel: string): Promise<void> {
     const temp = await this.tempPathFor(rel);
     try {
-      await copyFile(localPath, temp);
+      await this.#fs.copyFile(localPath, temp);
       await this.publish(temp, rel);
     } catch (err) {
-      await rm(temp, { force: true });
+      await fsp.rm(temp, { force: true });
       throw err;
     }
   }
 
   async putText(rel: string, text: string): Promise<void> {
     const temp = await this.tempPathFor(rel);
-    await writeFile(temp, text);
-    await this.publish(temp, rel);
+    try {
+      await this.#fs.writeFile(temp, text);
+      await this.publish(temp, rel);
+    } catch (err) {
+      await fsp.rm(temp, { force: true });
+      throw err;
+    }
   }
 
   async openLocal(rel: string, _pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy> {
     const path = this.abs(rel);
     try {
-      await stat(path);
+      await fsp.stat(path);
     } catch (err) {
       // Gone while the root is there: removed, not a store that is not mounted yet (that stays an errno error, retried).
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await stat(this.root).catch(() => null))) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await fsp.stat(this.root).catch(() => null))) {
         throw new SpotError('STORE_NOT_FOUND', `no file ${rel} in the store ${this.root}`, { cause: err });
       }
       throw err;
@@ -89,7 +156,7 @@ export class LocalStore implements Store {
 
   async exists(rel: string): Promise<boolean> {
     try {
-      await stat(this.abs(rel));
+      await fsp.stat(this.abs(rel));
       return true;
     } catch {
       return false;
@@ -98,21 +165,21 @@ export class LocalStore implements Store {
 
   async list(relDir: string): Promise<string[]> {
     try {
-      return (await readdir(this.abs(relDir))).sort();
+      return (await fsp.readdir(this.abs(relDir))).sort();
     } catch {
       return [];
     }
   }
 
   async remove(rel: string): Promise<void> {
-    await rm(this.abs(rel), { force: true, recursive: true });
+    await fsp.rm(this.abs(rel), { force: true, recursive: true });
   }
 
   async freeBytes(): Promise<number | null> {
     // The root may not exist yet: ask about the nearest directory that does.
     for (let dir = this.root; ; dir = dirname(dir)) {
       try {
-        const s = await statfs(dir);
+        const s = await fsp.statfs(dir);
         return s.bavail * s.bsize;
       } catch {
         if (dirname(dir) === dir) return null;
@@ -124,9 +191,9 @@ export class LocalStore implements Store {
     let removed = 0;
     for (const p of await listFiles(this.abs(relDir), { hidden: true }).catch(() => [] as string[])) {
       if (!TEMP_NAME.test(basename(p))) continue;
-      const st = await stat(p).catch(() => null);
+      const st = await fsp.stat(p).catch(() => null);
       if (st && Date.now() - st.mtimeMs > olderThanMs) {
-        await rm(p, { force: true });
+        await fsp.rm(p, { force: true });
         removed++;
       }
     }
