@@ -29,7 +29,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { SpotError } from '../../errors.ts';
-import type { Row } from '../../table/schemas.ts';
+import { hourFromEpoch, type Row } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
 import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
@@ -110,6 +110,8 @@ export function tsharkLineToRow(line: string, ipv6Addresses = false, outOfRange:
   const dot = epoch!.indexOf('.');
   const seconds = num(dot < 0 ? epoch : epoch!.slice(0, dot), FIT.BIGINT, () => {});
   if (seconds === null) return `unusable frame.time_epoch ${JSON.stringify(epoch)}`;
+  const hour = hourFromEpoch(Number(seconds));
+  if (typeof hour === 'string') return hour;
   return [STRING(time), seconds, num(len, FIT.INT, outOfRange), STRING(dst), STRING(src), STRING(name), STRING(cls),
     num(type, FIT.INT, outOfRange), num(rcode, FIT.INT, outOfRange), STRING(a)];
 }

@@ -13,7 +13,7 @@ import { dissectDnsNative } from '../../../src/dissect/dns/native/index.ts';
 import { dissectDnsTshark, tsharkLineToRow } from '../../../src/dissect/dns/tshark.ts';
 import type { Dissector } from '../../../src/dissect/types.ts';
 import type { Row } from '../../../src/table/schemas.ts';
-import { dnsQueryFrame, dnsResponseFrame, writePcap, type CapturePacket } from '../../helpers/pcap-writer.ts';
+import { dnsQueryFrame, dnsResponseFrame, writePcap, writePcapng, type CapturePacket } from '../../helpers/pcap-writer.ts';
 
 async function run(d: Dissector, file: string): Promise<{ rows: Row[]; counters: Record<string, number> }> {
   const rows: Row[] = [];
@@ -46,4 +46,32 @@ test('the tshark path stores NULL for a number its INT column cannot hold, and c
   assert.ok(Array.isArray(row));
   assert.deepEqual([row[2], row[7]], [null, null]);
   assert.equal(counted, 2);
+});
+
+async function rejections(d: Dissector, file: string) {
+  const rows: Row[] = [];
+  const rejected: { at?: number; reason: string; raw?: string }[] = [];
+  for await (const b of d(file, {})) {
+    rows.push(...b.rows);
+    rejected.push(...(b.rejected ?? []));
+  }
+  return { rows, rejected };
+}
+
+test('a time after 2106 (pcapng 64-bit stamps) is rejected by both dissectors with its packet or output line', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'spot-oor-')), 'late.pcapng');
+  const response = (i: number, ts: number): CapturePacket => ({
+    ts, data: dnsResponseFrame({ id: i, name: `t${i}.example`, answers: [{ name: `t${i}.example`, type: 'A', data: '192.0.2.9' }] }),
+  });
+  const late = Date.UTC(2200, 0, 1) / 1000;
+  writePcapng(file, [response(0, 1_600_000_000), response(1, late), response(2, 1_600_000_002)]);
+  const native = await rejections(dissectDnsNative, file);
+  assert.deepEqual(native.rows.map((r) => r[5]), ['t0.example', 't2.example']);
+  assert.deepEqual(native.rejected.map((r) => [r.at, r.reason]), [[2, `packet 2: time ${late} s is outside 1970-01-01..2106-02-07`]]);
+  const tshark = await rejections(dissectDnsTshark, file);
+  assert.deepEqual(tshark.rows, native.rows, 'the same rows are kept');
+  assert.equal(tshark.rejected.length, 1);
+  assert.equal(tshark.rejected[0]!.at, 2, 'the second line tshark printed');
+  assert.match(tshark.rejected[0]!.reason, new RegExp(`time ${late} is outside 1970-01-01\\.\\.2106-02-07`));
+  assert.match(tshark.rejected[0]!.raw!, new RegExp(`\\t${late}\\.0+\\t`), 'the input line tshark printed, not a parsed row');
 });

@@ -26,6 +26,7 @@
  *   and not emitted. Set it to true for tshark's behaviour.
  */
 import { SCHEMAS } from '../../../table/schemas.ts';
+import type { Rejection } from '../../types.ts';
 import { TableBuilder } from '../../../batch/batch.ts';
 import type { BigIntBuilder, IntBuilder, StringBuilder } from '../../../batch/builders.ts';
 import { OUT_OF_RANGE, clampInt } from '../../../table/values.ts';
@@ -159,7 +160,10 @@ export class DnsFrameDecoder implements PacketSink {
     return c;
   }
 
-  packet(buf: Buffer, off: number, capLen: number, origLen: number, sec: number, ns: number, linktype: number): void {
+  /** Where rows that cannot be kept go (a time the table cannot partition), with their packet number. */
+  rejected: Rejection[] | null = null;
+
+  packet(buf: Buffer, off: number, capLen: number, origLen: number, sec: number, ns: number, linktype: number, frame = 0): void {
     const f = this.fields;
     f.reset();
     this.v4Seen = false;
@@ -173,6 +177,12 @@ export class DnsFrameDecoder implements PacketSink {
       return;
     }
     if (!this.emitRows) return;
+    // A time the table cannot partition (pcapng's 64-bit stamps, if_tsoffset) is rejected here, with its packet.
+    if (sec < 0 || sec >= 4294967296) {
+      this.rejected?.push({ at: frame, reason: `packet ${frame}: time ${sec} s is outside 1970-01-01..2106-02-07`,
+        raw: `${capLen} captured bytes, ${origLen} on the wire: ${buf.toString('hex', off, off + Math.min(capLen, 64))}` });
+      return;
+    }
     let src = '';
     let dst = '';
     if (this.v4Seen) {

@@ -38,12 +38,13 @@ export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): 
       ? { preamble: aligned.preamble ?? [], from: aligned.start - aligned.lookback, limit: aligned.end } : undefined);
     const out = new ColumnarBatchBuilder(SCHEMAS.dns, Math.min(batchRows, 16_384));
     const decoder = new DnsFrameDecoder(nativeOptions, out.table);
+    decoder.rejected = out.rejected;
     const range = options.byteRange;
     let pastRange = false;
     // A chunk of the file: packets before start - lookback are skipped, those in the lookback
     // only feed reassembly (their rows belong to the previous chunk), reading stops past end.
     const sink: PacketSink = range === undefined ? decoder : {
-      packet(buf, off, capLen, origLen, sec, ns, linktype) {
+      packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
         const at = reader.absoluteOffset(off);
         if (at < range.start - range.lookback) return;
         if (at >= range.end) {
@@ -51,7 +52,7 @@ export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): 
           return;
         }
         decoder.emitRows = at >= range.start;
-        decoder.packet(buf, off, capLen, origLen, sec, ns, linktype);
+        decoder.packet(buf, off, capLen, origLen, sec, ns, linktype, frame);
       },
     };
     try {
