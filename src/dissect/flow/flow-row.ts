@@ -207,7 +207,10 @@ function float(rec: FlowRecord, v: number | null): Value {
 // ------------------------------------------------------------------ receive time
 
 /** Latest second representable as `YYYY-MM-DD HH:MM:SS` (9999-12-31 23:59:59). */
-const MAX_TEXT_SECOND = 253402300799;
+// The table's calendar window (hourFromEpoch): a receive time outside it is rejected here, where the
+// record's position is known, rather than when rows are bucketed by hour.
+const MAX_SECOND = 4294967295;
+const OUTSIDE = 'is outside 1970-01-01..2106-02-07';
 
 let lastMsSecond = -1;
 let lastMsTime: ReceivedTime | string = '';
@@ -217,8 +220,8 @@ export function receivedTimeFromMs(ms: number): ReceivedTime | string {
   const second = Math.floor(ms / 1000);
   if (second === lastMsSecond) return lastMsTime;
   let time: ReceivedTime | string;
-  if (!(second >= 0 && second <= MAX_TEXT_SECOND)) {
-    time = `receive time ${ms} ms is not a YYYY-MM-DD HH:MM:SS time`;
+  if (!(second >= 0 && second <= MAX_SECOND)) {
+    time = `receive time ${ms} ms ${OUTSIDE}`;
   } else {
     const d = new Date(second * 1000);
     const [y, mo, da, h, mi, s] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
@@ -248,6 +251,7 @@ export function receivedTimeFromText(tr: string): ReceivedTime | string {
   const back = new Date(ms);
   const time: ReceivedTime | string = mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59
     ? `tr is not a valid calendar time: ${JSON.stringify(tr)}`
+    : ms < 0 || ms / 1000 > MAX_SECOND ? `tr ${JSON.stringify(tr)} ${OUTSIDE}`
     : [second, Math.floor(ms / 1000), y, mo, d, h, mi, s];
   [lastTextSecond, lastTextTime] = [second, time];
   return time;

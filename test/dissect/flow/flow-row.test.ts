@@ -52,8 +52,9 @@ test('receive time from ms and from nfdump text give the same eight columns; ms 
     assert.equal(t[1], Math.floor(ms / 1000));
     assert.equal(t[0], text.slice(0, 19));
   }
-  assert.match(String(receivedTimeFromMs(253402300800_000)), /not a YYYY-MM-DD/);
-  assert.match(String(receivedTimeFromMs(-1)), /not a YYYY-MM-DD/);
+  for (const ms of [4294967296000, 253402300800_000, -1]) assert.match(String(receivedTimeFromMs(ms)), /is outside 1970-01-01\.\.2106-02-07/);
+  assert.match(String(receivedTimeFromText('2106-02-07 06:28:16')), /is outside 1970-01-01\.\.2106-02-07/);
+  assert.match(String(receivedTimeFromText('1969-12-31 23:59:59')), /is outside/);
 });
 
 test('appendFlowRow: out-of-range values become null and are counted; no time -> rejection', () => {

@@ -146,8 +146,12 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
     let rejected = 0;
     let flows = 0;
     let where = '';
+    let inBlock = 0;
     const onFlow = (rec: FlowRecord) => {
-      if (appendFlowRow(batch, rec)) produced++;
+      inBlock++;
+      // A flow with no usable receive time is rejected with its place in the file (block, flow number).
+      if (typeof rec.time === 'string') problem(`flow ${flows + inBlock} of the file: ${rec.time}`);
+      else if (appendFlowRow(batch, rec)) produced++;
       else rejected++;
     };
     const problem = (reason: string, raw?: Uint8Array) => {
@@ -198,6 +202,7 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
         }
         if (plain) {
           where = `${label}: `;
+          inBlock = 0;
           const tally = decoder.walk(plain, h.numRecords, mine, mine ? onFlow : ignore, mine ? problem : ignore);
           flows += tally.flows;
         }

@@ -21,6 +21,8 @@ import { recompress } from '../../../helpers/flow-captures.ts';
 import { el, nfcapdBytes, recodeNfcapd, v3Record } from '../../../helpers/nfcapd-writer.ts';
 import { seededRandom } from '../../../helpers/random.ts';
 import { FIXTURES, collect } from './support.ts';
+import { assertSameRows, nfdumpRows } from '../../../helpers/nfdump-oracle.ts';
+import { dissectFlowNfdump } from '../../../../src/dissect/flow/nfdump.ts';
 
 let work: string;
 const bases: { name: string; bytes: Buffer; rows: number }[] = [];
@@ -191,4 +193,30 @@ test('the block decoders on random and damaged input: their own errors only, bou
   // A stream that would expand past the output buffer is refused, not grown.
   const bomb = zstdCompressSync(Buffer.alloc(out.length + 1));
   assert.throws(() => decompressBlock(4, bomb, out), /ZSTD: /);
+});
+
+test('a receive time after 2106: that flow is rejected where it is read (block, flow number); nfdump prints it, and its row is all that differs', async () => {
+  const t0 = 1_700_000_000_000;
+  const late = Date.UTC(2200, 0, 1);
+  const rec = (received: number, port: number) =>
+    v3Record([el.generic({ first: t0, last: t0 + 5, received, proto: 17, sport: port, dport: 53 }), el.ipv4('10.1.1.1', '10.2.2.2')]);
+  const f = await put(nfcapdBytes({ blocks: [[rec(t0, 1001), rec(late, 1002), rec(t0, 1003)]], numFlows: 3 }));
+  const r = await collect(f);
+  assert.deepEqual(r.rows.map((x) => x[11]), [1001, 1003]);
+  assert.equal(r.rejected.length, 1, JSON.stringify(r.rejected));
+  assert.match(r.rejected[0]!.reason, new RegExp(`^block 1 of 1 at byte 40: flow 2 of the file: receive time ${late} ms is outside 1970-01-01\\.\\.2106-02-07$`));
+  // nfdump reads all three; the two with a usable time are the native rows.
+  const oracle = nfdumpRows(f);
+  assert.equal(oracle.rows.length, 3);
+  assertSameRows(r.rows, oracle.rows.filter((x) => x[11] !== 1002), 'native vs nfdump');
+  // The nfdump dissector rejects the same flow, with its CSV line (line 1 is the header) and that line.
+  const viaNfdump: { rows: unknown[]; rejected: { at?: number; reason: string; raw?: string }[] } = { rows: [], rejected: [] };
+  for await (const b of dissectFlowNfdump(f, {})) {
+    viaNfdump.rows.push(...b.rows);
+    viaNfdump.rejected.push(...(b.rejected ?? []));
+  }
+  assert.deepEqual(viaNfdump.rows.map((x) => (x as unknown[])[11]), [1001, 1003]);
+  assert.equal(viaNfdump.rejected.length, 1, JSON.stringify(viaNfdump.rejected));
+  assert.match(viaNfdump.rejected[0]!.reason, /"2200-01-01 00:00:00(\.000)?" is outside 1970-01-01\.\.2106-02-07/);
+  assert.ok(typeof viaNfdump.rejected[0]!.at === 'number' && viaNfdump.rejected[0]!.raw?.includes('2200-01-01'), JSON.stringify(viaNfdump.rejected));
 });
