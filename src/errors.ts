@@ -63,8 +63,10 @@ export const ERROR_CODES = {
   QUEUE_CLOSED: 'failed',
   HDFS_REMOTE: 'failed',
   HDFS_NOT_FOUND: 'failed',
-  /** A local store object that is not there (the store root is: it was removed, not unmounted). */
+  /** A store object that is not there (or a byte range past its end); a local store's root is there (removed, not unmounted). */
   STORE_NOT_FOUND: 'failed',
+  /** A store path that holds the other kind: a file where a directory is, or below a file. */
+  STORE_PATH_CONFLICT: 'failed',
   HDFS_EXISTS: 'failed',
   HDFS_INVALID: 'failed',
   HDFS_REQUEST_FAILED: 'failed',

@@ -3,8 +3,36 @@
  * are relative to its root (`hdfs_app_path`) with '/' separators; a path that
  * would leave the root is refused (see confine()).
  *
- * Every write is atomic: the object appears under its final name only when
- * complete (temporary name, fsync, rename).
+ * The contract every Store keeps (test/store/conformance.ts checks it, once,
+ * for each implementation):
+ *   writes      putFile, putText and publish are atomic: the object appears
+ *               under its final name only when complete, replacing a previous
+ *               one whole (writing the same content again changes nothing);
+ *               of concurrent writers of one name, one complete version wins.
+ *               Missing directories are created. Any name works that is valid
+ *               UTF-8 without '/' or NUL (spaces, unicode, '#', '%', '?');
+ *               HDFS also refuses ':'.
+ *   temporaries a write in progress or one a crash left is never listed, never
+ *               taken for the object; sweepTemps() removes those older than
+ *               its age.
+ *   list        names directly below a directory, sorted, directories
+ *               included; [] for an empty or missing directory or a file.
+ *   exists      true for objects and directories; false only when absent.
+ *   openLocal   the whole object, or with `pieces` at least those byte ranges;
+ *               a range reaching past the end is refused. The copy is a
+ *               snapshot on HDFS; locally it is the object's own file.
+ *   remove      an object or a directory with its content; absent is fine;
+ *               an emptied directory stays.
+ *   errors      SpotErrors with these codes (src/errors.ts):
+ *               PATH_OUTSIDE_STORE  a path leaving the root, on every operation
+ *               STORE_NOT_FOUND     openLocal of an absent object, a directory,
+ *                                   or a range past the end
+ *               STORE_DENIED        a write refused (permission, read-only)
+ *               STORE_PATH_CONFLICT a file where a directory is, or below a file
+ *               retryable ones      the store unreachable (HDFS_UNAVAILABLE);
+ *                                   a local store's disk trouble stays the errno
+ *                                   error (ENOSPC, EIO, a root not mounted yet),
+ *                                   which callers retry too.
  */
 import { SpotError } from '../errors.ts';
 

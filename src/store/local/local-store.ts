@@ -6,7 +6,8 @@
  * in the destination directory, fsynced, renamed over the final name, and the
  * directory is fsynced so the rename itself survives a power cut. Leftover
  * `.*.tmp-*` files after a crash are invisible to readers (DuckDB, Spark and
- * Hive skip names starting with `.`) and are swept by `sweepTemps`.
+ * Hive skip names starting with `.`; `list` never returns them) and are swept
+ * by `sweepTemps`.
  *
  * Durability argument (why "published" means "survives a power cut"):
  *   1. a name must never point to incomplete data: the temporary file is
@@ -33,6 +34,26 @@ import { SpotError } from '../../errors.ts';
 
 let tempCounter = 0;
 const TEMP_NAME = /^\..+\.tmp-\d+-\d+$/;
+
+/** What the path's absence looks like to stat and readdir (missing, or a file where a directory would be). */
+const ABSENT = new Set(['ENOENT', 'ENOTDIR']);
+
+/**
+ * The Store contract's error codes for file-system failures (src/store/types.ts):
+ * a refused write is STORE_DENIED (an operator fixes it), a path holding the
+ * other kind is STORE_PATH_CONFLICT; anything else (ENOSPC, EIO, a root not
+ * mounted yet) stays the errno error, which callers retry.
+ */
+function storeError(err: unknown, what: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new SpotError('STORE_DENIED', `${what}: ${(err as Error).message} (fix: give this user write access to the store directory)`, { cause: err });
+  }
+  if (code === 'EISDIR' || code === 'ENOTDIR' || code === 'ENOTEMPTY') {
+    return new SpotError('STORE_PATH_CONFLICT', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  return err;
+}
 
 /** The file operations the local store makes, in the order they are made (injectable for tests). */
 export interface DurableFs {
@@ -92,6 +113,7 @@ export class LocalStore implements Store {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       // Made by another process (or an earlier run) that may not have synced its parent: we do.
+      if (!(await fsp.stat(dir)).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${dir}'`), { code: 'ENOTDIR' });
     }
     await this.#fs.fsync(parent);
     this.#durable.add(dir);
@@ -99,23 +121,27 @@ export class LocalStore implements Store {
 
   async tempPathFor(rel: string): Promise<string> {
     const target = this.abs(rel);
-    await this.#durableDir(dirname(target));
+    await this.#durableDir(dirname(target)).catch((err) => { throw storeError(err, `cannot write ${rel} in ${this.root}`); });
     return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${tempCounter++}`);
   }
 
   /** Points 1 and 2 of the header: data, then name. */
   async publish(tempPath: string, rel: string): Promise<void> {
     const target = this.abs(rel);
-    await this.#durableDir(dirname(target));
-    await this.#fs.fsync(tempPath);
     try {
-      await this.#fs.rename(tempPath, target);
+      await this.#durableDir(dirname(target));
+      await this.#fs.fsync(tempPath);
+      try {
+        await this.#fs.rename(tempPath, target);
+      } catch (err) {
+        // The directory went away under us (removed by an operator): it is no longer known durable.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.#durable.delete(dirname(target));
+        throw err;
+      }
+      await this.#fs.fsync(dirname(target));
     } catch (err) {
-      // The directory went away under us (removed by an operator): it is no longer known durable.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') this.#durable.delete(dirname(target));
-      throw err;
+      throw storeError(err, `cannot publish ${rel} in ${this.root}`);
     }
-    await this.#fs.fsync(dirname(target));
   }
 
   async putFile(localPath: string, rel: string): Promise<void> {
@@ -125,7 +151,7 @@ export class LocalStore implements Store {
       await this.publish(temp, rel);
     } catch (err) {
       await fsp.rm(temp, { force: true });
-      throw err;
+      throw storeError(err, `cannot write ${rel} in ${this.root}`);
     }
   }
 
@@ -136,43 +162,61 @@ export class LocalStore implements Store {
       await this.publish(temp, rel);
     } catch (err) {
       await fsp.rm(temp, { force: true });
-      throw err;
+      throw storeError(err, `cannot write ${rel} in ${this.root}`);
     }
   }
 
-  async openLocal(rel: string, _pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy> {
+  /**
+   * The object's own file (no copy: nfdump and tshark read the store in
+   * place), so `pieces` need no download; they are checked against its size
+   * as a downloading store checks them.
+   */
+  async openLocal(rel: string, pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy> {
     const path = this.abs(rel);
+    let st;
     try {
-      await fsp.stat(path);
+      st = await fsp.stat(path);
     } catch (err) {
       // Gone while the root is there: removed, not a store that is not mounted yet (that stays an errno error, retried).
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await fsp.stat(this.root).catch(() => null))) {
+      if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '') && (await fsp.stat(this.root).catch(() => null))) {
         throw new SpotError('STORE_NOT_FOUND', `no file ${rel} in the store ${this.root}`, { cause: err });
       }
-      throw err;
+      throw storeError(err, `cannot read ${rel} in ${this.root}`);
+    }
+    if (!st.isFile()) throw new SpotError('STORE_NOT_FOUND', `${rel} in the store ${this.root} is a directory, not a file`);
+    for (const [offset, length] of pieces ?? []) {
+      if (length > 0 && offset + length > st.size) {
+        throw new SpotError('STORE_NOT_FOUND', `${rel} in the store ${this.root} has ${st.size} bytes, a range needs ${offset + length}`);
+      }
     }
     return { path, release: async () => {} };
   }
 
   async exists(rel: string): Promise<boolean> {
+    const path = this.abs(rel);
     try {
-      await fsp.stat(this.abs(rel));
+      await fsp.stat(path);
       return true;
-    } catch {
-      return false;
+    } catch (err) {
+      if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return false;
+      throw storeError(err, `cannot look up ${rel} in ${this.root}`);
     }
   }
 
+  /** Never a temporary name (a write in progress or left by a crash). */
   async list(relDir: string): Promise<string[]> {
+    const path = this.abs(relDir);
     try {
-      return (await fsp.readdir(this.abs(relDir))).sort();
-    } catch {
-      return [];
+      return (await fsp.readdir(path)).filter((name) => !TEMP_NAME.test(name)).sort();
+    } catch (err) {
+      if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return [];
+      throw storeError(err, `cannot list ${relDir} in ${this.root}`);
     }
   }
 
   async remove(rel: string): Promise<void> {
-    await fsp.rm(this.abs(rel), { force: true, recursive: true });
+    const path = this.abs(rel);
+    await fsp.rm(path, { force: true, recursive: true }).catch((err) => { throw storeError(err, `cannot remove ${rel} in ${this.root}`); });
   }
 
   async freeBytes(): Promise<number | null> {
@@ -189,7 +233,8 @@ export class LocalStore implements Store {
 
   async sweepTemps(relDir: string, olderThanMs: number): Promise<number> {
     let removed = 0;
-    for (const p of await listFiles(this.abs(relDir), { hidden: true }).catch(() => [] as string[])) {
+    const top = this.abs(relDir);
+    for (const p of await listFiles(top, { hidden: true }).catch(() => [] as string[])) {
       if (!TEMP_NAME.test(basename(p))) continue;
       const st = await fsp.stat(p).catch(() => null);
       if (st && Date.now() - st.mtimeMs > olderThanMs) {
