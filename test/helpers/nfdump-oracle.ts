@@ -36,7 +36,8 @@ export function nfdumpRows(file: string): NfdumpRun {
     const get = (n: string) => f[at(n)]!.trim();
     rows.push([
       tr, d.getTime() / 1000, d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds(),
-      Number(get('td')), get('sa'), get('da'), int32(get('sp')), int32(get('dp')), get('pr'), get('flg'), int32(get('fwd')), int32(get('stos')),
+      // tdur is FLOAT: single precision, as the column builder and Parquet hold it.
+      Math.fround(Number(get('td'))), get('sa'), get('da'), int32(get('sp')), int32(get('dp')), get('pr'), get('flg'), int32(get('fwd')), int32(get('stos')),
       int53(get('ipkt')), int53(get('ibyt')), int53(get('opkt')), int53(get('obyt')),
       int32(get('in')), int32(get('out')), int32(get('sas')), int32(get('das')), int32(get('dtos')), int32(get('dir')), get('ra'),
     ]);

@@ -177,7 +177,8 @@ function put(c: IntBuilder | BigIntBuilder, v: number | null): void {
 }
 
 const flowColumnsOf = new WeakMap<TableBuilder, FlowColumns>();
-function flowColumns(t: TableBuilder): FlowColumns {
+/** The writer of flow rows into `t`'s columns (one per table builder); write() only records with a ReceivedTime. */
+export function flowColumns(t: TableBuilder): FlowColumns {
   let c = flowColumnsOf.get(t);
   if (!c) flowColumnsOf.set(t, (c = new FlowColumns(t)));
   return c;

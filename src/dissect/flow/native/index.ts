@@ -29,9 +29,10 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { SpotError, errorMessage } from '../../../errors.ts';
-import { BatchBuilder } from '../../batch.ts';
+import { ColumnarBatchBuilder } from '../../batch.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../../types.ts';
-import { appendFlowRow, type FlowRecord } from '../flow-row.ts';
+import { SCHEMAS } from '../../../table/schemas.ts';
+import { flowColumns, type FlowRecord } from '../flow-row.ts';
 import { CODEC_NAMES, CODEC_NONE, MAX_BLOCK_BYTES, decompressBlock } from './codecs.ts';
 import {
   BLOCK_HEADER_BYTES, HEADER_PROBE_BYTES, parseAppendixBlock, parseBlockHeader, parseFileHeader,
@@ -141,7 +142,10 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
     }
 
     const decoder = new RecordDecoder();
-    const batch = new BatchBuilder();
+    // Records decode into the flow table's column builders (no row array, no object per flow).
+    const batch = new ColumnarBatchBuilder(SCHEMAS.flow, Math.min(batchRows, 16_384));
+    const columns = flowColumns(batch.table);
+    const table = batch.table;
     let produced = 0;
     let rejected = 0;
     let flows = 0;
@@ -151,9 +155,13 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
       inBlock++;
       // A flow with no usable receive time is rejected with its place in the file (block, flow number).
       if (typeof rec.time === 'string') problem(`flow ${flows + inBlock} of the file: ${rec.time}`);
-      else if (appendFlowRow(batch, rec)) produced++;
-      else rejected++;
+      else {
+        columns.write(rec);
+        produced++;
+      }
     };
+    // Stop before a record when its rows (two for a tunnelled flow) could overfill the batch.
+    const full = () => table.rows > 0 && table.rows + 2 > batchRows;
     const problem = (reason: string, raw?: Uint8Array) => {
       rejected++;
       batch.rejected.push(raw ? { reason: `${where}${reason}`, raw: cutRaw(Buffer.from(raw.subarray(0, RAW_HEX_BYTES)).toString('hex')) } : { reason: `${where}${reason}` });
@@ -203,14 +211,15 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
         if (plain) {
           where = `${label}: `;
           inBlock = 0;
-          const tally = decoder.walk(plain, h.numRecords, mine, mine ? onFlow : ignore, mine ? problem : ignore);
-          flows += tally.flows;
+          decoder.begin(plain, h.numRecords, mine, mine ? onFlow : ignore, mine ? problem : ignore);
+          while (!decoder.resume(full)) yield batch.take();
+          flows += decoder.flows;
         }
       } else if (mine && h.type !== ARRAY_BLOCK_TYPE && h.type !== DATA_BLOCK_TYPE_3 && h.type !== DATA_BLOCK_TYPE_2) {
         batch.count('nfcapd_skipped_blocks');
       }
       pos += BLOCK_HEADER_BYTES + h.size;
-      if (batch.rows.length >= batchRows) yield* chunks(batch, batchRows);
+      if (table.rows >= batchRows) yield batch.take();
     }
 
     if (countAll && complete && expected !== undefined && expected !== flows) {
@@ -222,20 +231,8 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
       if (produced === 0 && rejected === 0) throw new SpotError('DISSECT_FILE', msg);
       batch.rejected.push({ reason: `${msg} (${produced} rows before the error were kept)` });
     }
-    if (batch.pending) yield* chunks(batch, batchRows);
+    if (batch.pending) yield batch.take();
   } finally {
     await fh.close();
-  }
-}
-
-/** Yields what the builder holds in batches of at most `n` rows (rejections and counters with the first). */
-function* chunks(batch: BatchBuilder, n: number): Generator<DissectBatch> {
-  const all = batch.take();
-  if (all.rows.length <= n) {
-    yield all;
-    return;
-  }
-  for (let i = 0; i < all.rows.length; i += n) {
-    yield i === 0 ? { ...all, rows: all.rows.slice(0, n) } : { rows: all.rows.slice(i, i + n) };
   }
 }

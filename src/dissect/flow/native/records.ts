@@ -63,14 +63,6 @@ export interface ExtensionMap {
   readonly bytes: number;
 }
 
-/** What the walk of one block found besides flows. */
-export interface BlockTally {
-  /** Flow records (types 10 and 11) seen, whether or not they became rows. */
-  flows: number;
-  /** Rows emitted (a tunnelled flow gives two). */
-  rows: number;
-}
-
 export type Problem = (reason: string, raw?: Uint8Array) => void;
 
 const TWO32 = 4294967296;
@@ -108,43 +100,73 @@ export class RecordDecoder {
     this.counters[name] = (this.counters[name] ?? 0) + n;
   }
 
+  /** Flow records (types 10 and 11) seen in the block being walked, whether or not they became rows. */
+  flows = 0;
+  #n = 0;
+  #i = 0;
+  #at = 0;
+  #emit = false;
+  #onFlow: (rec: FlowRecord) => void = () => {};
+  #problem: Problem = () => {};
+
   /**
-   * Walks the records of one block. With `emit`, every flow is decoded and
-   * handed to `onFlow` (a tunnelled flow twice: tunnel first, as nfdump
-   * prints it); without, flows are only counted and extension maps kept.
-   * A record that cannot be decoded goes to `problem` and the walk goes on;
-   * a record whose size leaves the block ends the walk of this block.
+   * Starts the walk of one block (resume() goes through it). With `emit`,
+   * every flow is decoded and handed to `onFlow` (a tunnelled flow twice:
+   * tunnel first, as nfdump prints it); without, flows are only counted and
+   * extension maps kept. A record that cannot be decoded goes to `problem`
+   * and the walk goes on; a record whose size leaves the block ends the walk
+   * of this block.
    */
-  walk(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowRecord) => void, problem: Problem): BlockTally {
-    const b = payload;
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    this.#v = v;
-    this.#b = b;
-    const tally: BlockTally = { flows: 0, rows: 0 };
-    let at = 0;
-    for (let i = 0; i < numRecords; i++) {
+  begin(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowRecord) => void, problem: Problem): void {
+    this.#b = payload;
+    this.#v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    this.#n = numRecords;
+    this.#i = 0;
+    this.#at = 0;
+    this.#emit = emit;
+    this.#onFlow = onFlow;
+    this.#problem = problem;
+    this.flows = 0;
+  }
+
+  /**
+   * Walks on through the block begun last: returns true once it is done,
+   * false when `full()` (asked before each record) said to stop first; the
+   * next resume() goes on from that record. The block's bytes must stay as
+   * they are until it is done.
+   */
+  resume(full?: () => boolean): boolean {
+    const b = this.#b;
+    const v = this.#v;
+    const numRecords = this.#n;
+    const emit = this.#emit;
+    const onFlow = this.#onFlow;
+    const problem = this.#problem;
+    let at = this.#at;
+    for (let i = this.#i; i < numRecords; i++) {
+      if (full !== undefined && full()) {
+        this.#i = i;
+        this.#at = at;
+        return false;
+      }
       if (at + 4 > b.length) {
         problem(`record ${i + 1} of ${numRecords} starts past the block's ${b.length} bytes`);
-        return tally;
+        break;
       }
       const type = v.getUint16(at, true);
       const size = v.getUint16(at + 2, true);
       if (size < 4 || at + size > b.length) {
         problem(`record ${i + 1} of ${numRecords} (type ${type}) has size ${size}, beyond the block's ${b.length} bytes`, b.subarray(at, at + 64));
-        return tally;
+        break;
       }
       if (type === V3_RECORD || type === COMMON_RECORD) {
-        tally.flows++;
+        this.flows++;
         if (emit) {
           const why = type === V3_RECORD ? this.#v3(at, size) : this.#common(at, size);
           if (why) problem(`record ${i + 1} of ${numRecords}: ${why}`, b.subarray(at, at + size));
           else {
-            if (this.#hasTunnel) {
-              onFlow(this.tunnel);
-              tally.rows++;
-            }
+            if (this.#hasTunnel) onFlow(this.tunnel);
             onFlow(this.rec);
-            tally.rows++;
           }
         }
       } else if (type === EXTENSION_MAP) {
@@ -157,7 +179,9 @@ export class RecordDecoder {
       }
       at += size;
     }
-    return tally;
+    this.#i = this.#n;
+    this.#at = at;
+    return true;
   }
 
   #u64(at: number): number {
