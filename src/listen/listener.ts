@@ -13,6 +13,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { NetflowDecoder } from '../dissect/flow/netflow/decoder.ts';
+import { SflowDecoder, isSflow } from '../dissect/flow/netflow/sflow.ts';
 import { exporterText } from '../dissect/flow/netflow/ip-text.ts';
 import { TemplateStore } from '../dissect/flow/netflow/templates.ts';
 import { SpotError, errorMessage } from '../errors.ts';
@@ -42,6 +43,8 @@ export class Listener {
   readonly #o: ListenerOptions;
   readonly #store = new TemplateStore();
   readonly #decoder: NetflowDecoder;
+  /** Counting only (no rows): finds undecodable sFlow datagrams for the accounting. */
+  readonly #sflow = new SflowDecoder();
   readonly #acct: ListenAccounting;
   readonly #sockets: Socket[] = [];
   #journal: Journal | null = null;
@@ -94,12 +97,10 @@ export class Listener {
   /** Template bookkeeping of one datagram; returns what accounting needs. */
   #learn(d: JournalDatagram): { version: number; domain: number; sequence: number; units: number; problem?: string } {
     const p = d.payload;
-    if (p.length >= 4 && p[0] === 0 && p[1] === 0 && p[2] === 0 && p[3] === 5) {
-      // sFlow v5: u32 version, u32 address type, agent address, u32 sub-agent id, u32 sequence
-      const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-      const alen = p.length >= 8 && dv.getUint32(4) === 2 ? 16 : 4;
-      if (p.length < 16 + alen) return { version: 5, domain: 0, sequence: 0, units: -1, problem: 'sFlow header truncated' };
-      return { version: 5, domain: dv.getUint32(8 + alen), sequence: dv.getUint32(12 + alen), units: 1 };
+    if (isSflow(p)) {
+      // sFlow (v5; v2/v4 are counted undecodable): the sequence counts datagrams per sender and sub-agent.
+      const r = this.#sflow.decode(p, { exporter: d.address, arrivalMs: d.arrivalMs });
+      return { version: 5, domain: r.subAgent, sequence: r.sequence, units: r.problem && r.sequence === 0 ? -1 : 1, problem: r.problem };
     }
     const r = this.#decoder.decode(p, { exporter: d.address, arrivalMs: d.arrivalMs });
     this.#decoder.takeUnresolved(); // the listener does not hold data; the segment dissector does

@@ -8,9 +8,12 @@ import { dissectFlowNfdump } from '../../src/dissect/flow/nfdump.ts';
 import type { Row } from '../../src/table/schemas.ts';
 import { sendToNfcapd, type SourcedDatagram } from './netflow.ts';
 
-/** Rows nfdump prints for the datagrams after a real nfcapd received them on loopback. */
-export async function nfcapdRows(datagrams: readonly (Uint8Array | SourcedDatagram)[]): Promise<{ rows: Row[]; sentFromMs: number; sentToMs: number; log: string }> {
-  const receipt = await sendToNfcapd(datagrams);
+/**
+ * Rows nfdump prints for the datagrams after a real nfcapd received them on
+ * loopback; `collector: 'sfcapd'` (Debian nfdump-sflow) for sFlow.
+ */
+export async function nfcapdRows(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { collector?: 'nfcapd' | 'sfcapd' } = {}): Promise<{ rows: Row[]; sentFromMs: number; sentToMs: number; log: string }> {
+  const receipt = await sendToNfcapd(datagrams, { nfcapd: options.collector ?? 'nfcapd' });
   const rows: Row[] = [];
   for (const f of receipt.files) for await (const b of dissectFlowNfdump(f, {})) rows.push(...b.rows);
   return { rows, sentFromMs: receipt.sentFromMs, sentToMs: receipt.sentToMs, log: receipt.log };

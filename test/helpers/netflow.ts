@@ -329,12 +329,12 @@ async function startNfcapd(bin: string, dir: string, port: number): Promise<Runn
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
   const deadline = Date.now() + 10_000;
-  while (!/Startup nfcapd/.test(log)) {
+  while (!/Startup [ns]fcapd/.test(log)) {
     const done = await Promise.race([exited.then((c) => ({ c })), new Promise((r) => setTimeout(r, 20))]);
-    if (done && typeof done === 'object') throw new Error(`nfcapd exited (${(done as { c: number | null }).c}) before startup: ${log}`);
+    if (done && typeof done === 'object') throw new Error(`${bin} exited (${(done as { c: number | null }).c}) before startup: ${log}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`nfcapd did not start within 10 s: ${log}`);
+      throw new Error(`${bin} did not start within 10 s: ${log}`);
     }
   }
   return { child, log: () => log, exited };
@@ -431,7 +431,7 @@ export interface SourcedDatagram {
   readonly from?: string;
 }
 
-/** Sends raw datagrams (in order, paced) to a fresh nfcapd on 127.0.0.1 and returns what it wrote. */
+/** Sends raw datagrams (in order, paced) to a fresh nfcapd (or `sfcapd`, same options and files) on 127.0.0.1 and returns what it wrote. */
 export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { nfcapd?: string; dir?: string } = {}): Promise<NfcapdReceipt> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
   let running: Running | undefined;

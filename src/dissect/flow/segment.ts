@@ -4,6 +4,7 @@
  * datagram in order (NetFlow v5/v9/IPFIX, sFlow v5) with its exporter
  * address as `rip` and its arrival time as `treceived`.
  *
+ * - sFlow counter samples are counted (`sflow_counter_samples`) and skipped.
  * - An undecodable datagram (unknown version, truncated header, a set that
  *   loops or overruns, a bad template...) is one Rejection with the reason,
  *   the exporter, and the datagram in hex; its flows decoded before the
@@ -23,7 +24,7 @@ import { BatchBuilder } from '../batch.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
 import { appendFlowRow } from './flow-row.ts';
 import { NetflowDecoder } from './netflow/decoder.ts';
-import { SflowDecoder } from './netflow/sflow.ts';
+import { SflowDecoder, isSflow } from './netflow/sflow.ts';
 import { TemplateStore } from './netflow/templates.ts';
 
 const RAW_BYTES = 512;
@@ -74,10 +75,12 @@ export const dissectFlowSegment: Dissector = async function* (file: string, opti
       }
       const d = item as { arrivalMs: number; address: string; payload: Uint8Array };
       index++;
-      const isSflow = d.payload.length >= 4 && d.payload[0] === 0 && d.payload[1] === 0 && d.payload[2] === 0 && d.payload[3] === 5;
-      const problem = isSflow
-        ? sflow.decode(d.payload, { exporter: d.address, arrivalMs: d.arrivalMs })
-        : decoder.decode(d.payload, { exporter: d.address, arrivalMs: d.arrivalMs }).problem;
+      let problem: string | undefined;
+      if (isSflow(d.payload)) {
+        const r = sflow.decode(d.payload, { exporter: d.address, arrivalMs: d.arrivalMs });
+        if (r.counterSamples) batch.count('sflow_counter_samples', r.counterSamples);
+        problem = r.problem;
+      } else problem = decoder.decode(d.payload, { exporter: d.address, arrivalMs: d.arrivalMs }).problem;
       if (problem) {
         batch.rejected.push({ at: index, reason: `datagram from ${d.address}: ${problem}`, raw: hex(d.payload) });
         batch.count('datagrams_undecodable');
