@@ -201,7 +201,8 @@ export function sflowDatagram(agent: string, subAgent: number, sequence: number,
 }
 
 export interface SflowMix {
-  readonly datagrams: Array<SourcedDatagram & { readonly from: string }>;
+  /** Each with the flow and counter samples it carries. */
+  readonly datagrams: Array<SourcedDatagram & { readonly from: string; readonly flowSamples: number; readonly counterSamples: number }>;
   /** Flow samples written (each is one flow row at the collector). */
   readonly flowSamples: number;
   readonly counterSamples: number;
@@ -223,12 +224,13 @@ export function sflowMix(count: number, options: { seed?: number; agents?: numbe
     seq: 1,
     sampleSeq: 1,
   }));
-  const datagrams: Array<SourcedDatagram & { from: string }> = [];
+  const datagrams: SflowMix['datagrams'] = [];
   let flowSamples = 0;
   let counterSamples = 0;
   for (let d = 0; d < count; d++) {
     const a = agents[d % agents.length]!;
     const samples: Buffer[] = [];
+    const [flows0, counters0] = [flowSamples, counterSamples];
     const n = int(1, 7);
     for (let k = 0; k < n; k++) {
       if (rnd() < 0.15) {
@@ -271,7 +273,7 @@ export function sflowMix(count: number, options: { seed?: number; agents?: numbe
       }));
       flowSamples++;
     }
-    datagrams.push({ data: sflowDatagram(a.agent, a.subAgent, a.seq++, 3_600_000 + d * 1000, samples), from: a.from });
+    datagrams.push({ data: sflowDatagram(a.agent, a.subAgent, a.seq++, 3_600_000 + d * 1000, samples), from: a.from, flowSamples: flowSamples - flows0, counterSamples: counterSamples - counters0 });
   }
   return { datagrams, flowSamples, counterSamples };
 }

@@ -1,0 +1,89 @@
+/**
+ * Live sFlow end to end: `start` with a `listen` address receives sFlow v5
+ * (auto-detected by its version word, on the same socket as NetFlow),
+ * journals, rotates segments, and the flow table equals what sfcapd (sFlow)
+ * and nfcapd (NetFlow) + nfdump make of the same datagrams. Bad sFlow is
+ * quarantined with its reason, counted per exporter, and the listener keeps
+ * receiving; counter samples are counted.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Row } from '../../src/table/schemas.ts';
+import { AFTER_RECEIVE_TIME, nfcapdRows, rowDifferences } from '../helpers/flow-oracle.ts';
+import { freeUdpPort } from '../helpers/netflow.ts';
+import { badSflowDatagrams, sflowMix } from '../helpers/sflow.ts';
+import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
+import { workspace } from '../helpers/workspace.ts';
+import { sender, waitHealthy, waitRows } from '../helpers/listen.ts';
+
+test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same socket) lands as sfcapd/nfcapd + nfdump make it; bad sFlow quarantined and counted', async () => {
+  const port = await freeUdpPort();
+  const http = await freeUdpPort();
+  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
+  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const out = await sender();
+  try {
+    const mix = sflowMix(300, { seed: 21 });
+    const bad = badSflowDatagrams().map((b) => ({ ...b, from: '127.0.22.1' }));
+    const pcap = join(ws.dir, 'mixed.pcap');
+    mixedTrafficPcap(pcap, { sessions: 30 });
+    const netflow = (await softflowdDatagrams(pcap, ['-v', '5'])).map((data) => ({ data, from: '127.0.23.1' }));
+    const oracleSflow = await nfcapdRows([...mix.datagrams, ...bad], { collector: 'sfcapd' });
+    const oracleNetflow = await nfcapdRows(netflow);
+    const expectedRows = [...oracleSflow.rows, ...oracleNetflow.rows];
+    assert.ok(oracleSflow.rows.length > mix.flowSamples, `sfcapd: ${oracleSflow.rows.length} rows`);
+    await waitHealthy(http);
+    const from = Date.now();
+    for (const d of [...mix.datagrams, ...bad, ...netflow]) await out.send(d, port);
+    const to = Date.now();
+    const got = await waitRows(ws, expectedRows.length);
+    assert.equal(got, expectedRows.length, `rows in the table (stderr: ${stderr.slice(-2000)})`);
+    const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
+    const expected = expectedRows.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
+    assert.deepEqual(rowDifferences(expected, rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))), AFTER_RECEIVE_TIME), []);
+    for (const r of rows) {
+      const t = Number(r[1]) * 1000;
+      assert.ok(t >= Math.floor(from / 1000) * 1000 && t <= to + 1000, `treceived ${r[0]} is when the listener received it`);
+    }
+    // every bad datagram is quarantined with its reason
+    const list = await ws.cli(['quarantine', 'list', '-c', ws.configFile]);
+    const files = [...list.stdout.matchAll(/kept at: (\S+)/g)].map((m) => join(ws.root, m[1]!));
+    const reasons = files.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason));
+    for (const b of bad) assert.ok(reasons.some((r) => r.includes('127.0.22.1') && b.reason.test(r)), `quarantined: ${b.reason} in ${reasons.join(' | ')}`);
+    assert.equal(reasons.filter((r) => r.includes('127.0.22.1')).length, bad.length);
+    // still receiving after all that
+    const again = mix.datagrams.slice(0, 20).map((d) => ({ ...d, from: '127.0.24.1' }));
+    for (const d of again) await out.send(d, port);
+    const total = expectedRows.length + again.reduce((n, d) => n + d.flowSamples, 0);
+    assert.equal(await waitRows(ws, total), total);
+    // accounting per sender and sub-agent: datagrams, no sequence loss, the undecodable ones; counter samples counted
+    const deadline = Date.now() + 30_000;
+    let s: any;
+    for (;;) {
+      const status = await ws.cli(['status', '-c', ws.configFile, '--json']);
+      assert.equal(status.code, 0, status.stderr);
+      s = JSON.parse(status.stdout).pipelines.find((p: any) => p.pipeline === 'edge');
+      if (s.dissectorCounts?.sflow_counter_samples >= mix.counterSamples + 20 || Date.now() > deadline) break;
+      await sleep(200);
+    }
+    const ex: Array<{ exporter: string; version: number; datagrams: number; sequenceLost: number; undecodable: number }> = s.listen.exporters;
+    for (const sender of new Set(mix.datagrams.map((d) => d.from))) {
+      const mine = ex.filter((e) => e.exporter === sender);
+      assert.equal(mine.reduce((n, e) => n + e.datagrams, 0), mix.datagrams.filter((d) => d.from === sender).length, sender);
+      assert.equal(mine.reduce((n, e) => n + e.sequenceLost + e.undecodable, 0), 0, sender);
+    }
+    assert.equal(ex.filter((e) => e.exporter === '127.0.22.1').reduce((n, e) => n + e.undecodable, 0), bad.length);
+    // the writer's counter samples, the 20 zero-length ones in a bad datagram, and those in the resent 20 datagrams
+    assert.equal(s.dissectorCounts.sflow_counter_samples, mix.counterSamples + 20 + again.reduce((n, d) => n + d.counterSamples, 0));
+  } finally {
+    out.close();
+    try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
+    await new Promise((r) => child.once('exit', r));
+    ws.remove();
+  }
+});
