@@ -68,7 +68,8 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
       const status = await ws.cli(['status', '-c', ws.configFile, '--json']);
       assert.equal(status.code, 0, status.stderr);
       s = JSON.parse(status.stdout).pipelines.find((p: any) => p.pipeline === 'edge');
-      if (s.dissectorCounts?.sflow_counter_samples >= mix.counterSamples + 20 || Date.now() > deadline) break;
+      const journaled = (s.listen?.exporters ?? []).reduce((n: number, e: { datagrams: number }) => n + e.datagrams, 0);
+      if ((s.dissectorCounts?.sflow_counter_samples >= mix.counterSamples + 20 && journaled >= mix.datagrams.length + bad.length + netflow.length + again.length) || Date.now() > deadline) break;
       await sleep(200);
     }
     const ex: Array<{ exporter: string; version: number; datagrams: number; sequenceLost: number; undecodable: number }> = s.listen.exporters;

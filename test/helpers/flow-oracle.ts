@@ -10,10 +10,11 @@ import { sendToNfcapd, type SourcedDatagram } from './netflow.ts';
 
 /**
  * Rows nfdump prints for the datagrams after a real nfcapd received them on
- * loopback; `collector: 'sfcapd'` (Debian nfdump-sflow) for sFlow.
+ * loopback (`host: '::1'`: received over IPv6); `collector: 'sfcapd'`
+ * (Debian nfdump-sflow) for sFlow.
  */
-export async function nfcapdRows(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { collector?: 'nfcapd' | 'sfcapd' } = {}): Promise<{ rows: Row[]; sentFromMs: number; sentToMs: number; log: string }> {
-  const receipt = await sendToNfcapd(datagrams, { nfcapd: options.collector ?? 'nfcapd' });
+export async function nfcapdRows(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { collector?: 'nfcapd' | 'sfcapd'; host?: '127.0.0.1' | '::1' } = {}): Promise<{ rows: Row[]; sentFromMs: number; sentToMs: number; log: string }> {
+  const receipt = await sendToNfcapd(datagrams, { nfcapd: options.collector ?? 'nfcapd', host: options.host });
   const rows: Row[] = [];
   for (const f of receipt.files) for await (const b of dissectFlowNfdump(f, {})) rows.push(...b.rows);
   return { rows, sentFromMs: receipt.sentFromMs, sentToMs: receipt.sentToMs, log: receipt.log };

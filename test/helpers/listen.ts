@@ -1,24 +1,27 @@
 /** Test helpers for live collection: a loopback sender with chosen source addresses, and waits with deadlines. */
 import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SourcedDatagram } from './netflow.ts';
 import type { Workspace } from './workspace.ts';
 
+/** Sends from d.from (default 127.0.0.1) to 127.0.0.1, or from and to ::1 when d.from is an IPv6 address. */
 export async function sender(): Promise<{ send(d: SourcedDatagram, port: number): Promise<void>; close(): void }> {
   const sockets = new Map<string, Socket>();
   return {
     async send(d, port) {
       const from = d.from ?? '127.0.0.1';
+      const v6 = isIPv6(from);
       let s = sockets.get(from);
       if (!s) {
-        const sock = createSocket('udp4');
+        const sock = createSocket(v6 ? 'udp6' : 'udp4');
         await new Promise<void>((resolve, reject) => {
           sock.once('error', reject);
           sock.bind(0, from, () => resolve());
         });
         sockets.set(from, (s = sock));
       }
-      await new Promise<void>((resolve, reject) => s.send(d.data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => s.send(d.data, port, v6 ? '::1' : '127.0.0.1', (err) => (err ? reject(err) : resolve())));
     },
     close: () => { for (const s of sockets.values()) s.close(); },
   };

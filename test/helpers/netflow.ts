@@ -315,8 +315,8 @@ interface Running {
   readonly exited: Promise<number | null>;
 }
 
-async function startNfcapd(bin: string, dir: string, port: number): Promise<Running> {
-  const child = spawn(bin, ['-w', dir, '-b', '127.0.0.1', '-p', String(port), '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startNfcapd(bin: string, dir: string, port: number, host = '127.0.0.1'): Promise<Running> {
+  const child = spawn(bin, ['-w', dir, '-b', host, '-p', String(port), '-t', '300'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   const exited = new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
@@ -425,20 +425,21 @@ export interface NfcapdReceipt {
   readonly sentToMs: number;
 }
 
-/** A datagram and the loopback address it is sent from (default 127.0.0.1; any 127.x.y.z works on Linux). */
+/** A datagram and the loopback address it is sent from (default 127.0.0.1; any 127.x.y.z works on Linux; ::1 for IPv6). */
 export interface SourcedDatagram {
   readonly data: Uint8Array;
   readonly from?: string;
 }
 
 /** Sends raw datagrams (in order, paced) to a fresh nfcapd (or `sfcapd`, same options and files) on 127.0.0.1 and returns what it wrote. */
-export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { nfcapd?: string; dir?: string } = {}): Promise<NfcapdReceipt> {
+export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedDatagram)[], options: { nfcapd?: string; dir?: string; host?: '127.0.0.1' | '::1' } = {}): Promise<NfcapdReceipt> {
+  const host = options.host ?? '127.0.0.1';
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
   let running: Running | undefined;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5 && !running; attempt++) {
     try {
-      running = await startNfcapd(options.nfcapd ?? 'nfcapd', dir, await freeUdpPort());
+      running = await startNfcapd(options.nfcapd ?? 'nfcapd', dir, await freeUdpPort(), host);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw err;
       lastErr = err;
@@ -450,7 +451,7 @@ export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedData
   const socketFor = async (from: string): Promise<Socket> => {
     let s = sockets.get(from);
     if (!s) {
-      const sock = createSocket('udp4');
+      const sock = createSocket(isIPv6(from) ? 'udp6' : 'udp4');
       await new Promise<void>((resolve, reject) => {
         sock.once('error', reject);
         sock.bind(0, from, () => resolve());
@@ -463,9 +464,9 @@ export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedData
   try {
     for (let i = 0; i < datagrams.length; i++) {
       const d = datagrams[i]!;
-      const [data, from] = d instanceof Uint8Array ? [d, '127.0.0.1'] : [d.data, d.from ?? '127.0.0.1'];
+      const [data, from] = d instanceof Uint8Array ? [d, host] : [d.data, d.from ?? host];
       const sock = await socketFor(from);
-      await new Promise<void>((resolve, reject) => sock.send(data, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => sock.send(data, port, host, (err) => (err ? reject(err) : resolve())));
       if (i % 32 === 31) await new Promise((r) => setTimeout(r, 5));
     }
   } finally {
