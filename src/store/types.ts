@@ -11,7 +11,7 @@
  *               of concurrent writers of one name, one complete version wins.
  *               Missing directories are created. Any name works that is valid
  *               UTF-8 without '/' or NUL (spaces, unicode, '#', '%', '?');
- *               HDFS also refuses ':'.
+ *               HDFS also refuses ':' (HDFS_INVALID).
  *   temporaries a write in progress or one a crash left is never listed, never
  *               taken for the object; sweepTemps() removes those older than
  *               its age.

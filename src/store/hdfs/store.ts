@@ -33,7 +33,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SpotError } from '../../errors.ts';
 import { confine, type LocalCopy, type Store } from '../types.ts';
-import { WebHdfsClient, type HdfsAuth } from './webhdfs.ts';
+import { WebHdfsClient, type FileStatus, type HdfsAuth } from './webhdfs.ts';
 
 export const TEMP_SUFFIX = '.spot-tmp';
 
@@ -78,6 +78,19 @@ function normaliseAbs(p: string): string {
 }
 
 const isTemp = (name: string): boolean => name.startsWith('.') && name.endsWith(TEMP_SUFFIX);
+
+function notFound(src: string, status: FileStatus | undefined): SpotError {
+  return new SpotError('STORE_NOT_FOUND', status ? `${src} in HDFS is a directory, not a file` : `no file ${src} in HDFS`);
+}
+
+/**
+ * The client's HDFS_NOT_FOUND as the Store contract names it (src/store/types.ts):
+ * STORE_NOT_FOUND. The client already gives STORE_DENIED and STORE_PATH_CONFLICT.
+ */
+function storeError(err: SpotError): SpotError {
+  if (err.code === 'HDFS_NOT_FOUND') return new SpotError('STORE_NOT_FOUND', err.message, { cause: err });
+  return err;
+}
 
 export class HdfsStore implements Store {
   readonly root: string;
@@ -149,13 +162,13 @@ export class HdfsStore implements Store {
     }
     await this.client.retrying(`download ${src}`, async () => {
       const status = await this.client.getFileStatus(src);
-      if (!status || status.type !== 'FILE') throw new SpotError('HDFS_NOT_FOUND', `no file ${src} in HDFS`);
+      if (!status || status.type !== 'FILE') throw notFound(src, status);
       try {
         const res = await this.client.open(src);
         await pipeline(res, createWriteStream(part));
       } catch (err) {
         await rm(part, { force: true });
-        if (err instanceof SpotError) throw err;
+        if (err instanceof SpotError) throw storeError(err);
         throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} broke off: ${(err as Error).message}`, { cause: err });
       }
       const got = (await stat(part)).size;
@@ -172,13 +185,13 @@ export class HdfsStore implements Store {
   async #downloadPieces(src: string, part: string, pieces: readonly (readonly [number, number])[]): Promise<void> {
     await this.client.retrying(`download ${src} (${pieces.length} piece(s))`, async () => {
       const status = await this.client.getFileStatus(src);
-      if (!status || status.type !== 'FILE') throw new SpotError('HDFS_NOT_FOUND', `no file ${src} in HDFS`);
+      if (!status || status.type !== 'FILE') throw notFound(src, status);
       const fh = await open(part, 'w');
       try {
         await fh.truncate(status.length);
         for (const [offset, length] of pieces) {
           if (length === 0) continue;
-          if (offset + length > status.length) throw new SpotError('HDFS_NOT_FOUND', `${src} has ${status.length} bytes, a range needs ${offset + length}`);
+          if (offset + length > status.length) throw new SpotError('STORE_NOT_FOUND', `${src} has ${status.length} bytes, a range needs ${offset + length}`);
           let at = offset;
           try {
             const res = await this.client.open(src, { offset, length });
@@ -188,7 +201,7 @@ export class HdfsStore implements Store {
               at += b.length;
             }
           } catch (err) {
-            if (err instanceof SpotError) throw err;
+            if (err instanceof SpotError) throw storeError(err);
             throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} broke off: ${(err as Error).message}`, { cause: err });
           }
           if (at !== offset + length) throw new SpotError('HDFS_UNAVAILABLE', `download of ${src} at ${offset} got ${at - offset} of ${length} bytes`);

@@ -92,9 +92,13 @@ export function remoteError(op: string, path: string, res: RawResponse): SpotErr
   const text = `WebHDFS ${op} ${path}: HTTP ${res.status}${exception ? ` ${exception}` : ''}: ${message}`;
   let code: ErrorCode = 'HDFS_REMOTE';
   if (res.status === 404 || /FileNotFoundException/.test(exception)) code = 'HDFS_NOT_FOUND';
+  // A path through a file (a/f.txt/x): Hadoop 3 reports it as an AccessControlException; it is absent, not forbidden.
+  else if (/AccessControlException/.test(exception) && /\(is not a directory\)/.test(message)) code = 'HDFS_NOT_FOUND';
   else if (/AccessControlException|SecurityException/.test(exception) || res.status === 401) code = 'STORE_DENIED';
   else if (/FileAlreadyExistsException|AlreadyBeingCreatedException/.test(exception)) code = 'HDFS_EXISTS';
-  else if (/ParentNotDirectoryException|PathIsNotEmptyDirectoryException|IllegalArgumentException|InvalidPathException/.test(exception)) code = 'HDFS_INVALID';
+  // A file to be made below a file, or a file renamed over a directory (the Store contract's name for both).
+  else if (/ParentNotDirectoryException/.test(exception) || (/IOException/.test(exception) && /must both be directories/.test(message))) code = 'STORE_PATH_CONFLICT';
+  else if (/PathIsNotEmptyDirectoryException|IllegalArgumentException|InvalidPathException/.test(exception)) code = 'HDFS_INVALID';
   const retryable =
     code === 'HDFS_REMOTE' && (res.status >= 500 || RETRYABLE_EXCEPTIONS.test(exception) || RETRYABLE_MESSAGES.test(message));
   const fix = code === 'STORE_DENIED' ? ' (fix: give that user write access below hdfs_app_path, or set hdfs.user to one that has it)' : '';
@@ -232,9 +236,15 @@ export class WebHdfsClient {
     }
   }
 
+  /** False when there was nothing to delete. */
   async delete(path: string, recursive: boolean): Promise<boolean> {
-    const res = await this.call('DELETE', path, 'DELETE', { recursive });
-    return (JSON.parse(res.body.toString('utf8')) as { boolean: boolean }).boolean;
+    try {
+      const res = await this.call('DELETE', path, 'DELETE', { recursive });
+      return (JSON.parse(res.body.toString('utf8')) as { boolean: boolean }).boolean;
+    } catch (err) {
+      if (err instanceof SpotError && err.code === 'HDFS_NOT_FOUND') return false;
+      throw err;
+    }
   }
 
   /** rename2 with OVERWRITE: `dst` (a file, or absent) is atomically replaced by `src`. */

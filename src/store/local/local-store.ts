@@ -216,7 +216,9 @@ export class LocalStore implements Store {
 
   async remove(rel: string): Promise<void> {
     const path = this.abs(rel);
-    await fsp.rm(path, { force: true, recursive: true }).catch((err) => { throw storeError(err, `cannot remove ${rel} in ${this.root}`); });
+    await fsp.rm(path, { force: true, recursive: true }).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTDIR') throw storeError(err, `cannot remove ${rel} in ${this.root}`); // below a file: absent
+    });
   }
 
   async freeBytes(): Promise<number | null> {

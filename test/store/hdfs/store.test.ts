@@ -1,7 +1,8 @@
 /**
- * HdfsStore against a real NameNode + DataNode (WebHDFS): round trips with
- * byte equality, atomic rename-overwrite, and a DataNode killed and restarted
- * while writes are in flight.
+ * HdfsStore against a real NameNode + DataNode (WebHDFS): the Store contract
+ * (test/store/conformance.ts), round trips with byte equality, atomic
+ * rename-overwrite, and a DataNode killed and restarted while writes are in
+ * flight.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SpotError } from '../../../src/errors.ts';
 import { HdfsStore, TEMP_SUFFIX } from '../../../src/store/hdfs/index.ts';
 import { startHadoop, type TestHadoop } from '../../helpers/hadoop.ts';
+import { storeConformance } from '../conformance.ts';
 
 let hadoop: TestHadoop;
 let work: string;
@@ -42,6 +44,38 @@ after(async () => {
   await hadoop?.stop();
   rmSync(work, { recursive: true, force: true });
 });
+
+// A short retry budget: an error the contract calls final must not be retried until it runs out.
+storeConformance('hdfs', async () => {
+  const root = `/user/spot/c${randomBytes(4).toString('hex')}`;
+  const open = (user: string) => new HdfsStore({
+    root: `${hadoop.fsUri}${root}`, webhdfsPort: hadoop.ports.nnHttp, auth: { kind: 'simple', user },
+    stagingDir: join(work, 'staging'), retryTimeoutMs: 20_000,
+  });
+  const s = open('spot');
+  return {
+    store: s,
+    async leaveTemp(rel, bytes, ageMs) {
+      // What an upload cut off before its rename leaves: the temporary name beside the object.
+      const abs = s.abs(rel);
+      const parent = abs.slice(0, abs.lastIndexOf('/'));
+      const name = `.${abs.slice(abs.lastIndexOf('/') + 1)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
+      await s.client.mkdirs(parent);
+      await s.client.create(`${parent}/${name}`, () => bytes, { overwrite: false });
+      await s.client.call('PUT', `${parent}/${name}`, 'SETTIMES', { modificationtime: Date.now() - ageMs, accesstime: -1 });
+      return name;
+    },
+    async rawNames(relDir) {
+      return ((await hadoop.admin.listStatus(s.abs(relDir))) ?? []).map((e) => e.pathSuffix).sort();
+    },
+    async denied() {
+      return { store: open('mallory'), close: async () => {} };
+    },
+    async close() {
+      await hadoop.admin.delete(root, true);
+    },
+  };
+}, { copyIsSnapshot: true, colonInNames: false });
 
 function localFile(name: string, bytes: Buffer): string {
   const p = join(work, name);
@@ -85,7 +119,7 @@ describe('HdfsStore on real HDFS', () => {
     assert.equal(await s.exists(rel), false);
     assert.deepEqual(await s.list('flow/binary/20160503/04'), []);
     await s.remove(rel); // absent is fine
-    await assert.rejects(s.openLocal(rel), (e: unknown) => e instanceof SpotError && e.code === 'HDFS_NOT_FOUND');
+    await assert.rejects(s.openLocal(rel), (e: unknown) => e instanceof SpotError && e.code === 'STORE_NOT_FOUND');
   });
 
   test('putText, empty files, names needing escapes', async () => {
