@@ -1,13 +1,16 @@
 /**
  * kill -9 while an exporter sends (NetFlow v9, the template sent once, at
- * the very start): every datagram sent at least 1 s before the kill, and
- * every one sent after the restarted process answers /healthz, is in the
+ * the very start), of the whole start tree or of the listener child alone:
+ * every datagram sent at least 1 s before the kill, and every one sent after
+ * the restarted process answers /healthz (has bound the port again), is in the
  * table exactly once; nothing is ever there twice. The data sent after the
  * restart decodes with the templates the journal kept (none is resent).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { udpSocketStats } from '../../src/listen/udp-stats.ts';
 import { freeUdpPort, makeFlows, netflowV9Datagrams, type SentFlow } from '../helpers/netflow.ts';
 import { workspace, type Workspace } from '../helpers/workspace.ts';
 import { sender, waitHealthy } from '../helpers/listen.ts';
@@ -93,6 +96,94 @@ test('kill -9 of the whole start tree while an exporter sends: what was journale
     assert.deepEqual(never, [], 'only flows that were sent');
     const afterRestart = [...must].filter((i) => sentAt[Math.floor(i / PER_DATAGRAM)]! >= healthyAt);
     assert.ok(afterRestart.length > 100, `flows sent after the restart (${afterRestart.length}) decoded with the persisted template`);
+  } finally {
+    out.close();
+    try { process.kill(-child.pid!, 'SIGKILL'); } catch {}
+    ws.remove();
+  }
+});
+
+/** The pid of start's listener child (`spot-ingest listen ...`), or undefined while none runs. */
+function listenerPid(startPid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== startPid) continue;
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.includes('listen') && stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z') return Number(name);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return undefined;
+}
+
+test('kill -9 of the listener child alone while an exporter sends: start restarts it; what was journaled, and what came after it bound again, is in the table exactly once', async () => {
+  const port = await freeUdpPort();
+  const http = await freeUdpPort();
+  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
+  const all = flows(160_000);
+  const nowMs = Date.now();
+  const datagrams = netflowV9Datagrams(all, { nowMs, bootMs: nowMs - 40 * 24 * 3600_000 });
+  const template = datagrams[0]!;
+  const data = datagrams.slice(1);
+  const sentAt: number[] = new Array(data.length).fill(-1);
+  const out = await sender();
+  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
+  child.stderr!.on('data', () => {});
+  child.stdout!.on('data', () => {});
+  let next = 0;
+  const sendFor = async (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until && next < data.length) {
+      sentAt[next] = Date.now();
+      await out.send({ data: data[next]! }, port).catch(() => {});
+      next++;
+      if (next % 4 === 0) await sleep(10);
+    }
+  };
+  try {
+    await waitHealthy(http);
+    const first = listenerPid(child.pid!);
+    assert.ok(first, 'start runs the listener as a child process of its own');
+    await out.send({ data: template }, port);
+    await sendFor(3_000);
+    const killedAt = Date.now();
+    process.kill(first, 'SIGKILL'); // the listener only: start, collector and workers go on
+    // keep sending while start notices and restarts it; ready = a new listener has bound the port again
+    let readyAt = 0;
+    for (const deadline = Date.now() + 30_000; !readyAt && Date.now() < deadline;) {
+      await sendFor(50);
+      const pid = listenerPid(child.pid!);
+      if (pid && pid !== first && (await udpSocketStats(port))) readyAt = Date.now();
+    }
+    assert.ok(readyAt, 'start restarted the listener within 30 s');
+    assert.equal(child.exitCode, null, 'start kept running');
+    await sendFor(2_000); // no template resent: the journal kept it
+    const sent = next;
+    assert.ok(sent * PER_DATAGRAM < all.length, 'the sender was bounded by time, not by running out');
+    const must = new Set<number>();
+    for (let d = 0; d < sent; d++) {
+      if (sentAt[d]! <= killedAt - 1000 || sentAt[d]! >= readyAt) for (let k = 0; k < PER_DATAGRAM; k++) must.add(d * PER_DATAGRAM + k);
+    }
+    const deadline = Date.now() + 90_000;
+    let counts = await countBySip(ws);
+    while ([...must].some((i) => !counts.has(i)) && Date.now() < deadline) {
+      await sleep(500);
+      counts = await countBySip(ws);
+    }
+    const missing = [...must].filter((i) => !counts.has(i));
+    const twice = [...counts].filter(([, n]) => n > 1);
+    const never = [...counts.keys()].filter((i) => i >= sent * PER_DATAGRAM);
+    assert.deepEqual(missing.slice(0, 20), [], `${missing.length} of ${must.size} flows that must be there are missing`);
+    assert.deepEqual(twice.slice(0, 20), [], 'no flow twice');
+    assert.deepEqual(never, [], 'only flows that were sent');
+    const afterRestart = [...must].filter((i) => sentAt[Math.floor(i / PER_DATAGRAM)]! >= readyAt);
+    assert.ok(afterRestart.length > 100, `flows sent after the restart (${afterRestart.length}) decoded with the persisted template`);
+    const between = [...counts.keys()].filter((i) => sentAt[Math.floor(i / PER_DATAGRAM)]! > killedAt && sentAt[Math.floor(i / PER_DATAGRAM)]! < readyAt);
+    console.log(`listener kill: ${must.size} flows required, ${counts.size} in the table, restart took ${readyAt - killedAt} ms, ${between.length} flows sent in that gap arrived`);
   } finally {
     out.close();
     try { process.kill(-child.pid!, 'SIGKILL'); } catch {}
