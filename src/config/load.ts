@@ -189,6 +189,7 @@ export function parseConfig(raw: unknown, file: string): Config {
   // file gains nothing from being dissected by the collector and carried as record batches; every
   // file goes by reference and the workers dissect it (one hop fewer). Over Kafka, and with an HDFS
   // store (where a worker would have to download the original), Spot's small/large rule stays.
+  const embedded = brokersOf(kafka.kafka_server as string | string[], kafka.kafka_port as number).length === 0 && store.kind === 'local';
   for (const [name, p] of Object.entries(v.pipelines as Record<string, Plain>)) {
     const type = p.type as PipelineType;
     // process_opt for flow is nfdump's (a filter, -6, ...): only the nfdump dissector honours it.
@@ -232,8 +233,7 @@ export function parseConfig(raw: unknown, file: string): Config {
       dissector,
       settleSeconds: p.settle_seconds as number,
       ipv6Addresses: p.ipv6_addresses as boolean,
-      // Not 0 in embedded mode yet: files changed after being taken strand in the by-reference path (issue 13).
-      smallFileBytes: (p.small_file_bytes as number | undefined) ?? (kafka.message_size as number),
+      smallFileBytes: (p.small_file_bytes as number | undefined) ?? (embedded ? 0 : (kafka.message_size as number)),
       listen,
       listenSegmentSeconds: p.listen_segment_seconds as number,
       listenSegmentBytes: p.listen_segment_bytes as number,

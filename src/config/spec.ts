@@ -47,7 +47,7 @@ const pipelineSpec = {
     },
     listen_segment_seconds: { kind: 'number', min: 1, default: 60, doc: 'New. A listener segment is closed and handed to the collector after this many seconds (if it holds any datagram).' },
     listen_segment_bytes: { kind: 'int', min: 65536, default: 67108864, doc: 'New. ... or once it reaches this many bytes.' },
-    small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size).' },
+    small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size; 0 in embedded mode with a local store, where every file goes by reference and the workers dissect it).' },
   },
 } as const satisfies KeySpec;
 

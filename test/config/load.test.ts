@@ -27,7 +27,7 @@ test("Spot's own example configuration is accepted as it is", () => {
   assert.deepEqual(c.kafka.brokers, [], 'empty kafka_server means the embedded queue');
   assert.equal(c.pipelines.dns_server_1!.pktNum, 650000, 'numeric strings are numbers');
   assert.deepEqual(c.pipelines.flow_internals!.supportedFiles, ['nfcapd.']);
-  assert.equal(c.pipelines.flow_internals!.smallFileBytes, 900000);
+  assert.equal(c.pipelines.flow_internals!.smallFileBytes, 0, 'embedded: every file goes by reference');
   const overKafka = parseConfig({ ...spotExample, kafka: { ...(spotExample as any).kafka, kafka_server: 'broker' } }, '/etc/spot/ingest_conf.json');
   assert.equal(overKafka.pipelines.flow_internals!.smallFileBytes, 900000, "over Kafka, Spot's small/large rule: kafka.message_size");
   assert.equal(c.statePath, '/tmp/spot-app/.spot-ingest');

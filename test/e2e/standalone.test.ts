@@ -43,7 +43,7 @@ function nfdumpRows(file: string): Record<string, string>[] {
 const DNS_ALL = 'SELECT frame_time, unix_tstamp, frame_len, ip_dst, ip_src, dns_qry_name, dns_qry_class, dns_qry_type, dns_qry_rcode, dns_a FROM dns';
 
 for (const [dissector, smallFileBytes] of [['native', 1 << 20], ['native', undefined], ['tshark', 1 << 20]] as const) {
-  test(`dns (${dissector}${smallFileBytes === undefined ? ', default small/large rule' : `, small_file_bytes ${smallFileBytes}`}): table equals tshark's rows, hour partitions from packet time`, async () => {
+  test(`dns (${dissector}${smallFileBytes === undefined ? ', file-reference path (the embedded default)' : ', record batches'}): table equals tshark's rows, hour partitions from packet time`, async () => {
     const ws = workspace({ dns: { type: 'dns', dissector, ...(smallFileBytes === undefined ? {} : { small_file_bytes: smallFileBytes }) } });
     try {
       const pcap = join(ws.collect('dns'), 'capture-1.pcap');
