@@ -14,8 +14,17 @@ test('a missing nfdump stops start with the apt-get command, and leaves the file
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, /nfdump not found: install it with `apt-get install nfdump`/);
     const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout);
-    assert.equal(status.pipelines[0].filesQueued, 0, 'not marked done');
-    assert.equal(status.pipelines[0].filesQuarantined, 0, 'not blamed on the file');
+    const p = status.pipelines[0];
+    // Record batches: the collector stops before marking the file done. By reference (the embedded
+    // default), the collector queued it and the worker stopped before consuming its message.
+    assert.ok(p.filesQueued === 0 || p.backlogMessages === 1, `left for the next start: ${JSON.stringify(p)}`);
+    assert.equal(p.filesQuarantined, 0, 'not blamed on the file');
+    // The next start, with nfdump found, takes it up (these bytes are no nfcapd file: quarantined with the reason).
+    const again = await ws.cli(['start', 'flow', '-c', ws.configFile, '--once'], { timeoutMs: 60_000 });
+    const after = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout).pipelines[0];
+    assert.equal(after.filesQuarantined, 1, `${again.stderr}\n${JSON.stringify(after)}`);
+    assert.equal(after.backlogMessages, 0);
+    assert.equal(after.filesInProgress, 0);
   } finally {
     ws.remove();
   }
