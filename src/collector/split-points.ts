@@ -4,8 +4,10 @@
  * own bytes (from its start minus the lookback), locally and over WebHDFS:
  *
  *   pcap    every range starts and ends on a record boundary; `lookback`
- *           reaches back to a record boundary too; preamble = the 24-byte
- *           file header (magic, byte order, link type)
+ *           reaches back to a record boundary too, and further where a
+ *           DNS-over-TCP message or IP datagram in progress needs it
+ *           (reassembly-spans.ts: the range's reassembly state is then the
+ *           whole file's); preamble = the 24-byte file header
  *   pcapng  the same on block boundaries; preamble = the section header and
  *           interface description blocks that precede the range's first byte
  *           (they give link types and time resolutions)
@@ -20,6 +22,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { FileRange } from '../queue/message.ts';
+import { reassemblySpans } from '../dissect/dns/native/reassembly-spans.ts';
 
 const WINDOW = 1 << 20;
 
@@ -143,11 +146,18 @@ export async function alignCaptureRanges(path: string, size: number, ranges: rea
   // The first range starts where it was asked to (0, or where a grown file's new bytes begin).
   const bounds = ranges.map((r, i) => (i === 0 ? r.start : cut(r.start)));
   bounds.push(ranges[ranges.length - 1]!.end);
+  // A second read: where TCP messages and fragmented datagrams in progress make a range start earlier.
+  const spans = bounds[0]! > 0 || ranges.length > 1 ? await reassemblySpans(path) : undefined;
   return ranges.map((r, i) => {
     const start = bounds[i]!;
     const end = bounds[i + 1]!;
     const k = lowerBound(starts, Math.max(0, start - r.lookback));
-    const from = k < starts.length ? Math.min(starts[k]!, start) : start;
+    let from = k < starts.length ? Math.min(starts[k]!, start) : start;
+    if (spans && start > 0) {
+      const need = spans.readerStart(start, from);
+      // The record holding that packet: the last record start at or before it.
+      if (need < from) from = starts[Math.max(0, lowerBound(starts, need + 1) - 1)]!;
+    }
     const first = lowerBound(starts, from);
     const preamble = first < starts.length ? preambles[first]! : preambles[preambles.length - 1]!;
     return { ...r, start, end, lookback: start - from, aligned: true as const, preamble: preamble.filter(([o]) => o < from) };

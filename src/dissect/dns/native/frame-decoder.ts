@@ -33,7 +33,7 @@ import { OUT_OF_RANGE, clampInt } from '../../../table/values.ts';
 import type { PacketSink } from './capture-reader.ts';
 import { DnsFields } from './dns-message.ts';
 import { FrameTimeFormatter } from './frame-time.ts';
-import { FragmentTable, TcpStreams } from './reassembly.ts';
+import { FragmentTable, TcpStreams, type ReassemblyObserver } from './reassembly.ts';
 import { TCP_PORTS_OF_OTHER_DISSECTORS, UDP_PORTS_OF_OTHER_DISSECTORS } from './registered-ports.ts';
 
 export interface DnsNativeOptions {
@@ -90,8 +90,17 @@ export function ipv6Text(b: Uint8Array, o: number): string {
 export class DnsFrameDecoder implements PacketSink {
   /** Where rows go: the dns table's column builders (no per-row array). */
   readonly out: TableBuilder;
-  /** False while a packet only feeds reassembly state (the lookback before a byte range): no row. */
+  /**
+   * False while a packet only feeds reassembly state (the lookback before a byte range, the
+   * collector's range planning): no row, and its DNS messages are not parsed.
+   */
   emitRows = true;
+
+  /** Sees the reassembly tables' decisions (range planning, reassembly-spans.ts). */
+  set observer(o: ReassemblyObserver | undefined) {
+    this.fragments.observer = o;
+    this.tcp.observer = o;
+  }
   readonly counters: Record<string, number> = Object.create(null);
 
   private readonly fields = new DnsFields();
@@ -493,6 +502,7 @@ export class DnsFrameDecoder implements PacketSink {
       if (lo === 4789 || hi === 4789) return this.vxlan(b, s, udpEnd);
       return;
     }
+    if (!this.emitRows) return;
     if (kind < 0) {
       if (!dnsHeuristic(b, s, udpEnd)) return;
       this.count('dns_by_heuristic');
@@ -567,6 +577,7 @@ export class DnsFrameDecoder implements PacketSink {
    * query before a response supplies first occurrences, so all are walked.
    */
   private dns(b: Buffer, s: number, end: number, mdns: boolean, walkQueries = false): void {
+    if (!this.emitRows) return;
     this.dnsMessages++;
     if (this.quotedDepth > 0 && !this.icmpQuotedDns) {
       if (DnsFields.isResponseHeader(b, s, end)) this.quotedResponse = true;

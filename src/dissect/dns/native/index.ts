@@ -9,8 +9,13 @@
  * at all throws SpotError('DISSECT_FILE').
  *
  * options.byteRange: only packets whose data starts in [start, end) of the
- * file, with `lookback` bytes before start decoded for TCP and IP-fragment
- * reassembly only, so that a large capture can be split across workers.
+ * file, so that a large capture can be split across workers; packets before
+ * start feed TCP and IP-fragment reassembly only (no DNS parsing). An aligned
+ * range reads from start - lookback, which the collector grew until the
+ * reassembly state there is the whole file's (reassembly-spans.ts); an
+ * unaligned one reads the file from byte 0 anyway, so all of it feeds
+ * reassembly (its `lookback` is not needed): either way the rows of a range
+ * are exactly the whole file's rows for it.
  *
  * Options (deliberate, documented differences from tshark; defaults = tshark's rows):
  *   ipv6Addresses  fill ip_src/ip_dst for IPv6 frames (tshark leaves them empty)   default false
@@ -41,12 +46,11 @@ export function createNativeDnsDissector(nativeOptions: DnsNativeOptions = {}): 
     decoder.rejected = out.rejected;
     const range = options.byteRange;
     let pastRange = false;
-    // A chunk of the file: packets before start - lookback are skipped, those in the lookback
-    // only feed reassembly (their rows belong to the previous chunk), reading stops past end.
+    // A chunk of the file: packets before start only feed reassembly (their rows belong to the
+    // previous chunks), reading stops past end.
     const sink: PacketSink = range === undefined ? decoder : {
       packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
         const at = reader.absoluteOffset(off);
-        if (at < range.start - range.lookback) return;
         if (at >= range.end) {
           pastRange = true;
           return;

@@ -12,7 +12,29 @@
  * direction of a connection; bytes are appended in sequence order; a
  * retransmission (data before the next expected sequence number) is trimmed;
  * a gap drops what was pending and restarts at the new segment.
+ *
+ * An optional ReassemblyObserver sees, per segment, whether a reader that
+ * began at it would be in the same state afterwards as one that read the
+ * whole file (`resync`), and which fragments a completed datagram needed:
+ * what the collector needs to start each byte range where its reassembly
+ * state is exact (reassembly-spans.ts).
  */
+
+/** What a range planner learns from the reassembly tables (offsets are the caller's `at`). */
+export interface ReassemblyObserver {
+  /** File offset of the packet being decoded, set by the caller before each packet. */
+  at: number;
+  /**
+   * A TCP segment of direction `key`. resync: a fresh reader whose first segment of the flow is this
+   * one ends in the same state and emits the same messages; reset: the flow's earlier segments no
+   * longer matter to anyone (new flow, SYN).
+   */
+  tcpSegment(key: string, resync: boolean, reset: boolean): void;
+  /** The direction's state was dropped (FIN/RST, or evicted). */
+  tcpEnd(key: string): void;
+  /** A fragmented datagram completed at `at`; its first-received fragment was at `firstAt`. */
+  datagram(firstAt: number): void;
+}
 
 export const MAX_FRAGMENT_DATAGRAMS = 4096;
 export const MAX_FRAGMENT_BYTES = 64 * 1024 * 1024;
@@ -23,12 +45,14 @@ interface FragmentDatagram {
   parts: { off: number; data: Buffer }[];
   bytes: number;
   total: number; // -1 until the last fragment is seen
+  firstAt: number; // observer offset of the first fragment received
 }
 
 export class FragmentTable {
   private readonly table = new Map<string, FragmentDatagram>();
   private bytes = 0;
   evicted = 0;
+  observer: ReassemblyObserver | undefined;
 
   /**
    * Adds one fragment; returns the reassembled payload when the datagram is
@@ -40,7 +64,7 @@ export class FragmentTable {
       while (this.table.size >= MAX_FRAGMENT_DATAGRAMS || this.bytes + data.length > MAX_FRAGMENT_BYTES) {
         if (!this.evictOldest()) break;
       }
-      d = { parts: [], bytes: 0, total: -1 };
+      d = { parts: [], bytes: 0, total: -1, firstAt: this.observer?.at ?? 0 };
       this.table.set(key, d);
     }
     d.parts.push({ off: offset, data: Buffer.from(data) });
@@ -64,6 +88,7 @@ export class FragmentTable {
     }
     this.table.delete(key);
     this.bytes -= d.bytes;
+    this.observer?.datagram(d.firstAt);
     return out;
   }
 
@@ -92,6 +117,7 @@ export class TcpStreams {
   evicted = 0;
   gaps = 0;
   overflows = 0;
+  observer: ReassemblyObserver | undefined;
 
   /**
    * Feeds one segment; calls `onMessage(buf, start, end)` for every complete
@@ -107,23 +133,30 @@ export class TcpStreams {
     onMessage: (buf: Buffer, start: number, end: number) => void,
   ): void {
     let flow = this.flows.get(key);
+    const len = end - start;
     if (!flow) {
       if (this.flows.size >= MAX_TCP_FLOWS) {
         const oldest = this.flows.keys().next();
         if (!oldest.done) {
           this.flows.delete(oldest.value);
           this.evicted++;
+          this.observer?.tcpEnd(oldest.value);
         }
       }
       flow = { next: syn ? (seq + 1) >>> 0 : seq, pending: undefined };
       this.flows.set(key, flow);
+      this.observer?.tcpSegment(key, true, true);
       if (syn) return;
     } else if (syn) {
       flow.next = (seq + 1) >>> 0;
       flow.pending = undefined;
+      this.observer?.tcpSegment(key, true, true);
       return;
+    } else if (this.observer) {
+      // A fresh reader starts at next = seq with nothing pending: the same as a gap, or as no gap and nothing pending.
+      const d = (seq - flow.next) | 0;
+      this.observer.tcpSegment(key, (len > 0 && d > 0) || (d === 0 && !flow.pending), false);
     }
-    const len = end - start;
     if (len === 0) return;
     const delta = (seq - flow.next) | 0; // signed distance in sequence space
     if (delta < 0) {
@@ -165,6 +198,6 @@ export class TcpStreams {
 
   /** Forgets a direction (on FIN/RST). */
   close(key: string): void {
-    this.flows.delete(key);
+    if (this.flows.delete(key)) this.observer?.tcpEnd(key);
   }
 }

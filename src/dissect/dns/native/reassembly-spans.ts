@@ -1,0 +1,148 @@
+/**
+ * Where a byte range of a capture must start reading so that its reassembly
+ * state (DNS over TCP, IP fragments) is exactly the whole file's: the
+ * collector runs this once over the file (headers and TCP framing only, no
+ * DNS parsing) and grows each range's lookback as far back as needed.
+ *
+ * A reader that starts mid-capture sees each TCP direction first at some
+ * segment. Its framing is the whole file's from then on when that segment is
+ * a resync point (reassembly.ts: nothing pending and no overlap before it, a
+ * gap, a SYN, a new flow). A run = a resync point `a` followed by segments
+ * that are not, the last at `b`: a reader whose first packet lies in (a, b]
+ * misframes that flow, so it must start at `a`. A fragmented datagram is the
+ * same with a = its first fragment, b = the one that completed it. Spans of
+ * flows that end before a range starts (FIN/RST, SYN) do not matter to it.
+ * The exact start of a range is then the start of the union of the spans
+ * that contain it, growing as far as a flow needs (to its first segment when
+ * no segment of it ever ends on a message boundary).
+ *
+ * Not exact beyond the bounds of reassembly.ts (more than MAX_TCP_FLOWS live
+ * directions, or 64 MiB of pending fragments): evictions depend on where
+ * reading starts; they are counted (tcp_flows_evicted,
+ * ip_fragment_datagrams_evicted) as before.
+ *
+ * Memory: two numbers per run (a message split over segments whose flow is
+ * still relevant) and per fragmented datagram.
+ */
+import { CaptureReader, type PacketSink } from './capture-reader.ts';
+import { DnsFrameDecoder } from './frame-decoder.ts';
+import type { ReassemblyObserver } from './reassembly.ts';
+
+interface Life {
+  last: number;
+  resyncAt: number;
+  inRun: boolean;
+  /** a0, b0, a1, b1, ... */
+  runs: number[];
+}
+
+/** Spans [a, b] flattened, each group with the offset of the last packet of its flow. */
+interface SpanGroup {
+  readonly last: number;
+  readonly spans: readonly number[];
+}
+
+class SpanCollector implements ReassemblyObserver {
+  at = 0;
+  readonly lives = new Map<string, Life>();
+  readonly groups: SpanGroup[] = [];
+  readonly fragments: number[] = [];
+
+  tcpSegment(key: string, resync: boolean, reset: boolean): void {
+    let life = this.lives.get(key);
+    if (reset || !life) {
+      if (life) this.retire(life);
+      life = { last: this.at, resyncAt: this.at, inRun: false, runs: [] };
+      this.lives.set(key, life);
+      return;
+    }
+    life.last = this.at;
+    if (resync) {
+      life.resyncAt = this.at;
+      life.inRun = false;
+    } else if (life.inRun) life.runs[life.runs.length - 1] = this.at;
+    else {
+      life.runs.push(life.resyncAt, this.at);
+      life.inRun = true;
+    }
+  }
+
+  tcpEnd(key: string): void {
+    const life = this.lives.get(key);
+    if (!life) return;
+    this.retire(life);
+    this.lives.delete(key);
+  }
+
+  datagram(firstAt: number): void {
+    if (firstAt < this.at) this.fragments.push(firstAt, this.at);
+  }
+
+  private retire(life: Life): void {
+    if (life.runs.length > 0) this.groups.push({ last: life.last, spans: life.runs });
+  }
+
+  finish(): SpanGroup[] {
+    for (const life of this.lives.values()) this.retire(life);
+    this.lives.clear();
+    for (let i = 0; i < this.fragments.length; i += 2) this.groups.push({ last: this.fragments[i + 1]!, spans: [this.fragments[i]!, this.fragments[i + 1]!] });
+    return this.groups;
+  }
+}
+
+export interface ReassemblySpans {
+  /**
+   * Where a range starting at `start` must begin reading, given the first record it would read
+   * otherwise (`from`, <= start): `from` itself, or the packet offset of an earlier resync point
+   * (the caller moves that back to its record's start).
+   */
+  readerStart(start: number, from: number): number;
+  /** How many spans were found (for logs and tests). */
+  readonly spans: number;
+}
+
+/** Reads the whole capture once for its reassembly spans; offsets are those of packet data, as ranges key on. */
+export async function reassemblySpans(file: string): Promise<ReassemblySpans> {
+  const reader = new CaptureReader(file);
+  const decoder = new DnsFrameDecoder();
+  const collector = new SpanCollector();
+  decoder.emitRows = false;
+  decoder.observer = collector;
+  const sink: PacketSink = {
+    packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
+      collector.at = reader.absoluteOffset(off);
+      decoder.packet(buf, off, capLen, origLen, sec, ns, linktype, frame);
+    },
+  };
+  try {
+    while (await reader.step(sink, 1 << 16));
+  } finally {
+    await reader.close();
+  }
+  const groups = collector.finish();
+  let count = 0;
+  for (const g of groups) count += g.spans.length / 2;
+  return {
+    spans: count,
+    readerStart(start: number, from: number): number {
+      // Spans (a, b] that can hold a range's first packet: a before the range, flow still alive in it.
+      const open: [number, number][] = [];
+      for (const g of groups) {
+        if (g.last < start) continue;
+        for (let i = 0; i < g.spans.length; i += 2) if (g.spans[i]! < start) open.push([g.spans[i]!, g.spans[i + 1]!]);
+      }
+      open.sort((x, y) => x[0] - y[0]);
+      // Merge into disjoint (a, b]; a start inside one must move to its a, which no other holds.
+      let at = from;
+      let i = 0;
+      while (i < open.length) {
+        let [a, b] = open[i]!;
+        let j = i + 1;
+        while (j < open.length && open[j]![0] <= b) b = Math.max(b, open[j++]![1]);
+        if (a < at && at <= b) at = a;
+        i = j;
+      }
+      return at;
+    },
+  };
+}
