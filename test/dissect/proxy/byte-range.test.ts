@@ -61,6 +61,24 @@ test('a first line of BOM + #Fields is honoured by every chunk, not only chunk 0
   }
   assert.deepEqual(rejected, [], 'no chunk read the lines in the wrong order');
   assert.deepEqual(parts, whole.rows);
+  // The same with the ranges the collector aligns (each reads only its bytes plus the #Fields line in force).
+  const { alignLogRanges } = await import('../../../src/collector/split-points.ts');
+  const { fileRanges } = await import('../../../src/queue/message.ts');
+  const { rangePieces } = await import('../../../src/dissect/types.ts');
+  const { holeyCopy } = await import('../../helpers/holey-copy.ts');
+  for (const chunk of [1000, 4096, 30_000]) {
+    const ranges = await alignLogRanges(file, size, fileRanges(size, chunk, 1, 1 << 20));
+    assert.ok(ranges.length > 1 && ranges.slice(1).every((r) => r.aligned && r.header?.[0] === 0), `chunk ${chunk}: every later range carries line 1 as its header`);
+    const aligned: Row[] = [];
+    for (const r of ranges) {
+      const holey = join(dir, `holey-${r.index}.log`);
+      holeyCopy(file, holey, rangePieces(r)!);
+      const got = await run(holey, { byteRange: r });
+      assert.deepEqual(got.rejected, [], `chunk ${chunk}, range ${r.index}`);
+      aligned.push(...got.rows);
+    }
+    assert.deepEqual(aligned, whole.rows, `chunk ${chunk}: aligned ranges`);
+  }
 });
 
 test('log ranges aligned by the collector read only their own bytes (plus the #Fields line in force), same rows and line numbers', async () => {
