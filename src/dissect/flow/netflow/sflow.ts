@@ -393,6 +393,11 @@ export class SflowDecoder {
     const hlen = this.#u32('header length');
     s.hStart = this.#skip(hlen, 'sampled header');
     s.hEnd = s.hStart + hlen;
+    if (!this.#onFlow) {
+      // counting only: the header's contents never abort a datagram, only an undefined protocol does
+      if (protocol !== HEADER_ETHERNET && protocol !== HEADER_IPV4 && protocol !== HEADER_IPV6 && protocol !== HEADER_80211 && !HEADER_NO_DECODE.has(protocol)) this.#abort(`sFlow raw header protocol ${protocol} is undefined`);
+      return;
+    }
     if (protocol === HEADER_ETHERNET) this.#linkLayer();
     else if (protocol === HEADER_IPV4) {
       s.gotIPv4 = true;
@@ -466,8 +471,10 @@ export class SflowDecoder {
     if (end - p < 20) return;
     s.src4 = this.#u32at(p + 12);
     s.dst4 = this.#u32at(p + 16);
-    s.src6.set([this.#byte(p + 12), this.#byte(p + 13), this.#byte(p + 14), this.#byte(p + 15)], 0);
-    s.dst6.set([this.#byte(p + 16), this.#byte(p + 17), this.#byte(p + 18), this.#byte(p + 19)], 0);
+    for (let i = 0; i < 4; i++) {
+      s.src6[i] = this.#byte(p + 12 + i);
+      s.dst6[i] = this.#byte(p + 16 + i);
+    }
     s.proto = this.#byte(p + 9);
     s.tos = this.#byte(p + 1);
     s.fragmentOffset = this.#u16at(p + 6) & 0x1fff;

@@ -55,6 +55,13 @@ test('bad sFlow (random bytes, truncated, lengths that overrun or would loop, un
   assert.ok(oracle.rows.length >= 7, `sfcapd kept ${oracle.rows.length} flows`);
   assert.equal(ours.problems.length, bad.length, ours.problems.join('\n'));
   bad.forEach((b, i) => assert.match(ours.problems[i]!, b.reason));
+  // the listener's counting decoder (no rows) finds the same problems and flow counts
+  const counting = new SflowDecoder();
+  const mix = sflowMix(100, { seed: 5 }).datagrams;
+  for (const d of [...bad, ...mix]) {
+    const full = new SflowDecoder(() => {}).decode(d.data, { exporter: d.from, arrivalMs: 0 });
+    assert.deepEqual(counting.decode(d.data, { exporter: d.from, arrivalMs: 0 }), full);
+  }
   // sfcapd logs an error for each of them too
   assert.ok(oracle.log.split('\n').filter((l) => /SFLOW: .*(error|exception|unexpected|unknown|undefined)/i.test(l)).length >= bad.length, oracle.log);
 });
