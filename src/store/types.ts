@@ -14,7 +14,7 @@
  *               HDFS also refuses ':' (HDFS_INVALID).
  *   temporaries a write in progress or one a crash left is never listed, never
  *               taken for the object; sweepTemps() removes those older than
- *               its age.
+ *               its age. Their names are refused as objects' names.
  *   list        names directly below a directory, sorted, directories
  *               included; [] for an empty or missing directory or a file.
  *   exists      true for objects and directories; false only when absent.
@@ -24,7 +24,8 @@
  *   remove      an object or a directory with its content; absent is fine;
  *               an emptied directory stays.
  *   errors      SpotErrors with these codes (src/errors.ts):
- *               PATH_OUTSIDE_STORE  a path leaving the root, on every operation
+ *               PATH_OUTSIDE_STORE  a path leaving the root (every operation), or
+ *                                   a temporary's name to write
  *               STORE_NOT_FOUND     openLocal of an absent object, a directory,
  *                                   or a range past the end
  *               STORE_DENIED        a write refused (permission, read-only)

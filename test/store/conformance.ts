@@ -126,6 +126,9 @@ export function storeConformance(label: string, open: () => Promise<StoreHandle>
     assert.ok((await h.rawNames(dir)).includes(stray), 'the stray temporary is really there');
     assert.deepEqual(await store.list(dir), ['before.parquet'], 'a stray temporary is not listed');
     assert.equal(await store.exists(`${dir}/crashed.parquet`), false);
+    // Temporaries' names are the store's own: an object so named would be hidden, then swept.
+    await assert.rejects(store.putText(`${dir}/${stray}`, 'x'), spot('PATH_OUTSIDE_STORE', 'input'));
+    await assert.rejects(store.tempPathFor(`${dir}/${stray}`), spot('PATH_OUTSIDE_STORE', 'input'));
     await store.publish(temp, rel);
     assert.deepEqual(await store.list(dir), ['before.parquet', 'part-0001.parquet']);
 
@@ -253,6 +256,15 @@ export function storeConformance(label: string, open: () => Promise<StoreHandle>
     assert.equal((await read(store, `${dir}/inner.txt`)).toString(), 'inner');
     assert.deepEqual(await h.rawNames(dir), ['inner.txt'], 'no temporary left behind');
     assert.deepEqual(await h.rawNames('flow/hive/y=2016/m=05/d=03'), ['h=04']);
+  });
+
+  withStore('a source that cannot be read: the write is refused, nothing is published or left behind', async (h) => {
+    const { store } = h;
+    await store.putText(`${dir}/other.parquet`, 'other');
+    await assert.rejects(store.putFile(join(scratch, 'no-such-file'), rel), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+    await assert.rejects(store.publish(join(scratch, 'no-such-temp'), rel), (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+    assert.equal(await store.exists(rel), false);
+    assert.deepEqual(await h.rawNames(dir), ['other.parquet'], 'no temporary left behind');
   });
 
   withStore('remove(): objects, whole directories, absent paths (no error)', async ({ store }) => {

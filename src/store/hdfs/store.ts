@@ -139,6 +139,7 @@ export class HdfsStore implements Store {
   }
 
   async tempPathFor(rel: string): Promise<string> {
+    if (isTemp(basename(confine(rel)))) throw new SpotError('PATH_OUTSIDE_STORE', `${rel}: names like .<name>.<random>${TEMP_SUFFIX} are the store's temporaries`);
     const dir = join(this.stagingDir, 'out');
     await mkdir(dir, { recursive: true });
     return join(dir, `${randomBytes(6).toString('hex')}-${basename(confine(rel))}`);
@@ -271,6 +272,8 @@ export class HdfsStore implements Store {
     const slash = dst.lastIndexOf('/');
     const dir = dst.slice(0, slash) || '/';
     const name = dst.slice(slash + 1);
+    // list() would hide such an object and sweepTemps() delete it.
+    if (isTemp(name)) throw new SpotError('PATH_OUTSIDE_STORE', `${rel}: names like .<name>.<random>${TEMP_SUFFIX} are the store's temporaries`);
     const client = this.client;
     await client.retrying(`upload ${dst}`, async () => {
       const tmp = `${dir === '/' ? '' : dir}/.${name}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;

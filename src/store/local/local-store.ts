@@ -98,6 +98,13 @@ export class LocalStore implements Store {
     return join(this.root, confine(rel));
   }
 
+  /** `rel` as a write's target: never a temporary's name (list() would hide it, sweepTemps() delete it). */
+  #target(rel: string): string {
+    const target = this.abs(rel);
+    if (TEMP_NAME.test(basename(target))) throw new SpotError('PATH_OUTSIDE_STORE', `${rel}: names like .<name>.tmp-<pid>-<n> are the store's temporaries`);
+    return target;
+  }
+
   /** Makes `dir` and every level above it up to the root exist durably (point 3 of the header). */
   async #durableDir(dir: string): Promise<void> {
     if (this.#durable.has(dir)) return;
@@ -120,14 +127,14 @@ export class LocalStore implements Store {
   }
 
   async tempPathFor(rel: string): Promise<string> {
-    const target = this.abs(rel);
+    const target = this.#target(rel);
     await this.#durableDir(dirname(target)).catch((err) => { throw storeError(err, `cannot write ${rel} in ${this.root}`); });
     return join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${tempCounter++}`);
   }
 
   /** Points 1 and 2 of the header: data, then name. */
   async publish(tempPath: string, rel: string): Promise<void> {
-    const target = this.abs(rel);
+    const target = this.#target(rel);
     try {
       await this.#durableDir(dirname(target));
       await this.#fs.fsync(tempPath);
