@@ -6,7 +6,10 @@
  * reader starting anywhere in it misframes the stream; around it UDP
  * responses, a connection seen without its SYN, a port reused after FIN and
  * fragmented UDP responses. The rows of all ranges together must be the
- * whole file's, in order, and those must be tshark's.
+ * whole file's, in order, and those must be tshark's. A second, smaller
+ * capture with retransmissions, overlapping and lost segments is cut with a
+ * 1 KiB lookback at many places (ranges vs whole file only: tshark's handling
+ * of overlaps is not what these tests pin).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +37,7 @@ function framed(msg: Buffer): Buffer {
 }
 
 /** The capture, and the byte offsets of the long stretch where no server segment ends on a message boundary. */
-function buildCapture(): { packets: CapturePacket[]; stretch: [number, number] } {
+function buildCapture(L: number, lossy = false): { packets: CapturePacket[]; stretch: [number, number] } {
   const rnd = seededRandom(13_5);
   const packets: CapturePacket[] = [];
   let t = 1_700_000_000;
@@ -60,6 +63,14 @@ function buildCapture(): { packets: CapturePacket[]; stretch: [number, number] }
     const adv = payload.length + (flags & (TCP_FLAGS.SYN | TCP_FLAGS.FIN) ? 1 : 0);
     if (fromServer) k.s += adv;
     else k.c += adv;
+    if (lossy && fromServer && payload.length > 4) {
+      // A lossy network: the segment again (whole, or its tail with the next bytes overlapping), or a segment lost.
+      const r = rnd();
+      const again = (from: number) => push(ipFrame({ from: SERVER, to: CLIENT, fromPort: 53, toPort: k.port, transport: 'tcp', payload: payload.subarray(from), seq: seq + from }));
+      if (r < 0.04) again(0);
+      else if (r < 0.07) again(Math.floor(payload.length / 2));
+      else if (r < 0.075) packets.pop();
+    }
   };
   const noise = () => {
     const r = rnd();
@@ -98,7 +109,7 @@ function buildCapture(): { packets: CapturePacket[]; stretch: [number, number] }
       }
     }
   };
-  mixed(L + 300_000);
+  mixed(L * 1.3);
   // Phase 2: pipelined responses cut into 536-byte segments, none ending on a message boundary.
   const stretchStart = bytes;
   const stream: Buffer[] = [];
@@ -128,7 +139,7 @@ function buildCapture(): { packets: CapturePacket[]; stretch: [number, number] }
   Object.assign(a, { c: 5000, s: 7_000_000 });
   seg(a, false, Buffer.alloc(0), TCP_FLAGS.SYN);
   seg(a, true, Buffer.alloc(0), TCP_FLAGS.SYN | TCP_FLAGS.ACK);
-  mixed(bytes + 400_000);
+  mixed(bytes + L * 0.4);
   return { packets, stretch: [stretchStart, stretchEnd] };
 }
 
@@ -156,7 +167,7 @@ function multiset(rs: Row[]): Map<string, number> {
   return m;
 }
 
-const { packets, stretch } = buildCapture();
+const { packets, stretch } = buildCapture(L);
 
 for (const format of ['pcap', 'pcapng'] as const) {
   test(`${format}: DNS-over-TCP messages straddling range starts and the lookback: all ranges give exactly the whole file's rows, and those are tshark's`, async () => {
@@ -211,4 +222,21 @@ test('control: with the fixed 1 MiB lookback (before issue 13.5) the same ranges
   assert.ok(fixed.some((f, i) => f.lookback < ranges[i]!.lookback), 'some ranges need more than the fixed lookback');
   const union = (await rangeRows(file, dir, fixed)).flat();
   assert.notDeepEqual(multiset(union), multiset(whole));
+});
+
+test('small lookback, lossy TCP (retransmissions, overlaps, lost segments): ranges cut everywhere give exactly the whole file\'s rows', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-tcp-lookback-'));
+  const file = join(dir, 'lossy.pcap');
+  const small = 1024; // less than a fragmented datagram spreads over
+  writePcap(file, buildCapture(40_000, true).packets); // phases of ~50 KB, each longer than the lookback
+  const size = statSync(file).size;
+  const whole = await rows(file);
+  assert.ok(whole.length > 100, `${whole.length} rows`);
+  let grown = 0;
+  for (const chunk of [1300, 2600, 4100, 9000]) {
+    const ranges = await alignCaptureRanges(file, size, fileRanges(size, chunk, 1, small));
+    grown += ranges.filter((r) => r.lookback > small + 4000).length;
+    assert.deepEqual((await rangeRows(file, dir, ranges)).flat(), whole, `chunk ${chunk}`);
+  }
+  assert.ok(grown > 0);
 });
