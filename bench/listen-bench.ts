@@ -1,0 +1,382 @@
+/**
+ * Live collection benchmark (issue 14): flows per second from the socket
+ * into Parquet parts, against goflow2 fed the same stream, in the same run.
+ *
+ * The stream: bench/listen-sender.ts as its own process, on 127.0.0.1 only,
+ * at a fixed datagram rate for a bounded time: 6 exporters (127.0.1.1..6),
+ * NetFlow v9 and IPFIX, 12 template scopes (source ids / observation
+ * domains) with templates resent every 200 datagrams, 20-28 flows per
+ * datagram (24 on average), one flow in five IPv6.
+ *
+ *   (a) goflow2 v2.2.6 (`-transport.file`, JSON lines, its defaults
+ *       otherwise): flows = lines it wrote; time = first datagram sent to
+ *       the last line written.
+ *   (b) `spot-ingest start p --workers 2` with `listen` (journal fsynced
+ *       every 100 ms, segments every LISTEN_BENCH_SEGMENT_SECONDS): flows =
+ *       rows in the flow table (DuckDB count over the Parquet parts); time
+ *       = first datagram sent to the moment the table held them all.
+ *   (c) the same `start` at LISTEN_BENCH_SUSTAINED_RATE (50,000) datagrams/s
+ *       for LISTEN_BENCH_SUSTAINED_SECONDS (60): kernel drops (target 0).
+ *       Parquet may lag behind here; only the receive side is judged.
+ *
+ * For each: kernel drops (the `drops` column of /proc/net/udp for the
+ * receiving port), CPU seconds of the receiving process tree (utime+stime
+ * from /proc), flows per CPU second (per core), and the peak RSS (VmHWM) of
+ * its largest process and the tree's summed RSS at its peak (sampled every
+ * 250 ms). Ratios are ours / goflow2.
+ *
+ * goflow2 is installed if missing: `go install .../goflow2@v2.2.6` through the
+ * Go module proxy into .work/go/bin (or $GOFLOW2 names a binary).
+ *
+ * Env knobs: LISTEN_BENCH_RATE (datagrams/s in a and b, default 4000),
+ * LISTEN_BENCH_SECONDS (20), LISTEN_BENCH_SUSTAINED_RATE (50000),
+ * LISTEN_BENCH_SUSTAINED_SECONDS (60, 0 skips c), LISTEN_BENCH_SUSTAINED_TARGET
+ * (`start`, or `listen` for the listener process alone),
+ * LISTEN_BENCH_SEGMENT_SECONDS (1), LISTEN_BENCH_FLOWS_PER_DATAGRAM (24),
+ * GOFLOW2 (path to a goflow2 binary), GO (path to the go command),
+ * LISTEN_BENCH_KEEP=1 (keep the work directory).
+ *
+ *   npx node bench/listen-bench.ts
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readListenStats } from '../src/listen/accounting.ts';
+import { udpSocketStats } from '../src/listen/udp-stats.ts';
+import { runQuery } from '../src/query/query.ts';
+import { freeUdpPort } from '../test/helpers/netflow.ts';
+
+const REPO = new URL('..', import.meta.url).pathname;
+const BIN = join(REPO, 'bin/spot-ingest.js');
+const SENDER = join(REPO, 'bench/listen-sender.ts');
+const GOFLOW2_MODULE = 'github.com/netsampler/goflow2/v2/cmd/goflow2@v2.2.6';
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+const RATE = env('LISTEN_BENCH_RATE', 4_000);
+const SECONDS = env('LISTEN_BENCH_SECONDS', 20);
+const SUSTAINED_RATE = env('LISTEN_BENCH_SUSTAINED_RATE', 50_000);
+const SUSTAINED_SECONDS = env('LISTEN_BENCH_SUSTAINED_SECONDS', 60);
+const SUSTAINED_TARGET = process.env.LISTEN_BENCH_SUSTAINED_TARGET === 'listen' ? 'listen' : 'start';
+const SEGMENT_SECONDS = env('LISTEN_BENCH_SEGMENT_SECONDS', 1);
+const PER_DATAGRAM = env('LISTEN_BENCH_FLOWS_PER_DATAGRAM', 24);
+const CLK_TCK = 100; // Linux USER_HZ as /proc reports it
+
+// ------------------------------------------------------------------ goflow2
+
+/** The goflow2 binary: $GOFLOW2, or .work/go/bin/goflow2, installed through the Go module proxy when missing. */
+function goflow2(): string | { missing: string } {
+  if (process.env.GOFLOW2) return process.env.GOFLOW2;
+  const gobin = join(REPO, '.work/go/bin');
+  const bin = join(gobin, 'goflow2');
+  if (existsSync(bin)) return bin;
+  const go = process.env.GO ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : 'go');
+  console.log(`installing goflow2: GOBIN=${gobin} ${go} install ${GOFLOW2_MODULE} (through the Go module proxy, a few minutes)`);
+  mkdirSync(gobin, { recursive: true });
+  const r = spawnSync(go, ['install', GOFLOW2_MODULE], { env: { ...process.env, GOBIN: gobin }, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], timeout: 15 * 60_000 });
+  if (r.status === 0 && existsSync(bin)) return bin;
+  const why = r.error ? `${go}: ${r.error.message}` : (r.stderr ?? '').trim().split('\n').slice(-6).join('\n');
+  return {
+    missing: `goflow2 could not be installed with \`${go} install ${GOFLOW2_MODULE}\` (GOPROXY=${process.env.GOPROXY ?? 'the go default, https://proxy.golang.org'}):\n${why}\n` +
+      'Install it by hand and run again with GOFLOW2=/path/to/goflow2, or set GOPROXY to a reachable proxy.',
+  };
+}
+
+// ------------------------------------------------------------------ measuring a process tree
+
+interface Sample {
+  /** CPU seconds of the tree (utime + stime of every process seen, at its last sight). */
+  cpuSeconds: number;
+  /** Largest VmHWM (peak RSS) of any process in the tree, MiB. */
+  largestMiB: number;
+  /** Peak of the tree's summed RSS, MiB. */
+  treeMiB: number;
+}
+
+/** Samples the process tree below `root` from /proc every 250 ms until stopped. */
+function watchTree(root: number): { stop(): Sample; sample(): void } {
+  const cpu = new Map<number, number>();
+  let largest = 0;
+  let tree = 0;
+  const sample = () => {
+    const parent = new Map<number, number>();
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        parent.set(Number(d), Number(f[1]));
+      } catch {
+        // gone
+      }
+    }
+    const inTree = (pid: number) => {
+      let p: number | undefined = pid;
+      for (let hops = 0; p && p !== root && hops < 64; hops++) p = parent.get(p);
+      return p === root;
+    };
+    let total = 0;
+    for (const pid of parent.keys()) {
+      if (!inTree(pid)) continue;
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpu.set(pid, (Number(f[11]) + Number(f[12])) / CLK_TCK); // utime, stime (fields 14, 15)
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        largest = Math.max(largest, Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0));
+        total += Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      } catch {
+        // gone
+      }
+    }
+    tree = Math.max(tree, total);
+  };
+  const timer = setInterval(sample, 250);
+  sample();
+  return {
+    sample,
+    stop() {
+      clearInterval(timer);
+      sample();
+      return { cpuSeconds: [...cpu.values()].reduce((a, b) => a + b, 0), largestMiB: largest / 1024, treeMiB: tree / 1024 };
+    },
+  };
+}
+
+interface Sent {
+  datagrams: number;
+  flows: number;
+  bytes: number;
+  templates: number;
+  errors: number;
+  seconds: number;
+  rate: number;
+  worstBehindMs: number;
+}
+
+/** Runs the sender process; resolves with its report and the time (epoch ms) it started sending. */
+async function send(port: number, rate: number, seconds: number): Promise<Sent & { startedMs: number; sender: Sample }> {
+  const startedMs = Date.now();
+  const child = spawn(process.execPath, [SENDER, '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--flows-per-datagram', String(PER_DATAGRAM)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const w = watchTree(child.pid!);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const sender = w.stop();
+  if (code !== 0) throw new Error(`sender exited ${code}`);
+  return { ...(JSON.parse(out.trim().split('\n').pop()!) as Sent), startedMs, sender };
+}
+
+function spawnTree(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...extraEnv } });
+  let log = '';
+  const keep = (d: Buffer) => (log = (log + d.toString()).slice(-8000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  return { child, log: () => log, exited };
+}
+
+async function stopTree(t: { child: ChildProcess; exited: Promise<number | null> }, graceMs = 30_000): Promise<void> {
+  try {
+    process.kill(-t.child.pid!, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const done = await Promise.race([t.exited.then(() => true), sleep(graceMs).then(() => false)]);
+  if (!done) {
+    try {
+      process.kill(-t.child.pid!, 'SIGKILL');
+    } catch {}
+    await t.exited;
+  }
+}
+
+async function waitHttp(url: string, exited: Promise<unknown>, deadlineMs = 60_000): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    if (gone) throw new Error(`process exited before ${url} answered`);
+    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${deadlineMs} ms`);
+    await sleep(100);
+  }
+}
+
+const drops = async (port: number) => (await udpSocketStats(port))?.drops ?? Number.NaN;
+
+interface Result {
+  name: string;
+  sent: Sent & { startedMs: number; sender: Sample };
+  flows: number;
+  seconds: number;
+  drops: number;
+  note: string;
+  tree: Sample;
+}
+
+// ------------------------------------------------------------------ (a) goflow2
+
+async function countLines(path: string): Promise<number> {
+  let n = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  }
+  return n;
+}
+
+async function runGoflow2(bin: string, work: string): Promise<Result> {
+  const port = await freeUdpPort();
+  const http = await freeUdpPort();
+  const out = join(work, 'goflow2.json');
+  const t = spawnTree(bin, ['-listen', `netflow://127.0.0.1:${port}`, '-addr', `127.0.0.1:${http}`, '-transport.file', out, '-loglevel', 'warn']);
+  try {
+    await waitHttp(`http://127.0.0.1:${http}/metrics`, t.exited);
+    const w = watchTree(t.child.pid!);
+    const sent = await send(port, RATE, SECONDS);
+    // Until its output stops growing for 3 s (or a deadline): the time of the last growth is when it was done.
+    let size = -1;
+    let lastGrowth = Date.now();
+    const deadline = Date.now() + 300_000;
+    while (Date.now() - lastGrowth < 3_000 && Date.now() < deadline) {
+      const s = existsSync(out) ? statSync(out).size : 0;
+      if (s !== size) {
+        size = s;
+        lastGrowth = Date.now();
+      }
+      await sleep(100);
+    }
+    const kernelDrops = await drops(port);
+    const metrics = await (await fetch(`http://127.0.0.1:${http}/metrics`)).text();
+    const dropped = [...metrics.matchAll(/^goflow2_flow_dropped_packets_total\{[^}]*\} (\S+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    const tree = w.stop();
+    await stopTree(t);
+    const flows = await countLines(out);
+    rmSync(out, { force: true });
+    return { name: 'goflow2 v2.2.6 (file output, JSON lines)', sent, flows, seconds: (lastGrowth - sent.startedMs) / 1000, drops: kernelDrops, note: `its queue dropped ${dropped} datagrams`, tree };
+  } finally {
+    await stopTree(t, 5_000);
+  }
+}
+
+// ------------------------------------------------------------------ (b), (c) spot-ingest
+
+function workspace(dir: string, port: number): string {
+  const conf = {
+    hdfs_app_path: join(dir, 'store'), kafka: { kafka_server: '' }, ingestion_interval: 0.2,
+    pipelines: { p: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: SEGMENT_SECONDS, collector_path: join(dir, 'in'), local_staging: join(dir, 'staging'), settle_seconds: 0 } },
+  };
+  mkdirSync(join(dir, 'in'), { recursive: true });
+  writeFileSync(join(dir, 'conf.json'), JSON.stringify(conf));
+  return join(dir, 'conf.json');
+}
+
+const tableRows = async (root: string) => Number((await runQuery(root, 'SELECT count(*) FROM flow').catch(() => ({ rows: [[0]] }))).rows[0]![0]);
+
+async function runOurs(work: string, rate: number, seconds: number, target: 'start' | 'listen', waitForTable: boolean): Promise<Result> {
+  const dir = mkdtempSync(join(work, 'ours-'));
+  const port = await freeUdpPort();
+  const http = await freeUdpPort();
+  const conf = workspace(dir, port);
+  const args = target === 'start' ? ['start', 'p', '-c', conf, '--workers', '2', '--http', `127.0.0.1:${http}`] : ['listen', '-t', 'p', '-c', conf, '--http', `127.0.0.1:${http}`];
+  const t = spawnTree(process.execPath, [BIN, ...args], { SPOT_LOG_LEVEL: 'warn' });
+  try {
+    if (target === 'start') await waitHttp(`http://127.0.0.1:${http}/healthz`, t.exited);
+    else {
+      // the listener alone serves no /healthz: bound once its socket shows in /proc/net/udp
+      const deadline = Date.now() + 60_000;
+      while (!(await udpSocketStats(port))) {
+        if (Date.now() > deadline) throw new Error(`listener did not bind: ${t.log()}`);
+        await sleep(100);
+      }
+    }
+    const w = watchTree(t.child.pid!);
+    const sent = await send(port, rate, seconds);
+    let flows = 0;
+    let doneMs = Date.now();
+    if (waitForTable) {
+      // Until the table holds every flow sent, or stops growing for 20 s, or a deadline.
+      let lastGrowth = Date.now();
+      const deadline = Date.now() + 600_000;
+      while (flows < sent.flows && Date.now() - lastGrowth < 20_000 && Date.now() < deadline) {
+        await sleep(250);
+        const rows = await tableRows(join(dir, 'store'));
+        if (rows !== flows) {
+          flows = rows;
+          lastGrowth = doneMs = Date.now();
+        }
+      }
+    }
+    const kernelDrops = await drops(port);
+    // the listener's accounting as of now (it writes it every 2 s): datagrams made durable
+    const stats = readListenStats(join(dir, 'in'));
+    const tree = w.stop();
+    await stopTree(t, 60_000);
+    // settled: what the table holds once everything stopped (more than was sent would be duplicates)
+    if (waitForTable) flows = await tableRows(join(dir, 'store'));
+    const journaled = stats?.exporters.reduce((a, e) => a + e.datagrams, 0) ?? Number.NaN;
+    const lost = stats?.exporters.reduce((a, e) => a + e.sequenceLost, 0) ?? Number.NaN;
+    const buffer = stats?.sockets[0]?.receiveBufferBytes ?? Number.NaN;
+    const name = target === 'start' ? 'spot-ingest start --workers 2 (listen, journal, Parquet)' : 'spot-ingest listen (receive and journal only)';
+    return { name, sent, flows, seconds: (doneMs - sent.startedMs) / 1000, drops: kernelDrops, note: `journaled ${n(journaled)} datagrams (2 s before the end), sequence loss ${n(lost)}, receive buffer ${n(buffer / 2 ** 20)} MiB`, tree };
+  } finally {
+    await stopTree(t, 5_000);
+    if (!process.env.LISTEN_BENCH_KEEP) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ------------------------------------------------------------------ main
+
+const n = (v: number, digits = 0) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+const load = () => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+const work = mkdtempSync(join(tmpdir(), 'spot-listen-bench-'));
+const results: Result[] = [];
+let failed = false;
+try {
+  console.log(`listen bench: ${RATE} datagrams/s for ${SECONDS} s to each receiver, ~${PER_DATAGRAM} flows per datagram; load average ${load()}`);
+  const gf = goflow2();
+  let goflow: Result | undefined;
+  if (typeof gf === 'string') {
+    goflow = await runGoflow2(gf, work);
+    results.push(goflow);
+    console.log(`goflow2 done (load ${load()})`);
+  } else {
+    console.error(gf.missing);
+    failed = true;
+  }
+  const ours = await runOurs(work, RATE, SECONDS, 'start', true);
+  results.push(ours);
+  console.log(`spot-ingest done (load ${load()})`);
+  let sustained: Result | undefined;
+  if (SUSTAINED_SECONDS > 0) {
+    sustained = await runOurs(work, SUSTAINED_RATE, SUSTAINED_SECONDS, SUSTAINED_TARGET, false);
+    console.log(`sustained run done (load ${load()})`);
+  }
+
+  console.log(`\nSame stream (${n(ours.sent.datagrams)} datagrams, ${n(ours.sent.flows)} flows, NetFlow v9 + IPFIX, 6 exporters, 12 template scopes, 20 % IPv6) at a fixed rate, same run; load average after: ${load()}\n`);
+  console.log('| receiver | sent datagrams/s (asked) | flows sent | flows out | time s | flows/s (wall) | kernel drops | CPU s | flows per CPU s | largest process MiB | tree MiB | note |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    console.log(`| ${r.name} | ${n(r.sent.rate)} (${n(RATE)}) | ${n(r.sent.flows)} | ${n(r.flows)} | ${n(r.seconds, 1)} | ${n(r.flows / r.seconds)} | ${n(r.drops)} | ${n(r.tree.cpuSeconds, 1)} | ${n(r.flows / r.tree.cpuSeconds)} | ${n(r.tree.largestMiB)} | ${n(r.tree.treeMiB)} | ${r.note} |`);
+  }
+  if (goflow) {
+    console.log(`\nours / goflow2: flows/s (wall) **${((ours.flows / ours.seconds) / (goflow.flows / goflow.seconds)).toFixed(2)}x**, flows per CPU second **${((ours.flows / ours.tree.cpuSeconds) / (goflow.flows / goflow.tree.cpuSeconds)).toFixed(2)}x** (target >= 1x, while we also journal and write Parquet)`);
+  }
+  if (ours.flows < ours.sent.flows) console.log(`spot-ingest: ${n(ours.sent.flows - ours.flows)} of ${n(ours.sent.flows)} flows sent did not reach the table (kernel drops: ${n(ours.drops)})`);
+  if (ours.flows > ours.sent.flows) {
+    console.log(`spot-ingest: DUPLICATES: the table holds ${n(ours.flows)} flows, ${n(ours.flows - ours.sent.flows)} more than were sent`);
+    failed = true;
+  }
+  if (sustained) {
+    const s = sustained;
+    console.log(`\nSustained (${SUSTAINED_TARGET === 'start' ? '`start`: listener, collector and 2 workers; Parquet may lag' : '`listen` alone: receive and journal'}): asked ${n(SUSTAINED_RATE)} datagrams/s for ${SUSTAINED_SECONDS} s, sent ${n(s.sent.datagrams)} at ${n(s.sent.rate)}/s (sender fell behind by up to ${n(s.sent.worstBehindMs)} ms), ${n(s.sent.flows)} flows, ${n(s.sent.bytes / 2 ** 20)} MiB: kernel drops **${n(s.drops)}** (target 0), CPU ${n(s.tree.cpuSeconds, 1)} s, largest process ${n(s.tree.largestMiB)} MiB, tree ${n(s.tree.treeMiB)} MiB; ${s.note}; load average after: ${load()}`);
+  }
+} finally {
+  if (process.env.LISTEN_BENCH_KEEP) console.log(`kept: ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
