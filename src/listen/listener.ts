@@ -47,6 +47,8 @@ export class Listener {
   readonly #sflow = new SflowDecoder();
   readonly #acct: ListenAccounting;
   readonly #sockets: Socket[] = [];
+  /** Local port of each socket, kept at bind: a closed socket cannot say (stop() reads the stats after closing). */
+  readonly #ports: number[] = [];
   #journal: Journal | null = null;
   #nextSeq = 1;
   /** Accounting of datagrams appended but not yet durable, per journal flush. */
@@ -132,6 +134,7 @@ export class Listener {
     sock.on('message', (msg, rinfo) => this.#receive(msg, exporterText(rinfo.address), rinfo.port, localPort));
     sock.on('error', (err) => this.#o.log.error({ listen: a.url, err: errorMessage(err) }, 'socket error'));
     this.#sockets.push(sock);
+    this.#ports.push(localPort);
   }
 
   #receive(payload: Buffer, address: string, port: number, localPort: number): void {
@@ -199,9 +202,8 @@ export class Listener {
   }
 
   async #stats(): Promise<void> {
-    for (const [i, s] of this.#sockets.entries()) {
+    for (const [i, port] of this.#ports.entries()) {
       const st = this.#acct.sockets[i]!;
-      const port = s.address().port;
       const u = await udpSocketStats(port);
       if (u) {
         st.kernelDrops = u.drops;
