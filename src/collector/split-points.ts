@@ -147,7 +147,7 @@ export async function alignCaptureRanges(path: string, size: number, ranges: rea
   const bounds = ranges.map((r, i) => (i === 0 ? r.start : cut(r.start)));
   bounds.push(ranges[ranges.length - 1]!.end);
   // A second read: where TCP messages and fragmented datagrams in progress make a range start earlier.
-  const spans = bounds[0]! > 0 || ranges.length > 1 ? await reassemblySpans(path) : undefined;
+  const spans = bounds[0]! > 0 || ranges.length > 1 ? await reassemblySpans(path, bounds.slice(0, -1).filter((b) => b > 0)) : undefined;
   return ranges.map((r, i) => {
     const start = bounds[i]!;
     const end = bounds[i + 1]!;

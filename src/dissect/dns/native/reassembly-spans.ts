@@ -21,8 +21,10 @@
  * reading starts; they are counted (tcp_flows_evicted,
  * ip_fragment_datagrams_evicted) as before.
  *
- * Memory: two numbers per run (a message split over segments whose flow is
- * still relevant) and per fragmented datagram.
+ * Memory: two numbers per run of a live flow (a message split over
+ * segments); when a flow ends, its runs are kept only if it was alive at a
+ * range start (most DNS-over-TCP connections are short and are not), a
+ * fragmented datagram only if it straddles one.
  */
 import { CaptureReader, type PacketSink } from './capture-reader.ts';
 import { DnsFrameDecoder } from './frame-decoder.ts';
@@ -47,6 +49,25 @@ class SpanCollector implements ReassemblyObserver {
   readonly lives = new Map<string, Life>();
   readonly groups: SpanGroup[] = [];
   readonly fragments: number[] = [];
+  /** Range starts, ascending: spans that hold none of them cannot matter. */
+  readonly #starts: readonly number[];
+
+  constructor(starts: readonly number[]) {
+    this.#starts = starts;
+  }
+
+  /** Whether a range starts in (a, b]. */
+  #straddles(a: number, b: number): boolean {
+    const s = this.#starts;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid]! <= a) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < s.length && s[lo]! <= b;
+  }
 
   tcpSegment(key: string, resync: boolean, reset: boolean): void {
     let life = this.lives.get(key);
@@ -75,11 +96,11 @@ class SpanCollector implements ReassemblyObserver {
   }
 
   datagram(firstAt: number): void {
-    if (firstAt < this.at) this.fragments.push(firstAt, this.at);
+    if (firstAt < this.at && this.#straddles(firstAt, this.at)) this.fragments.push(firstAt, this.at);
   }
 
   private retire(life: Life): void {
-    if (life.runs.length > 0) this.groups.push({ last: life.last, spans: life.runs });
+    if (life.runs.length > 0 && this.#straddles(life.runs[0]!, life.last)) this.groups.push({ last: life.last, spans: life.runs });
   }
 
   finish(): SpanGroup[] {
@@ -101,11 +122,14 @@ export interface ReassemblySpans {
   readonly spans: number;
 }
 
-/** Reads the whole capture once for its reassembly spans; offsets are those of packet data, as ranges key on. */
-export async function reassemblySpans(file: string): Promise<ReassemblySpans> {
+/**
+ * Reads the whole capture once for the reassembly spans that matter to ranges starting at `starts`
+ * (record offsets, ascending); span offsets are those of packet data, as ranges key on.
+ */
+export async function reassemblySpans(file: string, starts: readonly number[]): Promise<ReassemblySpans> {
   const reader = new CaptureReader(file);
   const decoder = new DnsFrameDecoder();
-  const collector = new SpanCollector();
+  const collector = new SpanCollector(starts);
   decoder.emitRows = false;
   decoder.observer = collector;
   const sink: PacketSink = {
