@@ -137,7 +137,9 @@ class FlowColumns {
 
   write(rec: FlowRecord): void {
     const time = rec.time as ReceivedTime;
-    const [s, i, b] = [this.#s, this.#i, this.#b];
+    const s = this.#s;
+    const i = this.#i;
+    const b = this.#b;
     s[0]!.push(time[0]);
     b[0]!.push(time[1]);
     i[0]!.push(time[2]);

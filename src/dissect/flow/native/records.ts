@@ -68,7 +68,8 @@ export type Problem = (reason: string, raw?: Uint8Array) => void;
 const TWO32 = 4294967296;
 
 /** Data bytes each decoded V3 element needs (nfxV3.h struct sizes, or what is read of them). */
-const MIN_DATA: Readonly<Record<number, number>> = { 1: 48, 2: 8, 3: 32, 4: 12, 5: 24, 7: 8, 12: 4, 13: 16, 31: 12, 32: 36 };
+const MIN_DATA = new Uint8Array(65536);
+for (const [type, need] of [[1, 48], [2, 8], [3, 32], [4, 12], [5, 24], [7, 8], [12, 4], [13, 16], [31, 12], [32, 36]] as const) MIN_DATA[type] = need;
 
 /**
  * IPv4 text by address: flows repeat addresses (exporters, servers), and a
@@ -76,11 +77,12 @@ const MIN_DATA: Readonly<Record<number, number>> = { 1: 48, 2: 8, 3: 32, 4: 12, 
  */
 const V4_TEXT = new Map<number, string>();
 function v4(a: number): string {
-  let s = V4_TEXT.get(a);
+  const key = a | 0; // a small integer key (u32 above 2^31 would be a heap number)
+  let s = V4_TEXT.get(key);
   if (s === undefined) {
     if (V4_TEXT.size >= 1 << 16) V4_TEXT.clear();
     s = ipv4Text(a);
-    V4_TEXT.set(a, s);
+    V4_TEXT.set(key, s);
   }
   return s;
 }
@@ -242,7 +244,7 @@ export class RecordDecoder {
       if (len < 4 || e + len > end) return `element ${k + 1} of ${n} (type ${type}) has length ${len}, beyond the record`;
       const d = e + 4;
       const data = len - 4;
-      const need = MIN_DATA[type] ?? 0;
+      const need = MIN_DATA[type]!;
       if (data < need) return `element type ${type} has ${data} data bytes, needs ${need}`;
       switch (type) {
         case 1: // generic flow
