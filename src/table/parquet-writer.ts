@@ -45,9 +45,9 @@ export class ParquetWriter {
 
   async #filler(schema: TableSchema): Promise<ChunkFiller> {
     let filler = this.#staged.get(schema.name);
+    const cols = schema.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.type]}`).join(', ');
+    await this.#connection.run(`CREATE OR REPLACE TABLE "stage_${schema.name}" (${cols})`);
     if (!filler) {
-      const cols = schema.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.type]}`).join(', ');
-      await this.#connection.run(`CREATE TABLE "stage_${schema.name}" (${cols})`);
       filler = new ChunkFiller(schema);
       this.#staged.set(schema.name, filler);
     }
@@ -70,7 +70,9 @@ export class ParquetWriter {
       }
       await this.#connection.run(`COPY ${table} TO ${quoteSqlString(path)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
     } finally {
-      await this.#connection.run(`DELETE FROM ${table}`);
+      // Dropped, not emptied: an in-memory table never checkpoints, so DELETE would keep every
+      // row group it ever held (the worker's memory grew with each part).
+      await this.#connection.run(`DROP TABLE ${table}`);
     }
   }
 
