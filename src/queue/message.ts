@@ -54,9 +54,15 @@ export function encodeFileMessage(source: SourceRef, range?: FileRange): Buffer 
   return Buffer.from(JSON.stringify(range ? { v: 1, kind: 'file', source, range } : { v: 1, kind: 'file', source }));
 }
 
-/** Splits a file of `size` bytes into about `chunkBytes` ranges (at least `minChunks` when it is that large). */
+/**
+ * Splits a file of `size` bytes into about `chunkBytes` ranges (at least
+ * `minChunks` when it is that large). Past `minChunks` (the worker count) the
+ * count is rounded up to a multiple of it, so that every worker gets the same
+ * share: 3 ranges on 2 workers would leave one worker two thirds of the file.
+ */
 export function fileRanges(size: number, chunkBytes: number, minChunks: number, lookback: number): FileRange[] {
-  const count = Math.max(1, Math.ceil(size / chunkBytes), Math.min(minChunks, Math.floor(size / lookback)));
+  let count = Math.max(1, Math.ceil(size / chunkBytes), Math.min(minChunks, Math.floor(size / lookback)));
+  if (minChunks > 1 && count > minChunks) count = Math.max(count, Math.min(Math.ceil(count / minChunks) * minChunks, Math.floor(size / lookback)));
   const step = Math.ceil(size / count);
   return Array.from({ length: count }, (_, index) => ({
     index, count, start: index * step, end: index === count - 1 ? size : (index + 1) * step, lookback,

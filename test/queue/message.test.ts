@@ -87,6 +87,8 @@ test('large files split into byte ranges that tile the file, and ranges round-tr
   }
   assert.equal(fileRanges(104_000_000, 32 << 20, 2, 1 << 20).length, 4);
   assert.equal(fileRanges(10_000_000, 32 << 20, 2, 1 << 20).length, 2, 'at least one chunk per worker');
+  assert.equal(fileRanges(80_000_000, 32 << 20, 2, 1 << 20).length, 4, 'a multiple of the worker count: every worker the same share');
+  assert.equal(fileRanges(350_000_000, 32 << 20, 4, 1 << 20).length, 12);
   const big = { ...source, size: 1000 };
   const range = { index: 1, count: 2, start: 500, end: 1000, lookback: 100 };
   assert.deepEqual(decodeMessage(encodeFileMessage(big, range)), { v: 1, kind: 'file', source: big, range });
