@@ -14,8 +14,9 @@
  *    pcapng) and nfcapd files (a real nfcapd fed with NetFlow), plus public
  *    fixtures from ../shared/fixtures when present. The expected multiset of
  *    rows is what a fault-free `start --once` makes of the same files in a
- *    separate installation (the dissectors themselves are checked against
- *    tshark, nfdump and the generators by test/e2e/standalone.test.ts).
+ *    separate installation, and those expected rows are checked in turn against
+ *    truth the project did not compute (scripts/chaos-oracle.ts: nfdump's rows,
+ *    tshark's responses, the generator's records).
  * 2. `start <pipeline> --workers N` for flow, dns and proxy (not --once), with
  *    SPOT_CHAOS_DELAY_MS so the product pauses at its crash-sensitive points
  *    (ledger 'taken' -> archive -> queue ack -> ledger 'queued'; parts in place
@@ -50,7 +51,8 @@ import { runQuery } from '../src/query/query.ts';
 import { quoteSqlString } from '../src/table/parquet-writer.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { dnsQueryFrame, dnsResponseFrame, pcapBytes, pcapngBytes, type CapturePacket } from '../test/helpers/pcap-writer.ts';
-import { SPOT_ORDER, makeProxyRecords, proxyLog } from '../test/helpers/proxy-lines.ts';
+import { SPOT_ORDER, expectedProxyRow, makeProxyRecords, proxyLog } from '../test/helpers/proxy-lines.ts';
+import { checkAgainstOracles } from './chaos-oracle.ts';
 import { seededRandom } from '../test/helpers/random.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -97,6 +99,8 @@ interface Input {
   readonly source: string;
   readonly size: number;
   readonly origin: 'generated' | 'fixture';
+  /** Generated proxy logs: the rows the generator says they hold (checked by chaos-oracle.ts). */
+  readonly truth?: readonly (readonly unknown[])[];
 }
 
 function dnsPackets(n: number, startEpoch: number, salt: number): CapturePacket[] {
@@ -121,11 +125,11 @@ function walkFiles(dir: string): string[] {
 
 async function makeWorkload(dir: string): Promise<Input[]> {
   const inputs: Input[] = [];
-  const add = (pipeline: Pipeline, name: string, content: Buffer | string, origin: Input['origin'] = 'generated') => {
+  const add = (pipeline: Pipeline, name: string, content: Buffer | string, origin: Input['origin'] = 'generated', truth?: Input['truth']) => {
     const path = join(dir, pipeline, name);
     mkdirSync(join(dir, pipeline), { recursive: true });
     writeFileSync(path, content);
-    inputs.push({ pipeline, name, source: path, size: statSync(path).size, origin });
+    inputs.push({ pipeline, name, source: path, size: statSync(path).size, origin, truth });
   };
   const n = long ? { proxy: 200, dns: 60, flow: 16, fixtures: 1000 } : { proxy: 48, dns: 20, flow: 6, fixtures: 6 };
   for (let i = 0; i < n.proxy; i++) {
@@ -134,7 +138,8 @@ async function makeWorkload(dir: string): Promise<Input[]> {
       seed: seed + i, startMs: Date.UTC(2026, 0, 1 + (i % 3), (i * 5) % 24, i % 60), stepMs: 1_700,
     });
     const header = i % 4 === 1;
-    add('proxy', `access-${String(i).padStart(3, '0')}.log`, proxyLog(records, header ? { order: [...SPOT_ORDER].reverse(), header } : {}));
+    add('proxy', `access-${String(i).padStart(3, '0')}.log`, proxyLog(records, header ? { order: [...SPOT_ORDER].reverse(), header } : {}),
+      'generated', records.map((r) => expectedProxyRow(r)));
   }
   for (let i = 0; i < n.dns; i++) {
     const packets = dnsPackets(i % 6 === 2 ? 700 : 30 + Math.floor(rand() * 200), Date.UTC(2026, 1, 1 + (i % 2), (i * 7) % 24) / 1000, i);
@@ -447,6 +452,10 @@ async function main(): Promise<number> {
   const expected = await tableRows(ref.store);
   const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
   say(`expected rows (fault-free run): ${expectedTotal} in ${Math.max(...refRuns.map((r) => r.ms))} ms`);
+  // ... and those expected rows against truth the project did not compute (nfdump, tshark, the generator, Spot's parser).
+  const refRows = Object.fromEntries(await Promise.all(NAMES.map(async (p) => [PIPELINES[p], (await runQuery(ref.store, `SELECT * FROM ${PIPELINES[p]}`)).rows] as const))) as unknown as Parameters<typeof checkAgainstOracles>[1];
+  const oracle = checkAgainstOracles(inputs, refRows);
+  say(`oracle: ${oracle.figures}${oracle.problems.length ? ` (${oracle.problems.length} disagreements)` : ', all agree'}`);
 
   // The chaos installation, its store on a small tmpfs when we may mount one.
   const inst = install(join(work, 'chaos'));
@@ -575,7 +584,7 @@ async function main(): Promise<number> {
   await sleep(300);
   const finals = await Promise.all(NAMES.map((p) => runOnce(inst, p, join(work, `final-${p}.log`), long ? 600_000 : 150_000)));
   finalKill.recoveryMs = Math.max(...finals.map((r) => r.ms));
-  const problems: string[] = [];
+  const problems: string[] = [...oracle.problems];
   finals.forEach((r, k) => { if (r.code !== 0) problems.push(`final start --once of ${NAMES[k]} exited ${r.code} (see ${work}/final-${NAMES[k]}.log)`); });
 
   if (opt.sabotage) {
