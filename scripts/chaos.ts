@@ -390,7 +390,9 @@ class Disk {
 
 // ------------------------------------------------------------------ delivery of inputs
 
-async function deliver(input: Input, inst: Install, mode: 'rename' | 'inplace' | 'append'): Promise<void> {
+type Delivery = 'rename' | 'inplace' | 'append' | 'grow';
+
+async function deliver(input: Input, inst: Install, mode: Delivery): Promise<void> {
   const dest = join(inst.collect(input.pipeline), input.name);
   const past = new Date(Date.now() - 60_000);
   if (mode === 'rename') {
@@ -401,6 +403,18 @@ async function deliver(input: Input, inst: Install, mode: 'rename' | 'inplace' |
   } else if (mode === 'inplace') {
     copyFileSync(input.source, dest);
     utimesSync(dest, past, past);
+  } else if (mode === 'grow') {
+    // A log that keeps growing after it was ingested (whole lines, pauses longer than settle_seconds):
+    // each version is taken, and only its new lines may reach the table, while kills go on.
+    const bytes = readFileSync(input.source);
+    const ends: number[] = [];
+    for (let at = bytes.indexOf(10); at >= 0; at = bytes.indexOf(10, at + 1)) ends.push(at + 1);
+    const cuts = [0, ...[0.25, 0.5, 0.75].map((f) => ends[Math.floor(f * (ends.length - 1))] ?? 0), bytes.length];
+    writeFileSync(dest, bytes.subarray(0, cuts[1]));
+    for (let i = 1; i < cuts.length - 1; i++) {
+      await sleep(between(1300, 3500));
+      appendFileSync(dest, bytes.subarray(cuts[i], cuts[i + 1]));
+    }
   } else {
     // A writer still appending: the collector must wait until the file settles.
     const bytes = readFileSync(input.source);
@@ -482,10 +496,13 @@ async function main(): Promise<number> {
   let faults = 0;
   const delivered: Record<Pipeline, number> = { flow: 0, dns: 0, proxy: 0 };
   const pendingDeliveries: Promise<void>[] = [];
+  let grown = 0;
   const queue = shuffle([...inputs]);
   const deliverSome = (k: number) => {
     for (const input of queue.splice(0, k)) {
-      const mode = pickOne(['rename', 'rename', 'inplace', 'append'] as const);
+      const mode: Delivery = input.pipeline === 'proxy' && input.origin === 'generated' && rand() < 0.35 ? 'grow'
+        : pickOne(['rename', 'rename', 'inplace', 'append'] as const);
+      if (mode === 'grow') grown++;
       pendingDeliveries.push(deliver(input, inst, mode).then(() => { delivered[input.pipeline]++; }));
     }
   };
@@ -637,6 +654,9 @@ async function main(): Promise<number> {
   }
   const ledgerParts = new Map((ledger.prepare('SELECT rel, rows FROM parts').all() as { rel: string; rows: number }[]).map((r) => [r.rel, r.rows]));
   const ledgerRows = [...ledgerParts.values()].reduce((a, b) => a + b, 0);
+  // Versions taken of the grown logs beyond their first: growth really reached the ledger mid-run.
+  const laterVersions = Number((ledger.prepare(`SELECT COUNT(*) - COUNT(DISTINCT path) AS n FROM files WHERE pipeline = 'proxy'`).get() as { n: number }).n);
+  if (grown > 0 && laterVersions === 0) problems.push(`${grown} logs grew, yet the ledger holds no later version of any`);
   ledger.close();
   const progress = NAMES.map((p) => observer.progress(p));
   observer.close();
@@ -669,6 +689,7 @@ async function main(): Promise<number> {
   console.log(`  inputs:   ${inputs.length} files, ${(bytes / 1e6).toFixed(1)} MB; ${archived} archived byte for byte`);
   console.log(`  store:    ${parquet.length} parquet parts, all ${unreadable === 0 ? 'readable' : `readable but ${unreadable}`}; ${visibleTemps.length} visible temp files; ${hiddenTemps.length} hidden leftovers (dot files, invisible to readers)`);
   console.log(`  queue:    backlog ${progress.map((p, k) => `${NAMES[k]} ${p.backlog}`).join(', ')}`);
+  console.log(`  growth:   ${grown} proxy logs grew in three steps while the daemons ran; ${laterVersions} later versions taken (only their new lines ingested)`);
   console.log(`  faults:   ${faults} disk-full periods${disk.mounted ? '' : ' (skipped: no tmpfs)'}`);
   console.log(`  kills:    ${kills.length}`);
   for (const k of kills) {
