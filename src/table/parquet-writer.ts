@@ -39,7 +39,10 @@ export class ParquetWriter {
   }
 
   static async create(): Promise<ParquetWriter> {
-    const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+    // DuckDB's allocator hands freed memory back to the system after each part, rather than keeping
+    // it past 512 MiB of bulk frees: ~50 MiB less RSS per worker for ~5% more CPU (page faults),
+    // measured by writing 50,000-row flow parts in a loop.
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', allocator_bulk_deallocation_flush_threshold: '1MB' });
     return new ParquetWriter(await instance.connect());
   }
 
