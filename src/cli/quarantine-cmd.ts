@@ -86,7 +86,7 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
           continue;
         }
         const grown = file.startOffset > 0 && file.startOffset < file.size;
-        if (grown && !supportsByteRanges(pipeline)) {
+        if (grown && !supportsByteRanges(pipeline, e.name)) {
           results.push({ pipeline: e.pipeline, name: e.name, kind: e.kind,
             outcome: `not retried: only its bytes from ${file.startOffset} on are new, and the ${pipeline.dissector} dissector cannot start mid-file` });
           continue;

@@ -226,9 +226,9 @@ export class Collector {
     }
   }
 
-  /** True when this pipeline's dissector can start mid-file (byte ranges): growing files resume. */
-  get #resumable(): boolean {
-    return this.#d.skipConversion === true || supportsByteRanges(this.#d.pipeline);
+  /** True when the dissector of file `name` can start mid-file (byte ranges): growing files resume, large ones are shared. */
+  #resumable(name: string): boolean {
+    return this.#d.skipConversion === true || supportsByteRanges(this.#d.pipeline, name);
   }
 
   /**
@@ -248,7 +248,7 @@ export class Collector {
           continue;
         }
         const source = this.#sourceOf(nameOfPath(v.path), v.archive, v.fingerprint, v.size);
-        if (v.startOffset > 0 && v.startOffset < v.size && !this.#resumable) {
+        if (v.startOffset > 0 && v.startOffset < v.size && !this.#resumable(nameOfPath(v.path))) {
           await this.#refuseGrowth(source, v);
           continue;
         }
@@ -354,7 +354,7 @@ export class Collector {
         await store.publish(localCopy, archive);
         await chaosPause();
       };
-      if (startOffset > 0 && startOffset < c.size && !this.#resumable) {
+      if (startOffset > 0 && startOffset < c.size && !this.#resumable(c.input.name)) {
         await publish();
         await this.#refuseGrowth(source, version);
         return true;
@@ -459,7 +459,7 @@ export class Collector {
    */
   async #referenceRanges(source: SourceRef, from: number, local: string): Promise<FileRange[]> {
     const n = this.#d.partitions;
-    const ranges = this.#resumable ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
+    const ranges = this.#resumable(source.name) ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
       .map((r) => ({ ...r, start: r.start + from, end: r.end + from })) : [];
     // Captures and logs: cuts on exact record / line boundaries, so that each worker reads only its own bytes.
     if (ranges.length > 1 && !this.#d.skipConversion) {

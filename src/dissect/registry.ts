@@ -46,7 +46,14 @@ function specOf(pipeline: PipelineConfig): DissectorSpec | undefined {
   return Object.hasOwn(byName, pipeline.dissector) ? byName[pipeline.dissector] : undefined;
 }
 
-export function supportsByteRanges(pipeline: PipelineConfig): boolean {
+/**
+ * Whether file `name` of the pipeline can be read in byte ranges (shared by
+ * several workers, or resumed mid-file). Never for a listener segment: its
+ * records only decode in order from its header (templates change inside it),
+ * so the segment dissector reads it whole, whatever the pipeline's dissector.
+ */
+export function supportsByteRanges(pipeline: PipelineConfig, name: string): boolean {
+  if (pipeline.type === 'flow' && name.endsWith(SEGMENT_SUFFIX)) return false;
   return specOf(pipeline)?.ranged ?? false;
 }
 
