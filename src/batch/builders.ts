@@ -365,6 +365,8 @@ export class StringBuilder {
   #indices: Int32Array | null = null;
   #dict: Utf8Buffer | null = null;
   #lookup: Map<string, number> | null = null;
+  #lastValue: string | undefined = undefined;
+  #lastIndex = 0;
   readonly #v = new Validity();
 
   constructor(capacity = 1024, dictionary = false) {
@@ -380,7 +382,8 @@ export class StringBuilder {
   push(s: string): void {
     if (this.#dictionary) {
       const i = this.#reserveIndex();
-      let k = this.#lookup!.get(s);
+      // The same value as the row before (a receive second, an exporter, a protocol): no lookup.
+      let k = s === this.#lastValue ? this.#lastIndex : this.#lookup!.get(s);
       if (k === undefined) {
         k = this.#dict!.length;
         if (k >= DICT_MIN_ENTRIES && (k * 2 > this.length || k >= DICT_MAX_ENTRIES)) {
@@ -392,6 +395,8 @@ export class StringBuilder {
         this.#lookup!.set(s, k);
         this.#dict!.push(s);
       }
+      this.#lastValue = s;
+      this.#lastIndex = k;
       this.#indices![i] = k;
       if (this.#v.bits !== null) this.#v.setValid(i);
       return;
@@ -444,6 +449,7 @@ export class StringBuilder {
       const out: StringVector = { type: 'STRING', encoding: 'dict', length, indices: this.#indices!.slice(0, length), dictionary: this.#dict!.take(), ...v };
       this.#dict = new Utf8Buffer(64, 1024);
       this.#lookup = new Map();
+      this.#lastValue = undefined;
       this.length = 0;
       void capacity;
       return out;
@@ -483,6 +489,7 @@ export class StringBuilder {
     this.#indices = null;
     this.#dict = null;
     this.#lookup = null;
+    this.#lastValue = undefined;
   }
 }
 
