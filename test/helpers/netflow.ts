@@ -29,6 +29,7 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isIPv6 } from 'node:net';
+import { udpSocketStats } from '../../src/listen/udp-stats.ts';
 import { seededRandom } from './random.ts';
 
 export interface SentFlow {
@@ -340,6 +341,12 @@ async function startNfcapd(bin: string, dir: string, port: number, host = '127.0
   return { child, log: () => log, exited };
 }
 
+/** Resolves once nothing waits in the receive queue of the socket(s) on `port` (udp or udp6), or after `timeoutMs`. */
+async function socketDrained(port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (((await udpSocketStats(port))?.rxQueue ?? 0) !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+}
+
 /** Sends `flows` to a fresh nfcapd and returns the files it wrote. */
 /** Resolves once the receive queue of the UDP socket bound to 127.0.0.1:`port` is empty (/proc/net/udp), or after `timeoutMs`. */
 export async function udpQueueDrained(port: number, timeoutMs = 10_000): Promise<void> {
@@ -467,16 +474,20 @@ export async function sendToNfcapd(datagrams: readonly (Uint8Array | SourcedData
       const [data, from] = d instanceof Uint8Array ? [d, host] : [d.data, d.from ?? host];
       const sock = await socketFor(from);
       await new Promise<void>((resolve, reject) => sock.send(data, port, host, (err) => (err ? reject(err) : resolve())));
-      if (i % 32 === 31) await new Promise((r) => setTimeout(r, 5));
+      // Flow control on the kernel's queue (udp and udp6): a busy machine must not make the oracle drop datagrams.
+      if (i % 16 === 15) await socketDrained(port);
     }
   } finally {
     for (const s of sockets.values()) s.close();
   }
   const sentToMs = Date.now();
+  await socketDrained(port);
   await new Promise((r) => setTimeout(r, 300));
+  const drops = (await udpSocketStats(port))?.drops ?? 0;
   running.child.kill('SIGTERM');
   const code = await running.exited;
   if (code !== 0) throw new Error(`nfcapd exited with ${code}: ${running.log()}`);
+  if (drops > 0) throw new Error(`the kernel dropped ${drops} datagram(s) sent to ${options.nfcapd ?? 'nfcapd'}: its rows would be short`);
   const files = (await readdir(dir)).filter((n) => /^nfcapd\.\d{12}$/.test(n)).sort().map((n) => join(dir, n));
   return { files, dir, log: running.log(), sentFromMs, sentToMs };
 }

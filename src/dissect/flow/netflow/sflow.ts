@@ -41,7 +41,10 @@
  *     1023..1026   IPv4 / IPv6 tunnel records, laid out as 3 / 4
  *     2100, 2101   socket IPv4 / IPv6: u32 protocol, local, remote address,
  *                  u32 local port, u32 remote port
- *     others       skipped by their length
+ *     1013         wifi payload: u32 cipher suite, then a raw header record
+ *     others sfcapd reads (user, url, MPLS, NAT, application, ...): read as
+ *                  sfcapd reads them (SFCAPD_LAYOUTS), not used
+ *     the rest     skipped by their length
  *
  * sfcapd's rules reproduced (phaag/nfdump v1.7.1 src/sflow/sflow_nfdump.c,
  * sflow_process.c): every flow sample is one flow with first = last (tdur
@@ -61,8 +64,13 @@
  * reason) wherever sfcapd aborts the rest of a datagram: a read past its
  * end, an unknown address type or raw-header protocol, a record or sample
  * whose contents do not fill its length. Flows decoded before the problem
- * are kept, as sfcapd keeps them. Every loop consumes at least 4 bytes, so
- * lengths cannot make it loop.
+ * are kept, as sfcapd keeps them. A raw IPv6 header of another IP version
+ * (sfcapd logs it and goes on) is reported too, its flow kept. Every loop
+ * consumes at least 4 bytes, so lengths cannot make it loop.
+ *
+ * One deliberate difference: raw-header bytes past the end of the datagram
+ * (a transport header cut short in its last record) read as 0, where sfcapd
+ * reads whatever its receive buffer still holds from earlier datagrams.
  */
 import { FlowRecord, protoName, receivedTimeFromMs, tcpFlagsString } from '../flow-row.ts';
 import type { DatagramMeta } from './decoder.ts';
@@ -79,6 +87,12 @@ export interface SflowResult {
   counterSamples: number;
   /** Why the datagram (or its rest) could not be decoded. */
   problem?: string;
+  /**
+   * A raw header was read past the end of the datagram (a transport header
+   * cut short in the last record); those bytes count as 0, where sfcapd reads
+   * whatever its receive buffer still holds.
+   */
+  readPastEnd?: true;
 }
 
 /** Receives each flow with the sender address and the sub-agent id. */
@@ -98,6 +112,37 @@ const HEADER_80211 = 15;
 /** Raw-header protocols sfcapd knows but does not decode (no addresses). */
 const HEADER_NO_DECODE = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 14, 16, 17]);
 const IPV6_EXTENSIONS = new Set([0, 43, 44, 51, 60]);
+
+/**
+ * What sfcapd 1.7.1 (built without DEVEL, as Debian's is) reads of the flow
+ * records it does not use, so that a record whose length disagrees aborts
+ * the datagram where sfcapd's length check does. `str` is u32 length +
+ * bytes, `stack` u32 depth + depth x u32, `bN` N bytes (padded to 4). Its
+ * MPLS tunnel/VC/FTN/LDP-FEC, decap and VNI readers read nothing outside
+ * DEVEL builds, and its Wi-Fi rx/tx readers skip the SSID string: so those
+ * records as the spec lays them out fail its check (and are reported here).
+ */
+const SFCAPD_LAYOUTS = new Map<number, readonly string[]>([
+  [1004, ['u32', 'str', 'u32', 'str']], // user: charset, source user, charset, destination user
+  [1005, ['u32', 'str', 'str']], // url: direction, url, host
+  [1006, ['addr', 'stack', 'stack']], // mpls: next hop, input and output label stacks
+  [1007, ['addr', 'addr']], // nat: source, destination
+  [1008, []], [1009, []], [1010, []], [1011, []], // MPLS tunnel, VC, FTN, LDP FEC
+  [1012, ['stack']], // vlan tunnel
+  [1014, ['b6', 'u32', 'u32', 'u64', 'u32', 'u32', 'u32']], // wifi rx
+  [1015, ['b6', 'u32', 'u32', 'u32', 'u32', 'u32', 'u64', 'u32']], // wifi tx
+  [1020, ['u32', 'u32']], // nat ports
+  [1027, []], [1028, []], [1029, []], [1030, []], // decap out/in, VNI out/in
+  [2102, ['u32', 'b4', 'b4', 'u32', 'u32']], // proxy socket IPv4
+  [2103, ['u32', 'b16', 'b16', 'u32', 'u32']], // proxy socket IPv6
+  [2200, ['u32', 'u32', 'str', 'u32', 'u32', 'u32', 'u32']], // memcache
+  [2201, ['u32', 'u32', 'str', 'str', 'str', 'str', 'str', 'str', 'u64', 'u32', 'u32']], // http
+  [2206, ['u32', 'u32', 'str', 'str', 'str', 'str', 'str', 'str', 'str', 'u64', 'u64', 'u32', 'u32']], // http2
+  [2202, ['str', 'str', 'str', 'str', 'u64', 'u64', 'u32', 'u32']], // application
+  [2203, ['str', 'str', 'str']], // application context
+  [2204, ['str']], [2205, ['str']], // application actors
+  [2209, Array<string>(12).fill('u32')], // tcp info
+]);
 
 /** What one flow sample sets (sfcapd clears it per sample). */
 class Sample {
@@ -152,6 +197,9 @@ export class SflowDecoder {
   /** Read cursor (absolute offset). */
   #p = 0;
   #why = '';
+  /** A problem sfcapd only logs (the datagram goes on): reported once decoding ends. */
+  #note: string | undefined;
+  #pastEnd = false;
 
   /** Without onFlow only counts (the listener's accounting). */
   constructor(onFlow?: SflowSink) {
@@ -163,6 +211,8 @@ export class SflowDecoder {
     this.#b = b;
     this.#dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
     this.#p = 0;
+    this.#note = undefined;
+    this.#pastEnd = false;
     try {
       const version = this.#u32('datagram version');
       if (version !== 5) {
@@ -177,7 +227,7 @@ export class SflowDecoder {
       for (let i = 0; i < samples; i++) {
         if (this.#p >= b.length) {
           r.problem = `sFlow datagram ends after sample ${i} of ${samples}`;
-          return r;
+          break;
         }
         const format = this.#u32('sample format');
         if (format === 1 || format === 3) {
@@ -192,6 +242,8 @@ export class SflowDecoder {
       if (!(err instanceof Abort)) throw err;
       r.problem = this.#why;
     }
+    if (this.#note) r.problem ??= this.#note;
+    if (this.#pastEnd) r.readPastEnd = true;
     return r;
   }
 
@@ -240,7 +292,9 @@ export class SflowDecoder {
 
   /** A byte of the datagram; sfcapd reads raw-header bytes in place, past the header's end too (0 past the datagram). */
   #byte(o: number): number {
-    return o < this.#b.length ? this.#b[o]! : 0;
+    if (o < this.#b.length) return this.#b[o]!;
+    this.#pastEnd = true;
+    return 0;
   }
 
   #u16at(o: number): number {
@@ -347,8 +401,28 @@ export class SflowDecoder {
         this.#skip(8, 'socket ports');
         break;
       }
-      default:
-        this.#skip(len, `flow record (format ${format})`);
+      case 1013:
+        this.#u32('wifi cipher suite');
+        this.#rawHeader();
+        break;
+      default: {
+        const layout = SFCAPD_LAYOUTS.get(format);
+        if (layout) this.#readLayout(layout, format);
+        else this.#skip(len, `flow record (format ${format})`);
+      }
+    }
+  }
+
+  /** Reads a record the way sfcapd's reader for it does (SFCAPD_LAYOUTS). */
+  #readLayout(layout: readonly string[], format: number): void {
+    const what = `flow record (format ${format})`;
+    for (const op of layout) {
+      if (op === 'u32') this.#u32(what);
+      else if (op === 'u64') this.#skip(8, what);
+      else if (op === 'str') this.#skip(this.#u32(what), `string in ${what}`);
+      else if (op === 'addr') this.#address(`address in ${what}`);
+      else if (op === 'stack') this.#skip((this.#u32(what) * 4) >>> 0, `label stack in ${what}`); // sfcapd's u32 product
+      else this.#skip(Number(op.slice(1)), what); // bN: N bytes
     }
   }
 
@@ -393,9 +467,9 @@ export class SflowDecoder {
     const hlen = this.#u32('header length');
     s.hStart = this.#skip(hlen, 'sampled header');
     s.hEnd = s.hStart + hlen;
-    if (!this.#onFlow) {
-      // counting only: the header's contents never abort a datagram, only an undefined protocol does
-      if (protocol !== HEADER_ETHERNET && protocol !== HEADER_IPV4 && protocol !== HEADER_IPV6 && protocol !== HEADER_80211 && !HEADER_NO_DECODE.has(protocol)) this.#abort(`sFlow raw header protocol ${protocol} is undefined`);
+    if (!this.#onFlow && protocol !== HEADER_IPV6) {
+      // counting only: these headers' contents never make a problem, only an undefined protocol does
+      if (protocol !== HEADER_ETHERNET && protocol !== HEADER_IPV4 && protocol !== HEADER_80211 && !HEADER_NO_DECODE.has(protocol)) this.#abort(`sFlow raw header protocol ${protocol} is undefined`);
       return;
     }
     if (protocol === HEADER_ETHERNET) this.#linkLayer();
@@ -490,7 +564,10 @@ export class SflowDecoder {
     const end = s.hEnd;
     let p = s.hStart + s.offsetIPv6;
     if (end - p < 40) return;
-    if (this.#byte(p) >> 4 !== 6) return;
+    if (this.#byte(p) >> 4 !== 6) {
+      this.#note ??= `sFlow raw IPv6 header at byte ${p} has IP version ${this.#byte(p) >> 4}`;
+      return;
+    }
     s.tos = ((this.#byte(p) & 15) << 4) + (this.#byte(p + 1) >> 4);
     let next = this.#byte(p + 6);
     s.src6.set(this.#b.subarray(p + 8, p + 24));

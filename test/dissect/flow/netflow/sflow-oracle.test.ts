@@ -59,8 +59,9 @@ test('bad sFlow (random bytes, truncated, lengths that overrun or would loop, un
   const counting = new SflowDecoder();
   const mix = sflowMix(100, { seed: 5 }).datagrams;
   for (const d of [...bad, ...mix]) {
-    const full = new SflowDecoder(() => {}).decode(d.data, { exporter: d.from, arrivalMs: 0 });
-    assert.deepEqual(counting.decode(d.data, { exporter: d.from, arrivalMs: 0 }), full);
+    const { readPastEnd: _, ...full } = new SflowDecoder(() => {}).decode(d.data, { exporter: d.from, arrivalMs: 0 });
+    const { readPastEnd: __, ...counted } = counting.decode(d.data, { exporter: d.from, arrivalMs: 0 });
+    assert.deepEqual(counted, full);
   }
   // sfcapd logs an error for each of them too
   assert.ok(oracle.log.split('\n').filter((l) => /SFLOW: .*(error|exception|unexpected|unknown|undefined)/i.test(l)).length >= bad.length, oracle.log);
