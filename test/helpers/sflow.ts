@@ -2,8 +2,9 @@
  * Test-only sFlow v5 datagram writer: mixes like real switches and routers
  * send them (several agents on their own loopback source addresses, IPv4 and
  * IPv6 agent addresses, sub-agents, compact and expanded flow samples, raw
- * Ethernet headers with and without 802.1Q tags carrying IPv4/IPv6 with
- * TCP/UDP/ICMP/ICMPv6, raw IPv4 headers, fragments, sampled-IPv4 records,
+ * Ethernet headers with and without 802.1Q tags (QinQ, MPLS labels, 802.3 +
+ * SNAP too) carrying IPv4/IPv6 (hop-by-hop and fragment extension headers
+ * too) with TCP/UDP/ICMP/ICMPv6, raw IPv4 headers, fragments, sampled-IPv4 records,
  * extended switch/router/gateway records, an unknown enterprise record,
  * sampling rates from 1 to 4096, counter samples interleaved).
  *
@@ -71,6 +72,10 @@ export interface SampledPacket {
   readonly vlan?: number;
   /** IPv4 fragment offset (8-byte units); > 0: no transport header. */
   readonly fragmentOffset?: number;
+  /** IPv6 extension header before the transport header (hop-by-hop 0, fragment 44). */
+  readonly ipv6Extension?: 0 | 44;
+  /** How the Ethernet frame carries IP: plain, 802.1ad+802.1Q (QinQ), MPLS labels, or 802.3 + SNAP. */
+  readonly encapsulation?: 'qinq' | 'mpls' | 'snap';
 }
 
 /** Ethernet + IP + transport header bytes of a packet (what an agent copies into a raw header record). */
@@ -89,22 +94,41 @@ export function packetHeader(p: SampledPacket, withEthernet = true): Buffer {
     ip4(p.src).copy(ip, 12);
     ip4(p.dst).copy(ip, 16);
   } else {
-    ip = Buffer.alloc(40);
+    const ext = p.ipv6Extension;
+    ip = Buffer.alloc(ext === undefined ? 40 : 48);
     ip.writeUInt32BE(((6 << 28) | (p.tos << 20) | 0x12345) >>> 0, 0);
     ip.writeUInt16BE(Math.max(0, p.frameLength - 54), 4);
-    ip[6] = p.proto;
+    ip[6] = ext ?? p.proto;
     ip[7] = 64;
     ip6(p.src).copy(ip, 8);
     ip6(p.dst).copy(ip, 24);
+    if (ext !== undefined) {
+      ip[40] = p.proto; // next header
+      ip[41] = 0; // 8 bytes: hop-by-hop with a PadN option, or a fragment header (offset 0, more fragments)
+      if (ext === 0) ip.set([1, 4, 0, 0, 0, 0], 42);
+      else ip.writeUInt32BE(0x00010001, 42);
+    }
   }
   const frag = p.family === 4 && (p.fragmentOffset ?? 0) > 0;
   const payload = Buffer.alloc(24, 0x5a);
   const l3 = Buffer.concat([ip, frag ? Buffer.alloc(0) : l4, payload]);
   if (!withEthernet) return l3;
   const eth = Buffer.from([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e, 0x00, 0x25, 0x90, 0x01, 0x02, 0x03]);
-  const tag = p.vlan !== undefined ? Buffer.from([0x81, 0x00, (p.vlan >> 8) & 0x0f, p.vlan & 0xff]) : Buffer.alloc(0);
-  const type = Buffer.from(p.family === 4 ? [0x08, 0x00] : [0x86, 0xdd]);
-  return Buffer.concat([eth, tag, type, l3]);
+  const outer = p.encapsulation === 'qinq' ? Buffer.from([0x88, 0xa8, 0x00, 0x64]) : Buffer.alloc(0);
+  const tag = p.vlan !== undefined || outer.length ? Buffer.from([0x81, 0x00, ((p.vlan ?? 1) >> 8) & 0x0f, (p.vlan ?? 1) & 0xff]) : Buffer.alloc(0);
+  const ipType = Buffer.from(p.family === 4 ? [0x08, 0x00] : [0x86, 0xdd]);
+  if (p.encapsulation === 'mpls') {
+    // two labels (16, 3000), bottom of stack on the second, TTL 64
+    const labels = Buffer.from([0x00, 0x01, 0x00, 0x40, 0x00, 0xbb, 0x81, 0x40]);
+    return Buffer.concat([eth, tag, Buffer.from([0x88, 0x47]), labels, l3]);
+  }
+  if (p.encapsulation === 'snap') {
+    const llc = Buffer.from([0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00]);
+    const len = Buffer.alloc(2);
+    len.writeUInt16BE(Math.min(1500, llc.length + 2 + l3.length));
+    return Buffer.concat([eth, len, llc, ipType, l3]);
+  }
+  return Buffer.concat([eth, outer, tag, ipType, l3]);
 }
 
 function transport(p: SampledPacket): Buffer {
@@ -252,6 +276,8 @@ export function sflowMix(count: number, options: { seed?: number; agents?: numbe
         frameLength: pick([64, 90, 576, 1500, 1518, int(60, 1518), 9000]),
         vlan: rnd() < 0.3 ? int(1, 4094) : undefined,
         fragmentOffset: family === 4 && rnd() < 0.04 ? int(1, 100) : undefined,
+        ipv6Extension: family === 6 && rnd() < 0.1 ? pick([0, 44] as const) : undefined,
+        encapsulation: rnd() < 0.12 ? pick(['qinq', 'mpls', 'snap'] as const) : undefined,
       };
       const kind = rnd();
       const records: Array<readonly [number, Buffer]> = [];
