@@ -33,6 +33,8 @@ interface Track {
   lastMs: number;
   /** The sequence number the next datagram should carry, or -1 when unknown. */
   expect: number;
+  /** Its datagrams counter with the labels bound (prom-client hashes labels on every unbound inc: per datagram, that shows). */
+  counter?: { inc(value?: number): void };
 }
 
 export interface SocketStat {
@@ -73,7 +75,9 @@ export class ListenAccounting {
     t.datagrams++;
     t.lastMs = arrivalMs;
     const labels = { pipeline: this.#pipeline, exporter: t.exporter, domain: String(t.domain) };
-    metrics.listenDatagrams.inc({ ...labels, version: String(version) });
+    // (the "other" track folds exporters of any version: its datagrams keep their own version label)
+    if (t.version === version) (t.counter ??= metrics.listenDatagrams.labels({ ...labels, version: String(version) })).inc();
+    else metrics.listenDatagrams.inc({ ...labels, version: String(version) });
     if (version === 0) return;
     if (t.expect >= 0 && sequence !== t.expect) {
       const gap = (sequence - t.expect) >>> 0;
@@ -101,7 +105,7 @@ export class ListenAccounting {
     return {
       v: 1, pipeline: this.#pipeline, updatedMs: Date.now(),
       sockets: this.sockets.map((s) => ({ ...s })),
-      exporters: [...this.#tracks.values()].map(({ expect: _e, ...t }) => t),
+      exporters: [...this.#tracks.values()].map(({ expect: _e, counter: _c, ...t }) => t),
     };
   }
 

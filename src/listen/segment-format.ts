@@ -57,7 +57,19 @@ export function encodeHeader(h: SegmentHeader): Buffer {
   return Buffer.concat([b, json]);
 }
 
+/** Exporters are few and send many datagrams: their address bytes are parsed once (bounded: cleared when full). */
+const addressCache = new Map<string, Buffer>();
+
 function addressBytes(address: string): Buffer {
+  let b = addressCache.get(address);
+  if (!b) {
+    if (addressCache.size >= 4096) addressCache.clear();
+    addressCache.set(address, (b = parseAddress(address)));
+  }
+  return b;
+}
+
+function parseAddress(address: string): Buffer {
   if (isIPv4(address)) return Buffer.from(address.split('.').map(Number));
   const [head, tail] = address.includes('::') ? (address.split('::') as [string, string]) : [address, undefined];
   const hs = head ? head.split(':') : [];
