@@ -29,8 +29,8 @@
  * goflow2 is installed if missing: `go install .../goflow2@v2.2.6` through the
  * Go module proxy into .work/go/bin (or $GOFLOW2 names a binary).
  *
- * Env knobs: LISTEN_BENCH_RATE (datagrams/s in a and b, default 4000),
- * LISTEN_BENCH_SECONDS (20), LISTEN_BENCH_SUSTAINED_RATE (50000),
+ * Env knobs: LISTEN_BENCH_RATE (datagrams/s in a and b, default 2000),
+ * LISTEN_BENCH_SECONDS (10; 0 skips a and b), LISTEN_BENCH_SUSTAINED_RATE (50000),
  * LISTEN_BENCH_SUSTAINED_SECONDS (60, 0 skips c), LISTEN_BENCH_SUSTAINED_TARGET
  * (`start`, or `listen` for the listener process alone),
  * LISTEN_BENCH_SEGMENT_SECONDS (1), LISTEN_BENCH_FLOWS_PER_DATAGRAM (24),
@@ -55,8 +55,8 @@ const BIN = join(REPO, 'bin/spot-ingest.js');
 const SENDER = join(REPO, 'bench/listen-sender.ts');
 const GOFLOW2_MODULE = 'github.com/netsampler/goflow2/v2/cmd/goflow2@v2.2.6';
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
-const RATE = env('LISTEN_BENCH_RATE', 4_000);
-const SECONDS = env('LISTEN_BENCH_SECONDS', 20);
+const RATE = env('LISTEN_BENCH_RATE', 2_000);
+const SECONDS = env('LISTEN_BENCH_SECONDS', 10);
 const SUSTAINED_RATE = env('LISTEN_BENCH_SUSTAINED_RATE', 50_000);
 const SUSTAINED_SECONDS = env('LISTEN_BENCH_SUSTAINED_SECONDS', 60);
 const SUSTAINED_TARGET = process.env.LISTEN_BENCH_SUSTAINED_TARGET === 'listen' ? 'listen' : 'start';
@@ -352,46 +352,50 @@ const results: Result[] = [];
 let failed = false;
 try {
   console.log(`listen bench: ${RATE} datagrams/s for ${SECONDS} s to each receiver, ~${PER_DATAGRAM} flows per datagram; load average ${load()}`);
-  const gf = goflow2();
   let goflow: Result | undefined;
   let goflowBin: Result | undefined;
-  if (typeof gf === 'string') {
-    goflow = await runGoflow2(gf, work, 'json');
-    results.push(goflow);
-    console.log(`goflow2 (json file) done (load ${load()})`);
-    if (process.env.LISTEN_BENCH_GOFLOW2_BIN !== '0') {
-      goflowBin = await runGoflow2(gf, work, 'bin');
-      results.push(goflowBin);
-      console.log(`goflow2 (bin, /dev/null) done (load ${load()})`);
+  let ours: Result | undefined;
+  if (SECONDS > 0) {
+    const gf = goflow2();
+    if (typeof gf === 'string') {
+      goflow = await runGoflow2(gf, work, 'json');
+      results.push(goflow);
+      console.log(`goflow2 (json file) done (load ${load()})`);
+      if (process.env.LISTEN_BENCH_GOFLOW2_BIN !== '0') {
+        goflowBin = await runGoflow2(gf, work, 'bin');
+        results.push(goflowBin);
+        console.log(`goflow2 (bin, /dev/null) done (load ${load()})`);
+      }
+    } else {
+      console.error(gf.missing);
+      failed = true;
     }
-  } else {
-    console.error(gf.missing);
-    failed = true;
+    ours = await runOurs(work, RATE, SECONDS, 'start', true);
+    results.push(ours);
+    console.log(`spot-ingest done (load ${load()})`);
   }
-  const ours = await runOurs(work, RATE, SECONDS, 'start', true);
-  results.push(ours);
-  console.log(`spot-ingest done (load ${load()})`);
   let sustained: Result | undefined;
   if (SUSTAINED_SECONDS > 0) {
     sustained = await runOurs(work, SUSTAINED_RATE, SUSTAINED_SECONDS, SUSTAINED_TARGET, false);
     console.log(`sustained run done (load ${load()})`);
   }
 
-  console.log(`\nSame stream (${n(ours.sent.datagrams)} datagrams, ${n(ours.sent.flows)} flows, NetFlow v9 + IPFIX, 6 exporters, 12 template scopes, 20 % IPv6) at a fixed rate, same run; load average after: ${load()}\n`);
-  console.log('| receiver | sent datagrams/s (asked) | flows sent | flows out | time s | flows/s (wall) | kernel drops | CPU s | flows per CPU s | largest process MiB | tree MiB | note |');
-  console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    console.log(`| ${r.name} | ${n(r.sent.rate)} (${n(RATE)}) | ${n(r.sent.flows)} | ${n(r.flows)} | ${n(r.seconds, 1)} | ${n(r.flows / r.seconds)} | ${n(r.drops)} | ${n(r.tree.cpuSeconds, 1)} | ${n(r.flows / r.tree.cpuSeconds)} | ${n(r.tree.largestMiB)} | ${n(r.tree.treeMiB)} | ${r.note} |`);
-  }
-  if (goflow) {
-    const ratios = (g: Result) => `flows/s (wall) **${((ours.flows / ours.seconds) / (g.flows / g.seconds)).toFixed(2)}x**, flows per CPU second **${((ours.flows / ours.tree.cpuSeconds) / (g.flows / g.tree.cpuSeconds)).toFixed(2)}x**`;
-    console.log(`\nours / goflow2 (JSON file, the issue's yardstick): ${ratios(goflow)} (target >= 1x, while we also journal and write Parquet)`);
+  if (ours) {
+    console.log(`\nSame stream (${n(ours.sent.datagrams)} datagrams, ${n(ours.sent.flows)} flows, NetFlow v9 + IPFIX, 6 exporters, 12 template scopes, 20 % IPv6) at a fixed rate, same run; load average after: ${load()}\n`);
+    console.log('| receiver | sent datagrams/s (asked) | flows sent | flows out | time s | flows/s (wall) | kernel drops | CPU s | flows per CPU s | largest process MiB | tree MiB | note |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of results) {
+      console.log(`| ${r.name} | ${n(r.sent.rate)} (${n(RATE)}) | ${n(r.sent.flows)} | ${n(r.flows)} | ${n(r.seconds, 1)} | ${n(r.flows / r.seconds)} | ${n(r.drops)} | ${n(r.tree.cpuSeconds, 1)} | ${n(r.flows / r.tree.cpuSeconds)} | ${n(r.tree.largestMiB)} | ${n(r.tree.treeMiB)} | ${r.note} |`);
+    }
+    const o = ours;
+    const ratios = (g: Result) => `flows/s (wall) **${((o.flows / o.seconds) / (g.flows / g.seconds)).toFixed(2)}x**, flows per CPU second **${((o.flows / o.tree.cpuSeconds) / (g.flows / g.tree.cpuSeconds)).toFixed(2)}x**`;
+    if (goflow) console.log(`\nours / goflow2 (JSON file, the issue's yardstick): ${ratios(goflow)} (target >= 1x, while we also journal and write Parquet)`);
     if (goflowBin) console.log(`ours / goflow2 (bin to /dev/null): ${ratios(goflowBin)}`);
-  }
-  if (ours.flows < ours.sent.flows) console.log(`spot-ingest: ${n(ours.sent.flows - ours.flows)} of ${n(ours.sent.flows)} flows sent did not reach the table (kernel drops: ${n(ours.drops)})`);
-  if (ours.flows > ours.sent.flows) {
-    console.log(`spot-ingest: DUPLICATES: the table holds ${n(ours.flows)} flows, ${n(ours.flows - ours.sent.flows)} more than were sent`);
-    failed = true;
+    if (o.flows < o.sent.flows) console.log(`spot-ingest: ${n(o.sent.flows - o.flows)} of ${n(o.sent.flows)} flows sent did not reach the table (kernel drops: ${n(o.drops)})`);
+    if (o.flows > o.sent.flows) {
+      console.log(`spot-ingest: DUPLICATES: the table holds ${n(o.flows)} flows, ${n(o.flows - o.sent.flows)} more than were sent`);
+      failed = true;
+    }
   }
   if (sustained) {
     const s = sustained;
