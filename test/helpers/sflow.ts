@@ -284,8 +284,14 @@ export function sflowMix(count: number, options: { seed?: number; agents?: numbe
       if (kind < 0.08 && family === 4) records.push(rawHeaderRecord(p, 11));
       else if (kind < 0.12 && family === 6) records.push(rawHeaderRecord(p, 12));
       else if (kind < 0.16 && family === 4) records.push(sampledIpv4Record(p));
-      else records.push(rawHeaderRecord(p, 1, pick([128, 128, 64, 38])));
-      if (rnd() < 0.6) records.push(switchRecord(p.vlan ?? 1, int(1, 4094)));
+      let cut = false;
+      if (records.length === 0) {
+        const snap = pick([128, 128, 64, 38]);
+        cut = snap < packetHeader(p).length;
+        records.push(rawHeaderRecord(p, 1, snap));
+      }
+      // A cut header must not end the datagram: sfcapd reads a transport header cut short past it (stale buffer bytes).
+      if (rnd() < 0.6 || cut) records.push(switchRecord(p.vlan ?? 1, int(1, 4094)));
       if (rnd() < 0.5) records.push(routerRecord(family === 4 ? `10.255.0.${int(1, 254)}` : `2001:db8:ffff::${int(1, 0xffff).toString(16)}`, int(8, 32), int(8, 32)));
       if (rnd() < 0.4) records.push(gatewayRecord(rnd() < 0.85 ? `198.51.100.${int(1, 254)}` : '2001:db8:beef::1', 64512, int(1, 4_200_000_000), Array.from({ length: int(0, 4) }, () => int(1, 4_200_000_000))));
       if (rnd() < 0.05) records.push([(4300 << 12) | 9, Buffer.from('vendor-specific record')]);

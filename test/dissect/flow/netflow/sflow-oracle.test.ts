@@ -15,6 +15,7 @@ function decodeAll(datagrams: ReadonlyArray<{ data: Uint8Array; from?: string }>
   const rows: Row[] = [];
   const problems: string[] = [];
   let counters = 0;
+  let pastEnd = 0;
   const dec = new SflowDecoder((rec) => {
     const r = flowRowOf(rec);
     assert.equal(typeof r, 'object', String(r));
@@ -24,8 +25,9 @@ function decodeAll(datagrams: ReadonlyArray<{ data: Uint8Array; from?: string }>
     const r = dec.decode(d.data, { exporter: d.from ?? '127.0.0.1', arrivalMs: Date.now() });
     counters += r.counterSamples;
     if (r.problem) problems.push(r.problem);
+    if (r.readPastEnd) pastEnd++;
   }
-  return { rows, problems, counters };
+  return { rows, problems, counters, pastEnd };
 }
 
 test('sFlow v5 mix (4 agents, IPv4/IPv6, TCP/UDP/ICMP, compact and expanded samples, counters interleaved): rows equal sfcapd + nfdump', async () => {
@@ -33,6 +35,7 @@ test('sFlow v5 mix (4 agents, IPv4/IPv6, TCP/UDP/ICMP, compact and expanded samp
   const oracle = await nfcapdRows(mix.datagrams, { collector: 'sfcapd' });
   const ours = decodeAll(mix.datagrams);
   assert.deepEqual(ours.problems, []);
+  assert.equal(ours.pastEnd, 0, 'no header is read past its datagram (where sfcapd reads stale memory)');
   assert.equal(ours.rows.length, mix.flowSamples);
   assert.equal(ours.counters, mix.counterSamples);
   assert.equal(oracle.rows.length, mix.flowSamples, `sfcapd stored ${oracle.rows.length} of ${mix.flowSamples} flow samples: ${oracle.log}`);
