@@ -57,7 +57,8 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
     for (const b of bad) assert.ok(reasons.some((r) => r.includes('127.0.22.1') && b.reason.test(r)), `quarantined: ${b.reason} in ${reasons.join(' | ')}`);
     assert.equal(reasons.filter((r) => r.includes('127.0.22.1')).length, bad.length);
     // still receiving after all that
-    const again = mix.datagrams.slice(0, 20).map((d) => ({ ...d, from: '127.0.24.1' }));
+    // one agent's first 12 datagrams again, from a new sender, with its 6th left out: one datagram lost in the network
+    const again = mix.datagrams.filter((d) => d.from === '127.0.0.10').slice(0, 12).filter((_, i) => i !== 5).map((d) => ({ ...d, from: '127.0.24.1' }));
     for (const d of again) await out.send(d, port);
     const total = expectedRows.length + again.reduce((n, d) => n + d.flowSamples, 0);
     assert.equal(await waitRows(ws, total), total);
@@ -79,6 +80,7 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
       assert.equal(mine.reduce((n, e) => n + e.sequenceLost + e.undecodable, 0), 0, sender);
     }
     assert.equal(ex.filter((e) => e.exporter === '127.0.22.1').reduce((n, e) => n + e.undecodable, 0), bad.length);
+    assert.deepEqual(ex.filter((e) => e.exporter === '127.0.24.1').map((e) => [e.datagrams, e.sequenceLost]), [[11, 1]], 'the sFlow sequence gap is counted');
     // the writer's counter samples, the 20 zero-length ones in a bad datagram, and those in the resent 20 datagrams
     assert.equal(s.dissectorCounts.sflow_counter_samples, mix.counterSamples + 20 + again.reduce((n, d) => n + d.counterSamples, 0));
   } finally {
