@@ -43,7 +43,7 @@ const pipelineSpec = {
     settle_seconds: { kind: 'number', min: 0, default: 2, doc: 'New. A file is complete once its size and mtime have not changed for this long (files renamed into place are complete at once after that wait).' },
     listen: {
       kind: 'string-list',
-      doc: 'New (flow only). UDP addresses to receive NetFlow v5/v9, IPFIX and sFlow v5 on, a string or a list: `udp://0.0.0.0:2055`, `udp://[::]:4739`. `start` then runs a listener that journals every datagram (fsync at least every 200 ms) and rotates the journal into segment files in `collector_path`, which are ingested like any other input. See "Live collection".',
+      doc: 'New (flow only). UDP addresses to receive NetFlow v5/v9, IPFIX and sFlow v5 on (each address takes all of them, told apart per datagram), a string or a list: `udp://0.0.0.0:2055`, `udp://[::]:4739`, `udp://0.0.0.0:6343` (the sFlow port). `start` then runs a listener that journals every datagram (fsync at least every 200 ms) and rotates the journal into segment files in `collector_path`, which are ingested like any other input. See "Live collection".',
     },
     listen_segment_seconds: { kind: 'number', min: 1, default: 60, doc: 'New. A listener segment is closed and handed to the collector after this many seconds (if it holds any datagram).' },
     listen_segment_bytes: { kind: 'int', min: 65536, default: 67108864, doc: 'New. ... or once it reaches this many bytes.' },
