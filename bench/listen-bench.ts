@@ -35,6 +35,7 @@
  * (`start`, or `listen` for the listener process alone),
  * LISTEN_BENCH_SEGMENT_SECONDS (1), LISTEN_BENCH_FLOWS_PER_DATAGRAM (24),
  * GOFLOW2 (path to a goflow2 binary), GO (path to the go command),
+ * LISTEN_BENCH_PROFILE_DIR (CPU profiles of our processes there),
  * LISTEN_BENCH_GOFLOW2_BIN=0 (skip goflow2's bin-to-/dev/null run),
  * LISTEN_BENCH_KEEP=1 (keep the work directory).
  *
@@ -296,7 +297,9 @@ async function runOurs(work: string, rate: number, seconds: number, target: 'sta
   const http = await freeUdpPort();
   const conf = workspace(dir, port);
   const args = target === 'start' ? ['start', 'p', '-c', conf, '--workers', '2', '--http', `127.0.0.1:${http}`] : ['listen', '-t', 'p', '-c', conf, '--http', `127.0.0.1:${http}`];
-  const t = spawnTree(process.execPath, [BIN, ...args], { SPOT_LOG_LEVEL: 'warn' });
+  // LISTEN_BENCH_PROFILE_DIR: CPU profiles of our processes (the listener alone, or start's children)
+  const prof = process.env.LISTEN_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LISTEN_BENCH_PROFILE_DIR}`] : [];
+  const t = spawnTree(process.execPath, [...(target === 'listen' ? prof : []), BIN, ...args], { SPOT_LOG_LEVEL: 'warn', ...(target === 'start' && prof.length ? { SPOT_CHILD_NODE_ARGS: prof.join(' ') } : {}) });
   try {
     if (target === 'start') await waitHttp(`http://127.0.0.1:${http}/healthz`, t.exited);
     else {

@@ -19,7 +19,7 @@
  */
 import { mkdir, open, readdir, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeHeader, SEGMENT_SUFFIX, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
+import { datagramRecordLength, encodeDatagramInto, encodeHeader, SEGMENT_SUFFIX, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
 import { readSegment, type SegmentScan } from './segment-reader.ts';
 
 export const JOURNAL_DIR = '.spot-listen';
@@ -46,12 +46,23 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Initial size of a journal's append buffer (it doubles when a flush interval brings more). */
+const ARENA_BYTES = 4 * 1024 * 1024;
+
 export class Journal {
   readonly path: string;
   readonly header: SegmentHeader;
   readonly #fh: FileHandle;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
+  /**
+   * Records appended since the last flush, encoded in place: one copy of
+   * each datagram, no per-record buffer and no concatenation at flush (at
+   * tens of thousands of datagrams a second, those showed in profiles).
+   * `#spare` is the buffer a flush in progress wrote from, reused next.
+   */
+  #arena: Buffer = Buffer.allocUnsafe(ARENA_BYTES);
+  #used = 0;
+  #spare: Buffer | null = null;
+  #records = 0;
   /** Bytes in the file (durable after the last flush) plus pending. */
   bytes: number;
   /** Datagrams appended (pending included). */
@@ -80,31 +91,58 @@ export class Journal {
     return new Journal(path, header, fh, head.length);
   }
 
-  append(record: Buffer): void {
-    this.#pending.push(record);
-    this.#pendingBytes += record.length;
-    this.bytes += record.length;
+  #room(n: number): void {
+    if (this.#used + n <= this.#arena.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#arena.length * 2, this.#used + n));
+    this.#arena.copy(bigger, 0, 0, this.#used);
+    this.#arena = bigger;
+  }
+
+  /** Appends an encoded record (encodeDatagram). */
+  append(record: Uint8Array): void {
+    this.#room(record.length);
+    this.#arena.set(record, this.#used);
+    this.#appended(record.length);
+  }
+
+  /** Encodes and appends one datagram record. */
+  appendDatagram(d: JournalDatagram): void {
+    const n = datagramRecordLength(d);
+    this.#room(n);
+    encodeDatagramInto(d, this.#arena, this.#used);
+    this.#appended(n);
+  }
+
+  #appended(n: number): void {
+    this.#used += n;
+    this.#records++;
+    this.bytes += n;
     this.datagrams++;
   }
 
   get pendingBytes(): number {
-    return this.#pendingBytes;
+    return this.#used;
   }
 
   /** Writes what is pending and fdatasyncs; returns the number of records made durable. */
   async flush(): Promise<number> {
-    if (!this.#pending.length) return 0;
-    const chunks = this.#pending;
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    let buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    if (this.#records === 0) return 0;
+    const records = this.#records;
+    const full = this.#arena;
+    let buf: Buffer = full.subarray(0, this.#used);
+    // appends during the write go to the other buffer
+    this.#arena = this.#spare && this.#spare.length >= ARENA_BYTES ? this.#spare : Buffer.allocUnsafe(ARENA_BYTES);
+    this.#spare = null;
+    this.#used = 0;
+    this.#records = 0;
     while (buf.length) {
       const { bytesWritten } = await this.#fh.write(buf, 0, buf.length, this.#written);
       this.#written += bytesWritten;
       buf = buf.subarray(bytesWritten);
     }
     await this.#fh.datasync();
-    return chunks.length;
+    this.#spare = full;
+    return records;
   }
 
   async close(): Promise<void> {

@@ -140,9 +140,8 @@ export class Listener {
   #receive(payload: Buffer, address: string, port: number, localPort: number): void {
     if (this.#stopped) return;
     const d: JournalDatagram = { arrivalMs: Date.now(), address, port, localPort, payload };
-    const record = encodeDatagram(d);
-    if (this.#journal) this.#journal.append(record);
-    else this.#waiting.push(record); // while a rotation creates the successor journal
+    if (this.#journal) this.#journal.appendDatagram(d);
+    else this.#waiting.push(encodeDatagram(d)); // while a rotation creates the successor journal
     const l = this.#learn(d);
     this.#unflushed.push([address, l.version, l.domain, l.sequence, l.units, d.arrivalMs]);
     if (l.problem) this.#acct.undecodable(address, l.version, l.domain);

@@ -84,12 +84,16 @@ function parseAddress(address: string): Buffer {
   return b;
 }
 
-/** One framed datagram record (length, CRC, body). */
-export function encodeDatagram(d: JournalDatagram): Buffer {
+/** Bytes encodeDatagramInto writes for `d`. */
+export function datagramRecordLength(d: JournalDatagram): number {
+  return 8 + 1 + 8 + 1 + addressBytes(d.address).length + 4 + d.payload.length;
+}
+
+/** Writes one framed datagram record (length, CRC, body) into `b` at `at`; returns the offset after it. */
+export function encodeDatagramInto(d: JournalDatagram, b: Buffer, at: number): number {
   const addr = addressBytes(d.address);
   const bodyLen = 1 + 8 + 1 + addr.length + 4 + d.payload.length;
-  const b = Buffer.allocUnsafe(8 + bodyLen);
-  let o = 8;
+  let o = at + 8;
   b[o++] = KIND_DATAGRAM;
   b.writeDoubleBE(d.arrivalMs, o);
   o += 8;
@@ -100,8 +104,16 @@ export function encodeDatagram(d: JournalDatagram): Buffer {
   b.writeUInt16BE(d.localPort, o + 2);
   o += 4;
   b.set(d.payload, o);
-  b.writeUInt32BE(bodyLen, 0);
-  b.writeUInt32BE(crc32(b.subarray(8)), 4);
+  o += d.payload.length;
+  b.writeUInt32BE(bodyLen, at);
+  b.writeUInt32BE(crc32(b.subarray(at + 8, o)), at + 4);
+  return o;
+}
+
+/** One framed datagram record (length, CRC, body). */
+export function encodeDatagram(d: JournalDatagram): Buffer {
+  const b = Buffer.allocUnsafe(datagramRecordLength(d));
+  encodeDatagramInto(d, b, 0);
   return b;
 }
 
