@@ -35,17 +35,22 @@ if (process.argv[2] === '--child') {
   // Columns as the pipeline reads them (b.rows would build row arrays only tests look at).
   for await (const b of dissectFlowNative(file, {})) rows += b.columns?.length ?? b.rows.length;
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  process.stdout.write(JSON.stringify({ rows, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ rows, seconds, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, peakRssMiB: u.maxRSS / 1024 }));
   process.exit(0);
 }
 
-interface Timed { seconds: number; peakRssMiB: number; stdout: string }
+interface Timed { seconds: number; cpuSeconds: number; peakRssMiB: number; stdout: string }
 
-/** Runs a command under GNU time: wall time and peak RSS of its largest process. */
+/**
+ * Runs a command under GNU time: wall time, CPU time (user + system, of the
+ * whole process tree: on a shared machine the steadier figure) and peak RSS
+ * of its largest process.
+ */
 function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdoutFile?: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn('/usr/bin/time', ['-f', '%M', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %M', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const sink = stdoutFile ? createWriteStream(stdoutFile) : null;
@@ -55,7 +60,8 @@ function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdoutF
       sink?.end();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
-      resolve({ seconds, peakRssMiB: Number(stderr.trim().split('\n').pop()) / 1024, stdout });
+      const [user, system, rss] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
+      resolve({ seconds, cpuSeconds: user + system, peakRssMiB: rss / 1024, stdout });
     });
   });
 }
@@ -111,14 +117,14 @@ async function v5Input(flows: number): Promise<string> {
   return out;
 }
 
-const dissectAlone = (file: string) => new Promise<{ rows: number; seconds: number; peakRssMiB: number }>((resolve, reject) => {
+const dissectAlone = (file: string) => new Promise<{ rows: number; seconds: number; cpuSeconds: number; peakRssMiB: number }>((resolve, reject) => {
   const child = spawn(process.execPath, [import.meta.filename, '--child', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`dissect child exited ${code}`))));
 });
 
-const table: string[][] = [['input', 'what', 'records', 'seconds', 'records/s', 'peak RSS MiB', 'vs nfdump -o csv alone']];
+const table: string[][] = [['input', 'what', 'records', 'seconds', 'records/s', 'CPU s', 'peak RSS MiB', 'vs nfdump -o csv alone', 'by CPU time']];
 const fmt = (c: string | number) => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toFixed(2)) : c);
 
 const inputs: [string, string][] = [
@@ -131,12 +137,13 @@ for (const [name, file] of inputs) {
   const nfdump = await timed('nfdump', ['-r', file, '-o', 'csv'], { TZ: 'UTC' }, '/dev/null');
   const alone = await dissectAlone(file);
   const e2e = await ingest(file, 'native');
-  table.push([label, 'nfdump -o csv alone', '', nfdump.seconds, '', nfdump.peakRssMiB, '1.00x'].map(fmt));
-  table.push([label, 'native dissection alone', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`].map(fmt));
-  table.push([label, 'start --workers 2 --once (native)', e2e.rows, e2e.seconds, e2e.rows / e2e.seconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`].map(fmt));
+  const byCpu = (t: { cpuSeconds: number }) => `${(nfdump.cpuSeconds / t.cpuSeconds).toFixed(2)}x`;
+  table.push([label, 'nfdump -o csv alone', '', nfdump.seconds, '', nfdump.cpuSeconds, nfdump.peakRssMiB, '1.00x', '1.00x'].map(fmt));
+  table.push([label, 'native dissection alone', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.cpuSeconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`, byCpu(alone)].map(fmt));
+  table.push([label, 'start --workers 2 --once (native)', e2e.rows, e2e.seconds, e2e.rows / e2e.seconds, e2e.cpuSeconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`, byCpu(e2e)].map(fmt));
   if (process.argv.includes('--nfdump-path')) {
     const old = await ingest(file, 'nfdump');
-    table.push([label, 'start --workers 2 --once (dissector: nfdump)', old.rows, old.seconds, old.rows / old.seconds, old.peakRssMiB, `${(nfdump.seconds / old.seconds).toFixed(2)}x`].map(fmt));
+    table.push([label, 'start --workers 2 --once (dissector: nfdump)', old.rows, old.seconds, old.rows / old.seconds, old.cpuSeconds, old.peakRssMiB, `${(nfdump.seconds / old.seconds).toFixed(2)}x`, byCpu(old)].map(fmt));
   }
 }
 
