@@ -1,0 +1,128 @@
+/**
+ * The Kafka path against the embedded path, same inputs, same run (issue 11:
+ * Kafka at least 85 % of embedded). Both run `start p --workers 2 --once`
+ * with a local store; only the queue differs: the embedded SQLite queue, or a
+ * real single-node Kafka broker on 127.0.0.1 (started here, Spot's
+ * kafka.message_size 900,000).
+ *
+ *   large   one Blue Coat log of --lines lines (default 500,000, ~140 MB):
+ *           a reference in byte ranges on both queues
+ *   small   --files logs of --per-file lines (default 300 x 2,000, ~0.55 MB each):
+ *           over Kafka each is dissected by the collector and travels as
+ *           record batches (Spot's small/large rule); embedded, each goes by
+ *           reference and the workers dissect it (the embedded default)
+ *
+ * The inputs are big enough that process start-up (~1 s) stays under 5 % of a
+ * run. Reported: seconds per run (best of --repeat, default 2), rows, and the
+ * ratio embedded s / Kafka s (1.0 = Kafka as fast).
+ *
+ *   npx node bench/kafka-bench.ts [--lines N] [--files N] [--per-file N] [--repeat N]
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { formatLine, makeProxyRecords } from '../test/helpers/proxy-lines.ts';
+import { startBroker } from '../test/helpers/kafka-broker.ts';
+
+const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+
+async function proxyLog(path: string, lines: number, seed: number): Promise<void> {
+  const out = createWriteStream(path);
+  for (let done = 0; done < lines; done += 10_000) {
+    const chunk = makeProxyRecords(Math.min(10_000, lines - done), { seed: seed + done, startMs: Date.UTC(2016, 4, 3, 0, 0, 0) + done * 20 })
+      .map((rec) => formatLine(rec)).join('\n') + '\n';
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'close');
+}
+
+function run(args: string[]): Promise<{ seconds: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, SPOT_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    child.once('exit', (code) => {
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      if (code !== 0) reject(new Error(`spot-ingest ${args.join(' ')} exited ${code}: ${stderr}`));
+      else resolve({ seconds, stdout });
+    });
+  });
+}
+
+let runs = 0;
+async function ingest(inputs: readonly string[], kafka: string | null): Promise<{ seconds: number; rows: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-kbench-'));
+  try {
+    const conf = join(dir, 'conf.json');
+    // A new pipeline name per run: over Kafka its topic is new, so no run reads another's messages.
+    const name = `p${process.pid}x${runs++}`;
+    writeFileSync(conf, JSON.stringify({
+      hdfs_app_path: join(dir, 'store'), collector_processes: 2,
+      kafka: kafka ? { kafka_server: kafka, message_size: 900_000, max_request_size: 1_048_576 } : { kafka_server: '' },
+      pipelines: { [name]: { type: 'proxy', collector_path: join(dir, 'in'), local_staging: join(dir, 'staging'), settle_seconds: 0 } },
+    }));
+    mkdirSync(join(dir, 'in'));
+    const past = new Date(Date.now() - 60_000);
+    for (const f of inputs) {
+      const target = join(dir, 'in', basename(f));
+      copyFileSync(f, target);
+      utimesSync(target, past, past);
+    }
+    const r = await run(['start', name, '-c', conf, '--workers', '2', '--once', '--http', 'off']);
+    const rows = Number(/(\d+) record\(s\) in table/.exec(r.stdout)?.[1] ?? Number.NaN);
+    return { seconds: r.seconds, rows };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'spot-kbench-inputs-'));
+const broker = await startBroker({ own: true });
+const repeat = Math.max(1, arg('--repeat', 2));
+const table: string[] = [];
+try {
+  const lines = arg('--lines', 500_000);
+  const large = join(work, 'large.log');
+  await proxyLog(large, lines, 1);
+  const files = arg('--files', 300);
+  const perFile = arg('--per-file', 2_000);
+  const small: string[] = [];
+  for (let i = 0; i < files; i++) {
+    const f = join(work, `small-${String(i).padStart(4, '0')}.log`);
+    await proxyLog(f, perFile, 1_000_000 * (i + 2));
+    small.push(f);
+  }
+  const mb = (fs: readonly string[]) => fs.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
+  for (const [label, inputs] of [[`large: 1 log, ${lines.toLocaleString('en-US')} lines, ${mb([large]).toFixed(0)} MB`, [large]],
+    [`small: ${files} logs of ${perFile.toLocaleString('en-US')} lines, ${mb(small).toFixed(0)} MB`, small]] as const) {
+    let embedded = Infinity;
+    let overKafka = Infinity;
+    let rows = [0, 0];
+    // Alternate the two so that machine noise falls on both.
+    for (let k = 0; k < repeat; k++) {
+      const e = await ingest(inputs, null);
+      const q = await ingest(inputs, broker.bootstrap);
+      embedded = Math.min(embedded, e.seconds);
+      overKafka = Math.min(overKafka, q.seconds);
+      rows = [e.rows, q.rows];
+    }
+    if (rows[0] !== rows[1]) throw new Error(`${label}: embedded wrote ${rows[0]} rows, Kafka ${rows[1]}`);
+    table.push(`| ${label} | ${rows[0]!.toLocaleString('en-US')} | ${embedded.toFixed(2)} | ${overKafka.toFixed(2)} | **${(embedded / overKafka).toFixed(2)}** | 0.85 |`);
+  }
+} finally {
+  await broker.close();
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(`\nKafka vs embedded (start p --workers 2 --once, proxy logs, local store; best of ${repeat}):\n`);
+console.log('| input | rows | embedded s | Kafka s | Kafka speed (embedded s / Kafka s) | target |\n|---|---|---|---|---|---|');
+for (const r of table) console.log(r);
