@@ -10,20 +10,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Row } from '../../src/table/schemas.ts';
 import { AFTER_RECEIVE_TIME, nfcapdRows, rowDifferences } from '../helpers/flow-oracle.ts';
-import { freeUdpPort } from '../helpers/netflow.ts';
 import { sflowMix } from '../helpers/sflow.ts';
 import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
-import { workspace } from '../helpers/workspace.ts';
-import { sender, waitHealthy, waitRows } from '../helpers/listen.ts';
+import { listeningPipeline, waitHealthy, waitRows } from '../helpers/listen.ts';
 
 test('listen on udp://[::1]: NetFlow v9, IPFIX and sFlow sent over ::1 land as nfcapd/sfcapd on ::1 + nfdump make them, rip ::1', async () => {
-  const port = await freeUdpPort();
-  const http = await freeUdpPort();
-  const ws = workspace({ edge: { type: 'flow', listen: [`udp://[::1]:${port}`], listen_segment_seconds: 1, settle_seconds: 0.2 } });
-  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const out = await sender();
+  const lp = await listeningPipeline((port) => [`udp://[::1]:${port}`]);
+  const { port, http, ws, out } = lp;
   try {
     const pcap = join(ws.dir, 'mixed.pcap');
     mixedTrafficPcap(pcap, { sessions: 40 });
@@ -40,7 +33,7 @@ test('listen on udp://[::1]: NetFlow v9, IPFIX and sFlow sent over ::1 land as n
     assert.deepEqual([...new Set(oracle.map((r) => r[27]))], ['::1'], 'nfdump shows the IPv6 exporter');
     await waitHealthy(http);
     for (const d of [...netflow, ...sflow]) await out.send(d, port);
-    assert.equal(await waitRows(ws, oracle.length), oracle.length, `rows in the table (stderr: ${stderr.slice(-2000)})`);
+    assert.equal(await waitRows(ws, oracle.length), oracle.length, `rows in the table (stderr: ${lp.stderr().slice(-2000)})`);
     const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
     const expected = oracle.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
     assert.deepEqual(rowDifferences(expected, rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))), AFTER_RECEIVE_TIME), []);
@@ -54,9 +47,6 @@ test('listen on udp://[::1]: NetFlow v9, IPFIX and sFlow sent over ::1 land as n
     assert.deepEqual([...new Set(ex.map((e) => e.exporter))], ['::1']);
     assert.equal(ex.reduce((n, e) => n + e.datagrams, 0), netflow.length + sflow.length);
   } finally {
-    out.close();
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
-    await new Promise((r) => child.once('exit', r));
-    ws.remove();
+    await lp.close();
   }
 });

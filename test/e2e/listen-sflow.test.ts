@@ -13,20 +13,13 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Row } from '../../src/table/schemas.ts';
 import { AFTER_RECEIVE_TIME, nfcapdRows, rowDifferences } from '../helpers/flow-oracle.ts';
-import { freeUdpPort } from '../helpers/netflow.ts';
 import { badSflowDatagrams, sflowMix } from '../helpers/sflow.ts';
 import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
-import { workspace } from '../helpers/workspace.ts';
-import { sender, waitHealthy, waitRows } from '../helpers/listen.ts';
+import { listeningPipeline, waitHealthy, waitRows } from '../helpers/listen.ts';
 
 test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same socket) lands as sfcapd/nfcapd + nfdump make it; bad sFlow quarantined and counted', async () => {
-  const port = await freeUdpPort();
-  const http = await freeUdpPort();
-  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
-  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const out = await sender();
+  const lp = await listeningPipeline((port) => `udp://127.0.0.1:${port}`);
+  const { port, http, ws, out } = lp;
   try {
     const mix = sflowMix(300, { seed: 21 });
     const bad = badSflowDatagrams().map((b) => ({ ...b, from: '127.0.22.1' }));
@@ -42,7 +35,7 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
     for (const d of [...mix.datagrams, ...bad, ...netflow]) await out.send(d, port);
     const to = Date.now();
     const got = await waitRows(ws, expectedRows.length);
-    assert.equal(got, expectedRows.length, `rows in the table (stderr: ${stderr.slice(-2000)})`);
+    assert.equal(got, expectedRows.length, `rows in the table (stderr: ${lp.stderr().slice(-2000)})`);
     const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
     const expected = expectedRows.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
     assert.deepEqual(rowDifferences(expected, rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))), AFTER_RECEIVE_TIME), []);
@@ -84,9 +77,6 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
     // the writer's counter samples, the 20 zero-length ones in a bad datagram, and those in the resent 20 datagrams
     assert.equal(s.dissectorCounts.sflow_counter_samples, mix.counterSamples + 20 + again.reduce((n, d) => n + d.counterSamples, 0));
   } finally {
-    out.close();
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
-    await new Promise((r) => child.once('exit', r));
-    ws.remove();
+    await lp.close();
   }
 });

@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import type { Row } from '../../src/table/schemas.ts';
 import { AFTER_RECEIVE_TIME, logstashDatagrams, nfcapdRows, rowDifferences } from '../helpers/flow-oracle.ts';
-import { freeUdpPort, type SourcedDatagram } from '../helpers/netflow.ts';
+import type { SourcedDatagram } from '../helpers/netflow.ts';
 import { seededRandom } from '../helpers/random.ts';
 import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
 import { workspace } from '../helpers/workspace.ts';
-import { sender, waitHealthy, waitRows } from '../helpers/listen.ts';
+import { listeningPipeline, waitHealthy, waitRows } from '../helpers/listen.ts';
 
 /** Datagrams nfcapd must never see (some would make a naive reader loop): each names what is wrong with it. */
 function badDatagrams(): Array<{ data: Buffer; reason: RegExp }> {
@@ -56,13 +56,8 @@ function badDatagrams(): Array<{ data: Buffer; reason: RegExp }> {
 }
 
 test('start with listen: softflowd v5/v9/IPFIX and the logstash captures land as nfcapd + nfdump make them; bad input quarantined; listener keeps going', async () => {
-  const port = await freeUdpPort();
-  const http = await freeUdpPort();
-  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
-  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
-  let stderr = '';
-  child.stderr!.on('data', (d) => { stderr += d; });
-  const out = await sender();
+  const lp = await listeningPipeline((port) => `udp://127.0.0.1:${port}`);
+  const { port, http, ws, out } = lp;
   try {
     const pcap = join(ws.dir, 'mixed.pcap');
     mixedTrafficPcap(pcap, { sessions: 60 });
@@ -79,7 +74,7 @@ test('start with listen: softflowd v5/v9/IPFIX and the logstash captures land as
     for (const b of bad) await out.send({ data: b.data, from: '127.0.20.1' }, port);
     const to = Date.now();
     const got = await waitRows(ws, oracle.rows.length);
-    assert.equal(got, oracle.rows.length, `rows in the table (stderr: ${stderr.slice(-2000)})`);
+    assert.equal(got, oracle.rows.length, `rows in the table (stderr: ${lp.stderr().slice(-2000)})`);
     const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
     // tdur is a Parquet FLOAT: compare nfdump's value as the table stores it
     const expected = oracle.rows.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
@@ -110,10 +105,7 @@ test('start with listen: softflowd v5/v9/IPFIX and the logstash captures land as
     assert.match(metrics, /spot_ingest_listen_flows_total\{[^}]*exporter="127\.0\.10\.3"/);
     assert.match(metrics, /spot_ingest_listen_kernel_drops\{[^}]*\} 0/);
   } finally {
-    out.close();
-    try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
-    await new Promise((r) => child.once('exit', r));
-    ws.remove();
+    await lp.close();
   }
 });
 

@@ -2,8 +2,9 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SourcedDatagram } from './netflow.ts';
-import type { Workspace } from './workspace.ts';
+import type { ChildProcess } from 'node:child_process';
+import { freeUdpPort, type SourcedDatagram } from './netflow.ts';
+import { workspace, type Workspace } from './workspace.ts';
 
 /** Sends from d.from (default 127.0.0.1) to 127.0.0.1, or from and to ::1 when d.from is an IPv6 address. */
 export async function sender(): Promise<{ send(d: SourcedDatagram, port: number): Promise<void>; close(): void }> {
@@ -49,3 +50,36 @@ export async function waitRows(ws: Workspace, n: number, deadlineMs = 90_000): P
   return got;
 }
 
+
+/** A `start` of one listening flow pipeline (segments every second) with its /healthz port, and a sender. */
+export interface ListeningPipeline {
+  readonly port: number;
+  readonly http: number;
+  readonly ws: Workspace;
+  readonly child: ChildProcess;
+  readonly out: Awaited<ReturnType<typeof sender>>;
+  /** What `start` wrote to stderr so far. */
+  stderr(): string;
+  /** SIGTERM to the tree, wait for it, remove the workspace. */
+  close(): Promise<void>;
+}
+
+export async function listeningPipeline(listen: (port: number) => string | string[]): Promise<ListeningPipeline> {
+  const port = await freeUdpPort();
+  const http = await freeUdpPort();
+  const ws = workspace({ edge: { type: 'flow', listen: listen(port), listen_segment_seconds: 1, settle_seconds: 0.2 } });
+  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const out = await sender();
+  return {
+    port, http, ws, child, out,
+    stderr: () => stderr,
+    async close() {
+      out.close();
+      try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+      ws.remove();
+    },
+  };
+}
