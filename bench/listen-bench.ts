@@ -20,7 +20,8 @@
  *       for LISTEN_BENCH_SUSTAINED_SECONDS (60): kernel drops (target 0).
  *       Parquet may lag behind here; only the receive side is judged.
  *
- * For each: kernel drops (the `drops` column of /proc/net/udp for the
+ * Each receiver is started, then left until idle (its tree under 10 % of a
+ * core), then sent the stream. For each: kernel drops (the `drops` column of /proc/net/udp for the
  * receiving port), CPU seconds of the receiving process tree (utime+stime
  * from /proc), flows per CPU second (per core), and the peak RSS (VmHWM) of
  * its largest process and the tree's summed RSS at its peak (sampled every
@@ -209,6 +210,21 @@ async function waitHttp(url: string, exited: Promise<unknown>, deadlineMs = 60_0
   }
 }
 
+/**
+ * Waits until the tree below `root` is idle (under 10 % of a core over half a second, at most 20 s), so that the
+ * stream does not start while a receiver is still loading (start's workers boot after its listener is bound).
+ */
+async function settled(root: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let before = watchTree(root).stop().cpuSeconds;
+  while (Date.now() < deadline) {
+    await sleep(500);
+    const now = watchTree(root).stop().cpuSeconds;
+    if (now - before < 0.05) return;
+    before = now;
+  }
+}
+
 const drops = async (port: number) => (await udpSocketStats(port))?.drops ?? Number.NaN;
 
 interface Result {
@@ -244,6 +260,7 @@ async function runGoflow2(bin: string, work: string, format: 'json' | 'bin'): Pr
   const t = spawnTree(bin, ['-listen', `netflow://127.0.0.1:${port}`, '-addr', `127.0.0.1:${http}`, '-format', format, '-transport.file', out, '-loglevel', 'warn']);
   try {
     await waitHttp(`http://127.0.0.1:${http}/metrics`, t.exited);
+    await settled(t.child.pid!);
     const w = watchTree(t.child.pid!);
     const sent = await send(port, RATE, SECONDS);
     // Until its output (json: the file's size; bin: its decoded-records counter) stops growing for 3 s, or a
@@ -310,6 +327,7 @@ async function runOurs(work: string, rate: number, seconds: number, target: 'sta
         await sleep(100);
       }
     }
+    await settled(t.child.pid!);
     const w = watchTree(t.child.pid!);
     const sent = await send(port, rate, seconds);
     let flows = 0;
