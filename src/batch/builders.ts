@@ -303,9 +303,15 @@ class Utf8Buffer {
     if (this.length + 1 === this.offsets.length) this.#growOffsets();
     const n = end - start;
     if (this.pos + n > this.bytes.length) this.#growBytes(this.pos + n);
-    if (n < 16) for (let k = start; k < end; k++) this.bytes[this.pos++] = src[k]!;
-    else {
-      this.bytes.set(src.subarray(start, end), this.pos);
+    // Short values (most): a byte loop; longer ones through a plain Uint8Array view (a Buffer's
+    // subarray() costs more than copying a few dozen bytes).
+    if (n < 64) {
+      const b = this.bytes;
+      let p = this.pos;
+      for (let k = start; k < end; k++) b[p++] = src[k]!;
+      this.pos = p;
+    } else {
+      this.bytes.set(new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
       this.pos += n;
     }
     this.offsets[++this.length] = this.pos;
@@ -406,10 +412,29 @@ export class StringBuilder {
     this.length++;
   }
 
-  /** Raw UTF-8 bytes src[start, end) (the caller vouches they are UTF-8). */
+  /**
+   * Raw UTF-8 bytes src[start, end) (the caller vouches they are UTF-8). A
+   * dictionary column looks them up by their bytes (no JS string is made). The
+   * byte table and push()'s string map are separate: a column fed both ways may
+   * hold a value twice in its dictionary, which is still a correct encoding.
+   */
   pushBytes(src: Uint8Array, start: number, end: number): void {
     if (this.#dictionary) {
-      this.push(Buffer.from(src.buffer, src.byteOffset, src.byteLength).toString('utf8', start, end));
+      const i = this.#reserveIndex();
+      let k = this.#byteLookup(src, start, end);
+      if (k < 0) {
+        k = this.#dict!.length;
+        if (k >= DICT_MIN_ENTRIES && (k * 2 > this.length || k >= DICT_MAX_ENTRIES)) {
+          this.length--;
+          this.#toPlain();
+          this.pushBytes(src, start, end);
+          return;
+        }
+        this.#byteInsert(~this.#byteSlot, k);
+        this.#dict!.pushBytes(src, start, end);
+      }
+      this.#indices![i] = k;
+      if (this.#v.bits !== null) this.#v.setValid(i);
       return;
     }
     this.#plain.pushBytes(src, start, end);
@@ -450,6 +475,8 @@ export class StringBuilder {
       this.#dict = new Utf8Buffer(64, 1024);
       this.#lookup = new Map();
       this.#lastValue = undefined;
+      if (this.#byteEntries > 0) this.#byteTable.fill(0);
+      this.#byteEntries = 0;
       this.length = 0;
       void capacity;
       return out;
@@ -457,6 +484,59 @@ export class StringBuilder {
     const v = this.#v.take(length);
     this.length = 0;
     return { type: 'STRING', encoding: 'plain', length, ...this.#plain.take(), ...v };
+  }
+
+  /** Open-addressing table of dictionary entries (entry + 1, 0 = empty) keyed by their bytes. */
+  #byteTable = new Int32Array(0);
+  #byteEntries = 0;
+  /** Where the last failed lookup ended: the empty slot to insert at (as ~slot). */
+  #byteSlot = 0;
+
+  #byteLookup(src: Uint8Array, start: number, end: number): number {
+    if (this.#byteTable.length === 0) this.#byteTable = new Int32Array(1024);
+    // FNV-1a over the bytes.
+    let h = 0x811c9dc5;
+    for (let j = start; j < end; j++) h = Math.imul(h ^ src[j]!, 0x01000193);
+    const table = this.#byteTable;
+    const mask = table.length - 1;
+    const dict = this.#dict!;
+    const offsets = dict.offsets;
+    const bytes = dict.bytes;
+    const n = end - start;
+    for (let slot = h & mask; ; slot = (slot + 1) & mask) {
+      const e = table[slot]! - 1;
+      if (e < 0) {
+        this.#byteSlot = ~slot;
+        return -1;
+      }
+      const s = offsets[e]!;
+      if (offsets[e + 1]! - s !== n) continue;
+      let j = 0;
+      while (j < n && bytes[s + j] === src[start + j]) j++;
+      if (j === n) return e;
+    }
+  }
+
+  #byteInsert(slot: number, entry: number): void {
+    this.#byteTable[slot] = entry + 1;
+    if (++this.#byteEntries * 2 > this.#byteTable.length) this.#rehash();
+  }
+
+  #rehash(): void {
+    const old = this.#byteTable;
+    const table = new Int32Array(old.length * 2);
+    const mask = table.length - 1;
+    const { offsets, bytes } = this.#dict!;
+    for (let slot = 0; slot < old.length; slot++) {
+      const e = old[slot]! - 1;
+      if (e < 0) continue;
+      let h = 0x811c9dc5;
+      for (let j = offsets[e]!; j < offsets[e + 1]!; j++) h = Math.imul(h ^ bytes[j]!, 0x01000193);
+      let at = h & mask;
+      while (table[at] !== 0) at = (at + 1) & mask;
+      table[at] = e + 1;
+    }
+    this.#byteTable = table;
   }
 
   #startDict(capacity: number): void {
@@ -490,6 +570,8 @@ export class StringBuilder {
     this.#dict = null;
     this.#lookup = null;
     this.#lastValue = undefined;
+    this.#byteTable = new Int32Array(0);
+    this.#byteEntries = 0;
   }
 }
 

@@ -65,6 +65,14 @@ function epochHours(ts: BigIntVector, n: number): RowHours {
   return { ids, hours, single: hours.length === 1 && !ids.includes(-1) };
 }
 
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+function sameBytes(a: Uint8Array, as: number, ae: number, b: Uint8Array, bs: number, be: number): boolean {
+  if (ae - as !== be - bs) return false;
+  for (let k = 0; k < ae - as; k++) if (a[as + k] !== b[bs + k]) return false;
+  return true;
+}
+
 function textHours(date: StringVector, time: StringVector, n: number): RowHours {
   const ids = new Int32Array(n);
   const hours: Hour[] = [];
@@ -72,9 +80,29 @@ function textHours(date: StringVector, time: StringVector, n: number): RowHours 
   let lastKey = '';
   let lastId = -1;
   const valid = (v: StringVector, i: number) => v.validity === null || (v.validity[i >> 3]! & (1 << (i & 7))) !== 0;
+  // The row before, when it had an hour: its date's bytes and its time's HH (the usual row
+  // repeats both, and then only the time's :MM:SS format needs checking, on its bytes).
+  let prevDate: Uint8Array | null = null;
+  let prevStart = 0;
+  let prevEnd = 0;
+  let prevH0 = -1;
+  let prevH1 = -1;
   for (let i = 0; i < n; i++) {
     if (!valid(date, i) || !valid(time, i)) {
       ids[i] = -1;
+      continue;
+    }
+    const da = date.encoding === 'plain' ? date : date.dictionary;
+    const dk = date.encoding === 'plain' ? i : date.indices[i]!;
+    const ds = da.offsets[dk]!;
+    const de = da.offsets[dk + 1]!;
+    const ta = time.encoding === 'plain' ? time : time.dictionary;
+    const tk = time.encoding === 'plain' ? i : time.indices[i]!;
+    const ts = ta.offsets[tk]!;
+    const tb = ta.bytes;
+    if (prevDate !== null && ta.offsets[tk + 1]! - ts >= 8 && tb[ts] === prevH0 && tb[ts + 1] === prevH1 && sameBytes(da.bytes, ds, de, prevDate, prevStart, prevEnd)
+      && tb[ts + 2] === 0x3a && tb[ts + 5] === 0x3a && isDigit(tb[ts + 3]!) && isDigit(tb[ts + 4]!) && isDigit(tb[ts + 6]!) && isDigit(tb[ts + 7]!)) {
+      ids[i] = lastId;
       continue;
     }
     const d = stringBytesAt(date, i);
@@ -94,6 +122,9 @@ function textHours(date: StringVector, time: StringVector, n: number): RowHours 
       lastId = id;
     }
     ids[i] = lastId;
+    if (lastId >= 0) {
+      [prevDate, prevStart, prevEnd, prevH0, prevH1] = [da.bytes, ds, de, tb[ts]!, tb[ts + 1]!];
+    } else prevDate = null;
   }
   // Rows of different time texts may share an hour: merge ids by hour key.
   const byKey = new Map<string, number>();

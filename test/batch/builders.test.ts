@@ -71,3 +71,40 @@ test('rows survive the compatibility conversion, gathering and NULLs in dictiona
   assert.deepEqual(rowsOf(batch), [rows[0], ['t', 7, null, 'a', null, 'n', null, null, 3, 'z']]);
   assert.deepEqual(rowsOf(gatherRows(batch, Int32Array.of(1, 0, 1))).map((r) => r[3]), ['a', null, 'a']);
 });
+
+test('raw bytes into a dictionary column: looked up by their bytes, same values as strings, plain once they stop repeating', async () => {
+  const { StringBuilder } = await import('../../src/batch/builders.ts');
+  const { valueAt } = await import('../../src/batch/vector.ts');
+  const src = Buffer.from('GET|POST|naïve|', 'utf8');
+  const words: [number, number][] = [];
+  for (let s = 0, e; (e = src.indexOf(0x7c, s)) >= 0; s = e + 1) words.push([s, e]);
+  const b = new StringBuilder(8, true);
+  const want: (string | null)[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const [s, e] = words[i % words.length]!;
+    if (i % 11 === 0) {
+      b.pushNull();
+      want.push(null);
+    } else if (i % 7 === 0) {
+      b.pushBytes(src, 0, 0);
+      want.push('');
+    } else {
+      b.pushBytes(src, s, e);
+      want.push(src.toString('utf8', s, e));
+    }
+  }
+  const repeated = b.finish();
+  assert.equal(repeated.encoding, 'dict');
+  assert.ok(repeated.encoding === 'dict' && repeated.dictionary.offsets.length - 1 <= 5, 'each value once in the dictionary');
+  assert.deepEqual(Array.from({ length: 3000 }, (_, i) => valueAt(repeated, i)), want);
+  // Values that never repeat: the builder goes plain half-way, the values stay.
+  const distinct: string[] = [];
+  for (let i = 0; i < 2000; i++) {
+    const v = Buffer.from(`value-${i}-${'x'.repeat(i % 70)}`);
+    b.pushBytes(v, 0, v.length);
+    distinct.push(v.toString());
+  }
+  const plain = b.finish();
+  assert.equal(plain.encoding, 'plain');
+  assert.deepEqual(Array.from({ length: 2000 }, (_, i) => valueAt(plain, i)), distinct);
+});

@@ -68,7 +68,7 @@ import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, typ
 import { ColumnarBatchBuilder } from '../batch.ts';
 import { TableBuilder } from '../../batch/batch.ts';
 import type { IntBuilder, StringBuilder } from '../../batch/builders.ts';
-import { readLines } from '../lines.ts';
+import { LineCursor } from '../line-cursor.ts';
 import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
 
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -290,6 +290,146 @@ class ProxyColumns implements ProxySink {
     this.#cols[c]!.pushNull();
   }
 
+  // Field bounds of the line the byte path is writing, and scratch for fulluri.
+  #fs = new Int32Array(64);
+  #fe = new Int32Array(64);
+  #uri = Buffer.allocUnsafe(4096);
+
+  /**
+   * The byte path (most lines): writes the row of line b[s, e) straight from
+   * its bytes, with no JS string, when the line is plain (ASCII printable and
+   * tab only: no BOM, control or non-ASCII byte to decode or judge) and
+   * makes a valid row; returns its number of fields. Returns -1, having
+   * written nothing, for any other line (headers, blank or skipped lines,
+   * anything rejected or out of the partitionable years): the caller then
+   * takes the string path, which applies the same grammar and rules and
+   * gives the reasons. The checks here mirror classifyBluecoatLine,
+   * tokenizeBluecoatLine, checkFields and writeFields.
+   */
+  writeBytes(b: Uint8Array, s: number, e: number, layout: ProxyLayout): number {
+    let i = s;
+    while (i < e && (b[i] === 0x20 || b[i] === 0x09)) i++;
+    if (i === e || b[i] === 0x23) return -1;
+    if (layout.positions[DATE]! === 0 && !dateStart(b, i, e)) return -1;
+    // Tokenise (grammar above), refusing any byte that is not printable ASCII or tab.
+    let nf = 0;
+    for (;;) {
+      while (i < e && (b[i] === 0x20 || b[i] === 0x09)) i++;
+      if (i >= e) break;
+      if (nf === this.#fs.length) this.#growFields();
+      if (b[i] === 0x22) {
+        let j = i + 1;
+        for (;;) {
+          if (j >= e) return -1; // unterminated
+          const c = b[j]!;
+          if (c === 0x22 && (j + 1 >= e || b[j + 1] === 0x20 || b[j + 1] === 0x09)) break;
+          if ((c < 0x20 && c !== 0x09) || c > 0x7e) return -1;
+          j++;
+        }
+        this.#fs[nf] = i + 1;
+        this.#fe[nf++] = j;
+        i = j + 1;
+      } else {
+        let j = i;
+        let quotes = 0;
+        for (; j < e; j++) {
+          const c = b[j]!;
+          if (c === 0x20 || c === 0x09) break;
+          if (c === 0x22) quotes++;
+          else if (c < 0x20 || c > 0x7e) return -1;
+        }
+        if ((quotes & 1) === 1 && b[j - 1] === 0x22) return -1;
+        this.#fs[nf] = i;
+        this.#fe[nf++] = j;
+        i = j;
+      }
+    }
+    if (nf < layout.minFields) return -1;
+    const pos = layout.positions;
+    const fs = this.#fs;
+    const fe = this.#fe;
+    const dp = pos[DATE]!;
+    const tp = pos[TIME]!;
+    if (dp < 0 || tp < 0 || dp >= nf || tp >= nf || !this.#validDateTime(b, fs[dp]!, fe[dp]!, fs[tp]!, fe[tp]!)) return -1;
+    // Integers: '-', '' or absent is NULL; anything but [+-]digits goes to the string path (rejected there).
+    for (let c = 0; c < COLUMNS.length; c++) {
+      if (!COLUMNS[c]![1]) continue;
+      const p = pos[COLUMNS[c]![0]]!;
+      if (p < 0 || p >= nf) continue;
+      let j = fs[p]!;
+      const end = fe[p]!;
+      if (end === j || (end === j + 1 && b[j] === 0x2d)) continue;
+      if (b[j] === 0x2b || b[j] === 0x2d) j++;
+      if (j === end) return -1;
+      for (; j < end; j++) if (b[j]! < 0x30 || b[j]! > 0x39) return -1;
+    }
+    const cols = this.#cols;
+    for (let c = 0; c < COLUMNS.length; c++) {
+      const [field, isInt] = COLUMNS[c]!;
+      const p = pos[field]!;
+      const absent = p < 0 || p >= nf;
+      if (!isInt) {
+        if (absent) (cols[c] as StringBuilder).pushBytes(b, 0, 0);
+        else (cols[c] as StringBuilder).pushBytes(b, fs[p]!, fe[p]!);
+        continue;
+      }
+      let j = absent ? 0 : fs[p]!;
+      const end = absent ? 0 : fe[p]!;
+      if (end === j || (end === j + 1 && b[j] === 0x2d)) {
+        cols[c]!.pushNull();
+        continue;
+      }
+      const negative = b[j] === 0x2d;
+      if (negative || b[j] === 0x2b) j++;
+      // Exact up to 2^53; anything longer is far outside 32 bits, NULL either way (IntBuilder counts it).
+      let v = 0;
+      for (; j < end; j++) v = v * 10 + (b[j]! - 0x30);
+      (cols[c] as IntBuilder).push(negative ? -v : v);
+    }
+    // fulluri = host + path + query, path and query only when longer than one character.
+    let n = 0;
+    for (const field of FULLURI_FIELDS) {
+      const p = pos[field]!;
+      if (p < 0 || p >= nf) continue;
+      const len = fe[p]! - fs[p]!;
+      if (field !== HOST && len <= 1) continue;
+      if (n + len > this.#uri.length) {
+        const next = Buffer.allocUnsafe(Math.max(2 * this.#uri.length, n + len));
+        this.#uri.copy(next, 0, 0, n);
+        this.#uri = next;
+      }
+      this.#uri.set(b.subarray(fs[p]!, fe[p]!), n);
+      n += len;
+    }
+    (cols[COLUMNS.length] as StringBuilder).pushBytes(this.#uri, 0, n);
+    this.#table.endRow();
+    return nf;
+  }
+
+  /** checkFields' date and time rules on bytes, for the years 1970..2105 (others take the string path). */
+  #validDateTime(b: Uint8Array, ds: number, de: number, ts: number, te: number): boolean {
+    if (de - ds !== 10 || b[ds + 4] !== 0x2d || b[ds + 7] !== 0x2d) return false;
+    if (te - ts !== 8 || b[ts + 2] !== 0x3a || b[ts + 5] !== 0x3a) return false;
+    const y = digits(b, ds, 4);
+    const m = digits(b, ds + 5, 2);
+    const d = digits(b, ds + 8, 2);
+    const hh = digits(b, ts, 2);
+    const mm = digits(b, ts + 3, 2);
+    const ss = digits(b, ts + 6, 2);
+    if (y < 1970 || y > 2105 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 || ss < 0 || ss > 60) return false;
+    const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+    return d <= (m === 2 ? (leap ? 29 : 28) : DAYS_IN_MONTH[m - 1]!);
+  }
+
+  #growFields(): void {
+    const fs = new Int32Array(this.#fs.length * 2);
+    const fe = new Int32Array(this.#fe.length * 2);
+    fs.set(this.#fs);
+    fe.set(this.#fe);
+    this.#fs = fs;
+    this.#fe = fe;
+  }
+
   /** Writes the row of a line's fields, or returns why it cannot be one (nothing written then). */
   write(fields: readonly string[], layout: ProxyLayout): string | null {
     const why = checkFields(fields, layout) ?? writeFields(fields, layout, this);
@@ -300,6 +440,30 @@ class ProxyColumns implements ProxySink {
     this.#table.endRow();
     return null;
   }
+}
+
+const DATE = F['date']!;
+const TIME = F['time']!;
+const HOST = F['cs-host']!;
+const FULLURI_FIELDS = [HOST, F['cs-uri-path']!, F['cs-uri-query']!];
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The value of `count` ASCII digits at b[at], or -1 when one is not a digit. */
+function digits(b: Uint8Array, at: number, count: number): number {
+  let v = 0;
+  for (let k = 0; k < count; k++) {
+    const c = b[at + k]! - 0x30;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** DATE_START on bytes: YYYY-MM-DD at b[i], then a blank or the end. */
+function dateStart(b: Uint8Array, i: number, e: number): boolean {
+  if (e - i < 10 || b[i + 4] !== 0x2d || b[i + 7] !== 0x2d) return false;
+  if (digits(b, i, 4) < 0 || digits(b, i + 5, 2) < 0 || digits(b, i + 8, 2) < 0) return false;
+  return i + 10 === e || b[i + 10] === 0x20 || b[i + 10] === 0x09;
 }
 
 /** Classifies one line; a record line comes back as its fields (pure). */
@@ -370,61 +534,84 @@ export const dissectProxyBluecoat: Dissector = async function* dissectProxyBluec
     if (unparsed++ === 0) firstUnparsed = `line ${line}: ${why}`;
   };
 
-  try {
-    for await (const raw of readLines(stream, { maxLineBytes: MAX_LINE_BYTES, skip })) {
-      if (aligned && aligned.end <= aligned.start) break;
-      const line = aligned ? { ...raw, number: raw.number + lineBase, offset: raw.offset + aligned.start } : raw;
-      if (range && line.offset >= range.end) break;
-      if (range && line.offset < range.start) {
-        const header = classifyBluecoatLine(line.text, layout);
-        if (header.kind === 'layout') layout = header.layout;
-        continue;
-      }
-      if (line.tooLongBytes !== undefined) {
-        batch.rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(line.text) });
-        notParsed(line.number, 'too long');
-        if (batch.rejected.length >= batchRows) yield batch.take();
-        continue;
-      }
-      const text = line.text;
-      const r = classifyBluecoatLine(text, layout);
-      switch (r.kind) {
-        case 'fields': {
-          const why = columns.write(r.fields, layout);
-          if (why) {
-            batch.rejected.push({ at: line.number, reason: why, raw: cutRaw(text) });
-            notParsed(line.number, `${why}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
-            if (batch.rejected.length >= batchRows) yield batch.take();
-            break;
-          }
-          rowsMade++;
-          if (r.fields.length > layout.minFields) batch.count('extra_field_lines');
-          if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
-          if (batch.table.rows >= batchRows) yield batch.take();
-          break;
+  // Lines as bytes (line-cursor.ts): most become rows without a JS string (ProxyColumns.writeBytes);
+  // the others are decoded and take the string path.
+  const cursor = new LineCursor({ maxLineBytes: MAX_LINE_BYTES, skip });
+  let stop = aligned !== undefined && aligned.end <= aligned.start;
+  /** Handles the cursor's line; true when a batch is full. */
+  const onLine = (): boolean => {
+    const number = cursor.number + lineBase;
+    const offset = aligned ? cursor.offset + aligned.start : cursor.offset;
+    if (range && offset >= range.end) {
+      stop = true;
+      return false;
+    }
+    if (range && offset < range.start) {
+      const header = classifyBluecoatLine(cursor.bytes.toString('utf8', cursor.start, cursor.end), layout);
+      if (header.kind === 'layout') layout = header.layout;
+      return false;
+    }
+    if (cursor.tooLongBytes >= 0) {
+      const text = cursor.bytes.toString('utf8', cursor.start, cursor.end);
+      batch.rejected.push({ at: number, reason: `line of ${cursor.tooLongBytes} bytes exceeds the ${MAX_LINE_BYTES}-byte limit`, raw: cutRaw(text) });
+      notParsed(number, 'too long');
+      return batch.rejected.length >= batchRows;
+    }
+    const fields = columns.writeBytes(cursor.bytes, cursor.start, cursor.end, layout);
+    if (fields >= 0) {
+      rowsMade++;
+      if (fields > layout.minFields) batch.count('extra_field_lines');
+      return batch.table.rows >= batchRows;
+    }
+    const text = cursor.bytes.toString('utf8', cursor.start, cursor.end);
+    const r = classifyBluecoatLine(text, layout);
+    switch (r.kind) {
+      case 'fields': {
+        const why = columns.write(r.fields, layout);
+        if (why) {
+          batch.rejected.push({ at: number, reason: why, raw: cutRaw(text) });
+          notParsed(number, `${why}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
+          return batch.rejected.length >= batchRows;
         }
-        case 'reject':
-          batch.rejected.push({ at: line.number, reason: r.reason, raw: cutRaw(text) });
-          notParsed(line.number, `${r.reason}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
-          // Rejections are bounded per batch too (a garbage file must not pile them up in memory).
-          if (batch.rejected.length >= batchRows) yield batch.take();
-          break;
-        case 'skip':
-          if (r.why === 'header') batch.count('header_lines');
-          else if (r.why === 'blank') batch.count('blank_lines');
-          else {
-            batch.count('skipped_lines');
-            notParsed(line.number, `does not start with a YYYY-MM-DD date: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
-          }
-          break;
-        case 'layout':
-          layout = r.layout;
-          batch.count('fields_headers');
-          break;
-        case 'bad-header':
-          batch.rejected.push({ at: line.number, reason: `${r.reason}; keeping the previous field order`, raw: cutRaw(text) });
-          break;
+        rowsMade++;
+        if (r.fields.length > layout.minFields) batch.count('extra_field_lines');
+        if (text.includes('\uFFFD')) batch.count('invalid_utf8_lines');
+        return batch.table.rows >= batchRows;
       }
+      case 'reject':
+        batch.rejected.push({ at: number, reason: r.reason, raw: cutRaw(text) });
+        notParsed(number, `${r.reason}: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
+        // Rejections are bounded per batch too (a garbage file must not pile them up in memory).
+        return batch.rejected.length >= batchRows;
+      case 'skip':
+        if (r.why === 'header') batch.count('header_lines');
+        else if (r.why === 'blank') batch.count('blank_lines');
+        else {
+          batch.count('skipped_lines');
+          notParsed(number, `does not start with a YYYY-MM-DD date: ${JSON.stringify(cutRaw(text).slice(0, 200))}`);
+        }
+        return false;
+      case 'layout':
+        layout = r.layout;
+        batch.count('fields_headers');
+        return false;
+      case 'bad-header':
+        batch.rejected.push({ at: number, reason: `${r.reason}; keeping the previous field order`, raw: cutRaw(text) });
+        return false;
+    }
+  };
+
+  try {
+    if (!stop) {
+      for await (const chunk of stream) {
+        cursor.push(chunk as Buffer);
+        while (!stop && cursor.next()) if (onLine()) yield batch.take();
+        if (stop) break;
+      }
+    }
+    if (!stop) {
+      cursor.finish();
+      while (!stop && cursor.next()) if (onLine()) yield batch.take();
     }
   } catch (err) {
     if (options.signal?.aborted) throw err;
