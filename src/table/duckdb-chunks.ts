@@ -9,7 +9,9 @@
  *                     inline when they fit in 12, else a 4-byte prefix and a
  *                     pointer) are composed in JS and copied at once; a
  *                     longer value is stored by DuckDB itself
- *                     (vector_assign_string_element_len), and for a
+ *                     (vector_assign_string_element_len): for a plain
+ *                     column the chunk's bytes at once (they are contiguous
+ *                     in the vector), each long slot pointing into them; for a
  *                     dictionary column only once per distinct value per
  *                     chunk: its slot, read back, is copied to the other rows
  *                     that hold the same value (the pointer refers to the
@@ -25,6 +27,7 @@ import type { ColumnType, TableSchema } from './schemas.ts';
 export const CHUNK_ROWS = 2048;
 const SLOT = 16;
 const INLINE = 12;
+const TWO_32 = 4294967296;
 const DUCK_TYPE: Record<ColumnType, DuckDBType> = { INT: INTEGER, BIGINT, FLOAT, STRING: VARCHAR };
 
 export class ChunkFiller {
@@ -79,11 +82,30 @@ export class ChunkFiller {
       for (let r = 0; r < n; r++) {
         if (!inlineSlot(v, start + r, slots, words, r)) long.push(r);
       }
-      duckdb.copy_data_to_vector(target, 0, slots.buffer, 0, n * SLOT);
-      for (const r of long) {
-        const s = v.offsets[start + r]!;
-        duckdb.vector_assign_string_element_len(target, r, v.bytes.subarray(s, v.offsets[start + r + 1]!));
+      if (long.length > 0) {
+        // The chunk's bytes of this column are contiguous: DuckDB stores them once (as the value of
+        // row 0, validated as UTF-8), and every long value's slot points into that copy.
+        const from = v.offsets[start]!;
+        const bytes = v.bytes;
+        duckdb.vector_assign_string_element_len(target, 0, new Uint8Array(bytes.buffer, bytes.byteOffset + from, v.offsets[start + n]! - from));
+        const stored = new Uint32Array(duckdb.vector_get_data(target, SLOT).slice(0, SLOT).buffer);
+        const lo = stored[2]!;
+        const hi = stored[3]!;
+        for (const r of long) {
+          const s = v.offsets[start + r]!;
+          const w = r * 4;
+          words[w] = v.offsets[start + r + 1]! - s;
+          const p = r * SLOT + 4;
+          slots[p] = bytes[s]!;
+          slots[p + 1] = bytes[s + 1]!;
+          slots[p + 2] = bytes[s + 2]!;
+          slots[p + 3] = bytes[s + 3]!;
+          const at = lo + (s - from);
+          words[w + 2] = at >>> 0;
+          words[w + 3] = hi + (at >= TWO_32 ? 1 : 0);
+        }
       }
+      duckdb.copy_data_to_vector(target, 0, slots.buffer, 0, n * SLOT);
       return;
     }
     // Dictionary: long values are stored once per chunk, at their first row.

@@ -21,7 +21,7 @@ function chunked(input: Buffer, r: () => number): Buffer[] {
 
 async function viaReadLines(chunks: Buffer[], options: LineReaderOptions) {
   const out: string[] = [];
-  for await (const l of readLines(chunks, options)) out.push(JSON.stringify([l.number, l.offset, l.text, l.tooLongBytes ?? -1]));
+  for await (const l of readLines((async function* () { yield* chunks; })(), options)) out.push(JSON.stringify([l.number, l.offset, l.text, l.tooLongBytes ?? -1]));
   return out;
 }
 
