@@ -6,9 +6,13 @@
  * `::` or `::1`-like with a zero 7th group) or IPv4-mapped (`::ffff:a.b.c.d`).
  */
 
+const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+const OCTET_DOT: readonly string[] = OCTET.map((o) => `${o}.`);
+
 /** Dotted quad of an IPv4 address given as an unsigned 32-bit number (most significant byte first). */
 export function ipv4Text(v: number): string {
-  return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  // Octets from tables: no number-to-text conversion per address.
+  return OCTET_DOT[v >>> 24]! + OCTET_DOT[(v >>> 16) & 255]! + OCTET_DOT[(v >>> 8) & 255]! + OCTET[v & 255]!;
 }
 
 const words = new Array<number>(8);
