@@ -7,6 +7,7 @@
  * workers have committed everything queued, and exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { getPriority, setPriority } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
@@ -35,6 +36,8 @@ const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
  * of each process's RSS for no measured speed (bench/flow-bench.ts).
  * SPOT_CHILD_NODE_ARGS adds flags (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
+/** How much nicer than start the collector and workers of a pipeline that listens run (see launch). */
+export const FILE_SIDE_NICE = 10;
 const CHILD_NODE_ARGS = ['--max-semi-space-size=4', ...(process.env.SPOT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 export const FATAL_EXIT = 2;
 
@@ -90,6 +93,15 @@ export async function startCommand(argv: string[]): Promise<number> {
     });
     child.proc = proc;
     running.add(child.name);
+    // Beside a listener, the file side runs at a lower priority: a socket cannot wait (its buffer holds tens of
+    // milliseconds at a high rate, then the kernel drops), segments can. Idle CPU still goes to the workers.
+    if (pipeline.listen.length && child.name !== 'listener' && proc.pid) {
+      try {
+        setPriority(proc.pid, Math.min(19, getPriority() + FILE_SIDE_NICE));
+      } catch {
+        // not permitted here (some sandboxes): the children run at our priority
+      }
+    }
     proc.on('message', (m) => {
       if ((m as { listening?: boolean } | null)?.listening === true) listening.resolve();
       else hub.accept(proc.pid!, m);
