@@ -41,6 +41,14 @@ export interface SoakResult {
   readonly outsideHeapKibPerMessage: number;
   /** The same for the whole RSS. */
   readonly rssKibPerMessage: number;
+  /**
+   * The peak of the memory outside the V8 heap over the second half of the run
+   * minus its peak over the first half, in MiB: a leak of k KiB per message
+   * adds about k * files / 2 KiB here, while the allocators' sawtooth (10-15
+   * MiB up and down between rounds) cancels out, unlike in a difference of
+   * medians.
+   */
+  readonly outsidePeakGrowthMiB: number;
   readonly rows: number;
   readonly seconds: number;
 }
@@ -154,6 +162,8 @@ export async function runSoak(o: { files: number; round: number; log?: (line: st
     return {
       samples, rows, seconds: (Date.now() - t0) / 1000,
       outsideHeapKibPerMessage: growth((s) => s.outsideHeapMiB), rssKibPerMessage: growth((s) => s.workerRssMiB),
+      outsidePeakGrowthMiB: Math.round((Math.max(...samples.slice(2 * q).map((s) => s.outsideHeapMiB))
+        - Math.max(...samples.slice(0, 2 * q).map((s) => s.outsideHeapMiB))) * 10) / 10,
     };
   } finally {
     if (start.exitCode === null) {
@@ -178,5 +188,6 @@ if (import.meta.main) {
   const last = r.samples[r.samples.length - 1]!;
   console.log(`${files} files (${r.rows} rows) in ${r.seconds.toFixed(0)} s: worker RSS ${first.workerRssMiB} MiB after ${first.files} files, ` +
     `${last.workerRssMiB} MiB after ${last.files} (outside the V8 heap: ${first.outsideHeapMiB} and ${last.outsideHeapMiB} MiB); ` +
-    `growth after warm-up: outside the V8 heap ${r.outsideHeapKibPerMessage} KiB/message, RSS ${r.rssKibPerMessage} KiB/message`);
+    `growth after warm-up: outside the V8 heap ${r.outsideHeapKibPerMessage} KiB/message, RSS ${r.rssKibPerMessage} KiB/message; ` +
+    `peak outside the V8 heap, second half minus first: ${r.outsidePeakGrowthMiB} MiB`);
 }

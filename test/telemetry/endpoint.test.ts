@@ -11,8 +11,9 @@ import { liveStart, sample } from './live.ts';
 
 const BAD = '2016-05-03 00:00:01 only-three-fields\n';
 
-test('start: /metrics counts a live ingest per pipeline and stage; /healthz, /readyz, /api/status answer', async () => {
-  const live = await liveStart('proxy', ['--workers', '2']);
+// Record batches: the collector dissects and the worker writes. By reference (the embedded default): the worker does both.
+for (const [path, options, d] of [['record batches', { small_file_bytes: 1 << 20 }, 'collector'], ['by reference', {}, 'worker']] as const) test(`start (${path}): /metrics counts a live ingest per pipeline and stage; /healthz, /readyz, /api/status answer`, async () => {
+  const live = await liveStart('proxy', ['--workers', '2'], options);
   try {
     assert.equal((await live.get('/healthz')).status, 200);
     const ready = await live.get('/readyz');
@@ -42,14 +43,17 @@ test('start: /metrics counts a live ingest per pipeline and stage; /healthz, /re
     const v = (name: string, labels: Record<string, string> = {}) => sample(text, name, { ...p, ...labels });
     assert.equal(v('spot_ingest_files_total', { stage: 'collector', outcome: 'in' }), 3);
     assert.equal(v('spot_ingest_files_total', { stage: 'collector', outcome: 'queued' }), 3);
-    assert.equal(v('spot_ingest_records_total', { stage: 'collector', outcome: 'in' }), 951);
-    assert.equal(v('spot_ingest_records_total', { stage: 'collector', outcome: 'written' }), 950);
-    assert.equal(v('spot_ingest_records_total', { stage: 'collector', outcome: 'rejected' }), 1);
-    assert.equal(v('spot_ingest_records_total', { stage: 'worker', outcome: 'in' }), 950);
-    assert.equal(v('spot_ingest_quarantined_total', { stage: 'collector', kind: 'lines' }), 1);
+    assert.equal(v('spot_ingest_records_total', { stage: d, outcome: 'in' }), 951, 'read by the dissecting stage');
+    assert.equal(v('spot_ingest_records_total', { stage: d, outcome: 'rejected' }), 1);
+    assert.equal(v('spot_ingest_quarantined_total', { stage: d, kind: 'lines' }), 1);
+    if (d === 'collector') {
+      assert.equal(v('spot_ingest_records_total', { stage: 'collector', outcome: 'written' }), 950, 'sent as record batches');
+      assert.equal(v('spot_ingest_records_total', { stage: 'worker', outcome: 'in' }), 950);
+    }
+    assert.equal(v('spot_ingest_records_total', { stage: 'worker', outcome: 'written' }), 950);
     assert.equal(v('spot_ingest_queue_messages_total', { stage: 'collector', outcome: 'sent' }), 3);
     assert.equal(v('spot_ingest_queue_messages_total', { stage: 'worker', outcome: 'committed' }), 3);
-    assert.equal(v('spot_ingest_dissect_seconds_count', { stage: 'collector' }), 3);
+    assert.equal(v('spot_ingest_dissect_seconds_count', { stage: d }), 3);
     assert.ok(v('spot_ingest_part_write_seconds_count')! >= 3);
     assert.equal(v('spot_ingest_part_write_seconds_count'), v('spot_ingest_parts_total'));
     assert.ok(v('spot_ingest_file_bytes_total')! > 200_000);

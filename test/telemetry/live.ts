@@ -19,8 +19,8 @@ export interface Live {
   stop(): Promise<number>;
 }
 
-export async function liveStart(pipeline = 'proxy', args: string[] = []): Promise<Live> {
-  const ws = workspace({ [pipeline]: { type: 'proxy' } });
+export async function liveStart(pipeline = 'proxy', args: string[] = [], options: Record<string, unknown> = {}): Promise<Live> {
+  const ws = workspace({ [pipeline]: { type: 'proxy', ...options } });
   const proc = ws.spawnCli(['start', pipeline, '-c', ws.configFile, '--http', '127.0.0.1:0', ...args]);
   let err = '';
   proc.stdout!.resume();
