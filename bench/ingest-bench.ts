@@ -41,6 +41,8 @@ const only = onlyArg >= 0 ? process.argv[onlyArg + 1]!.split(',') : ['dns', 'pro
 
 interface Run {
   seconds: number;
+  /** CPU time (user + system) of the whole process tree, from GNU time: the steadier figure on a shared machine. */
+  cpuSeconds: number;
   /** Largest single process of the tree, and the whole tree, at their peaks (MiB). */
   largestMiB: number;
   treeMiB: number;
@@ -77,7 +79,7 @@ function treeRss(root: number): { largest: number; total: number } {
 function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdoutFile?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/usr/bin/time', ['-f', '%U %S', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let largest = 0;
@@ -96,7 +98,8 @@ function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdo
       sink?.end();
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
-      resolve({ seconds, largestMiB: largest / 1024, treeMiB: tree / 1024, stdout });
+      const [user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
+      resolve({ seconds, cpuSeconds: user + system, largestMiB: largest / 1024, treeMiB: tree / 1024, stdout });
     });
   });
 }
@@ -222,6 +225,8 @@ const memory: string[][] = [];
 const row = (cells: (string | number)[]) => results.push(cells.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toFixed(2)) : c)));
 const mem = (pipeline: string, input: string, r: Run) => memory.push([pipeline, input, r.largestMiB.toFixed(0), r.treeMiB.toFixed(0)]);
 const skipAlt = flag('--skip-alternatives');
+/** CPU seconds, ours vs the alternative's, and their ratio (the alternative's CPU time over ours). */
+const cpu = (alt: Run | undefined, ours: Run) => `${ours.cpuSeconds.toFixed(2)} s${alt ? ` vs ${alt.cpuSeconds.toFixed(2)} s: ${(alt.cpuSeconds / ours.cpuSeconds).toFixed(1)}x` : ''}`;
 
 try {
   if (only.includes('dns')) {
@@ -234,8 +239,8 @@ try {
     mem('dns', label, ours);
     if (!skipAlt) {
       const tshark = await measured('tshark', tsharkDnsArgs(pcap, []), { TZ: 'UTC' }, join(work, 'tshark.csv'));
-      row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x']);
-    } else row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, '-', '-', '-', '25x']);
+      row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
+    } else row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'dns-10x.pcap');
       await dnsInput(big, packets * 10);
@@ -256,8 +261,8 @@ try {
     const rate = `${Math.round(lines / ours.seconds).toLocaleString('en-US')} lines/s, ${(mb / ours.seconds).toFixed(1)} MB/s`;
     if (!skipAlt) {
       const spot = await measured('python3', [new URL('./bluecoat_spot.py', import.meta.url).pathname, log, join(work, 'spot.tsv')]);
-      row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, "Spot's per-line parse (shlex)", spot.seconds, `**${(spot.seconds / ours.seconds).toFixed(1)}x**`, '25x']);
-    } else row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, '-', '-', '-', '25x']);
+      row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, "Spot's per-line parse (shlex)", spot.seconds, `**${(spot.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(spot, ours)]);
+    } else row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'proxy-10x.log');
       await proxyInput(big, lines * 10);
@@ -293,7 +298,7 @@ try {
 }
 
 console.log('\nEnd to end (start p --workers 2 --once, one file to Parquet parts) vs the tool Spot ran, same input, same run:\n');
-console.log('| pipeline | input | records | spot-ingest s | rate | alternative | its s | ratio | target |\n|---|---|---|---|---|---|---|---|---|');
+console.log('| pipeline | input | records | spot-ingest s | rate | alternative | its s | ratio | target | CPU s (dns, proxy): ours vs its |\n|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.join(' | ')} |`);
 console.log('\nMemory (sampled every 25 ms; targets: largest process <= 200 MiB, whole tree <= 600 MiB, 10x within 20 % of 1x):\n');
 console.log('| pipeline | input | largest process MiB | whole tree MiB |\n|---|---|---|---|');
