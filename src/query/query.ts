@@ -5,6 +5,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { quoteSqlString, sqlType } from '../table/parquet-writer.ts';
 import { SCHEMAS, TABLE_NAMES } from '../table/schemas.ts';
@@ -26,7 +27,8 @@ function hasParquet(dir: string, depth: number): boolean {
 }
 
 export async function openTables(root: string): Promise<DuckDBConnection> {
-  const connection = await (await DuckDBInstance.create(':memory:')).connect();
+  // Spills go to the system's temp directory, never a `.tmp` in the user's current directory (DuckDB's default).
+  const connection = await (await DuckDBInstance.create(':memory:', { temp_directory: join(tmpdir(), 'spot-ingest-duckdb') })).connect();
   for (const table of TABLE_NAMES) {
     const hive = join(root, table, 'hive');
     if (hasParquet(hive, 4)) {
