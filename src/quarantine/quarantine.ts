@@ -27,6 +27,7 @@ import type { Ledger } from '../state/ledger.ts';
 import type { SourceRef } from '../queue/message.ts';
 import type { Store } from '../store/types.ts';
 import { FINGERPRINT_CHARS, safeName } from '../table/partition.ts';
+import { processAlive } from '../process-alive.ts';
 
 /** Where a pipeline's processes spool rejections before publishing them. */
 export function spoolDirOf(pipeline: { readonly localStaging: string }): string {
@@ -35,15 +36,6 @@ export function spoolDirOf(pipeline: { readonly localStaging: string }): string 
 
 const SPOOL_NAME = /^rejected-(\d+)-\d+-[a-z0-9]+\.jsonl$/;
 const SPOOL_MAX_AGE_MS = 24 * 3_600_000;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes spool files left by crashed writers: those whose pid is not alive
@@ -65,7 +57,7 @@ export async function sweepSpool(spoolDir: string, now = Date.now()): Promise<nu
     const path = join(spoolDir, name);
     const st = await stat(path).catch(() => null);
     if (!st) continue;
-    if (pid !== process.pid && (!alive(pid) || now - st.mtimeMs > SPOOL_MAX_AGE_MS)) {
+    if (pid !== process.pid && (!processAlive(pid) || now - st.mtimeMs > SPOOL_MAX_AGE_MS)) {
       await rm(path, { force: true });
       removed++;
     }

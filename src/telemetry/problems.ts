@@ -15,6 +15,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ErrorCode, SpotError } from '../errors.ts';
+import { processAlive } from '../process-alive.ts';
 
 export interface Problem {
   readonly pid: number;
@@ -25,15 +26,6 @@ export interface Problem {
 }
 
 const dirOf = (statePath: string, pipeline: string) => join(statePath, 'problems', pipeline);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** This process's entry: set while a problem lasts, cleared when work succeeds again. */
 export class ProblemReport {
@@ -87,7 +79,7 @@ export function readProblems(statePath: string, pipeline: string): Problem[] {
   for (const name of names) {
     try {
       const p = JSON.parse(readFileSync(join(dir, name), 'utf8')) as Problem;
-      if (typeof p.pid === 'number' && alive(p.pid)) out.push(p);
+      if (typeof p.pid === 'number' && processAlive(p.pid)) out.push(p);
     } catch {
       // removed between listing and reading: not a live problem
     }
