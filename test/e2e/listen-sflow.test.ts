@@ -9,13 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Row } from '../../src/table/schemas.ts';
-import { AFTER_RECEIVE_TIME, nfcapdRows, rowDifferences } from '../helpers/flow-oracle.ts';
+import { nfcapdRows } from '../helpers/flow-oracle.ts';
 import { badSflowDatagrams, sflowMix } from '../helpers/sflow.ts';
 import { mixedTrafficPcap, softflowdDatagrams } from '../helpers/softflowd.ts';
-import { listeningPipeline, waitHealthy, waitRows } from '../helpers/listen.ts';
+import { assertFlowTableIs, listeningPipeline, quarantineReasons, waitHealthy, waitRows } from '../helpers/listen.ts';
 
 test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same socket) lands as sfcapd/nfcapd + nfdump make it; bad sFlow quarantined and counted', async () => {
   const lp = await listeningPipeline((port) => `udp://127.0.0.1:${port}`);
@@ -36,17 +34,13 @@ test('start with listen: sFlow v5 from four agents (and NetFlow v5 on the same s
     const to = Date.now();
     const got = await waitRows(ws, expectedRows.length);
     assert.equal(got, expectedRows.length, `rows in the table (stderr: ${lp.stderr().slice(-2000)})`);
-    const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
-    const expected = expectedRows.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
-    assert.deepEqual(rowDifferences(expected, rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))), AFTER_RECEIVE_TIME), []);
+    const rows = await assertFlowTableIs(ws, expectedRows);
     for (const r of rows) {
       const t = Number(r[1]) * 1000;
       assert.ok(t >= Math.floor(from / 1000) * 1000 && t <= to + 1000, `treceived ${r[0]} is when the listener received it`);
     }
     // every bad datagram is quarantined with its reason
-    const list = await ws.cli(['quarantine', 'list', '-c', ws.configFile]);
-    const files = [...list.stdout.matchAll(/kept at: (\S+)/g)].map((m) => join(ws.root, m[1]!));
-    const reasons = files.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason));
+    const reasons = await quarantineReasons(ws);
     for (const b of bad) assert.ok(reasons.some((r) => r.includes('127.0.22.1') && b.reason.test(r)), `quarantined: ${b.reason} in ${reasons.join(' | ')}`);
     assert.equal(reasons.filter((r) => r.includes('127.0.22.1')).length, bad.length);
     // still receiving after all that

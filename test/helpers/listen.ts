@@ -2,7 +2,12 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Row } from '../../src/table/schemas.ts';
+import { AFTER_RECEIVE_TIME, rowDifferences } from './flow-oracle.ts';
 import { freeUdpPort, type SourcedDatagram } from './netflow.ts';
 import { workspace, type Workspace } from './workspace.ts';
 
@@ -82,4 +87,22 @@ export async function listeningPipeline(listen: (port: number) => string | strin
       ws.remove();
     },
   };
+}
+
+/**
+ * The flow table as rows equal to the oracle's (nfdump's tdur compared as the Parquet FLOAT the table
+ * stores, BIGINTs as numbers), up to the receive-time columns. Returns the table's rows.
+ */
+export async function assertFlowTableIs(ws: Workspace, oracle: readonly Row[]): Promise<Row[]> {
+  const rows = (await ws.query('SELECT * EXCLUDE (y, m, d, h) FROM flow')) as Row[];
+  const expected = oracle.map((r) => r.map((v, i) => (i === 8 && typeof v === 'number' ? Math.fround(v) : v)));
+  assert.deepEqual(rowDifferences(expected, rows.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v))), AFTER_RECEIVE_TIME), []);
+  return rows;
+}
+
+/** Every rejection reason in the pipeline's quarantine, read from the files `quarantine list` names. */
+export async function quarantineReasons(ws: Workspace): Promise<string[]> {
+  const list = await ws.cli(['quarantine', 'list', '-c', ws.configFile]);
+  const files = [...list.stdout.matchAll(/kept at: (\S+)/g)].map((m) => join(ws.root, m[1]!));
+  return files.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { reason: string }).reason));
 }

@@ -18,14 +18,24 @@ async function run(file: string, options: DissectOptions = {}): Promise<{ rows: 
   return { rows, rejected };
 }
 
-test('byte-range chunks of a log together give exactly the whole file, #Fields headers honoured across chunks', async () => {
+/**
+ * A log of 300 Spot-order records (a non-record line and a 70 kB line among them), then a `#Fields`
+ * header in reversed order written as `header` gives it, 300 records in that order, and a last line
+ * without its newline.
+ */
+function mixedLog(header: (fieldsHeaderText: string) => string[]): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'spot-proxy-range-'));
   const file = join(dir, 'access.log');
   const a = makeProxyRecords(300, { seed: 1 }).map((r) => formatLine(r));
   const reversed = [...SPOT_ORDER].reverse();
   const b = makeProxyRecords(300, { seed: 2 }).map((r) => formatLine(r, reversed));
   writeFileSync(file, [...a.slice(0, 150), 'not a record', `2016-05-03 00:00:00 ${'x'.repeat(70_000)}`, ...a.slice(150),
-    ...fieldsHeader(reversed).split('\n'), ...b, 'trailing garbage without newline'].join('\n'));
+    ...header(fieldsHeader(reversed)), ...b, 'trailing garbage without newline'].join('\n'));
+  return { dir, file };
+}
+
+test('byte-range chunks of a log together give exactly the whole file, #Fields headers honoured across chunks', async () => {
+  const { file } = mixedLog((h) => h.split('\n'));
   const whole = await run(file);
   assert.equal(whole.rows.length, 600);
   assert.equal(whole.rejected.length, 2, 'the 70 kB line, and the garbage line read as a record under a header whose date is not first');
@@ -86,13 +96,7 @@ test('log ranges aligned by the collector read only their own bytes (plus the #F
   const { fileRanges } = await import('../../../src/queue/message.ts');
   const { rangePieces } = await import('../../../src/dissect/types.ts');
   const { holeyCopy } = await import('../../helpers/holey-copy.ts');
-  const dir = mkdtempSync(join(tmpdir(), 'spot-proxy-range-'));
-  const file = join(dir, 'access.log');
-  const a = makeProxyRecords(300, { seed: 1 }).map((r) => formatLine(r));
-  const reversed = [...SPOT_ORDER].reverse();
-  const b = makeProxyRecords(300, { seed: 2 }).map((r) => formatLine(r, reversed));
-  writeFileSync(file, [...a.slice(0, 150), 'not a record', `2016-05-03 00:00:00 ${'x'.repeat(70_000)}`, ...a.slice(150),
-    `\uFEFF${fieldsHeader(reversed)}`, ...b, 'trailing garbage without newline'].join('\n'));
+  const { dir, file } = mixedLog((h) => [`\uFEFF${h}`]);
   const whole = await run(file);
   const size = statSync(file).size;
   for (const chunk of [997, 40_000, 100_000]) {
