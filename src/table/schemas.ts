@@ -37,12 +37,20 @@ const cols = (spec: string): Column[] =>
     return { name, type };
   });
 
+/**
+ * The table's time window. Parquet partitions must be real calendar hours: 1970..2106 keeps us
+ * inside what nfdump's 32-bit receive times and pcap's unsigned seconds can say. Dissectors check
+ * it where a row is made, so that a rejection can name the record's place in its file.
+ */
+export const LAST_TABLE_SECOND = 4294967295;
+export const OUTSIDE_TABLE_TIME = 'is outside 1970-01-01..2106-02-07';
+
+export function epochInTable(seconds: number): boolean {
+  return seconds >= 0 && seconds <= LAST_TABLE_SECOND;
+}
+
 export function hourFromEpoch(seconds: number): Hour | string {
-  // Parquet partitions must be real calendar hours: 1970..2106 keeps us inside
-  // what nfdump's 32-bit receive times and pcap's unsigned seconds can say.
-  if (!Number.isFinite(seconds) || seconds < 0 || seconds >= 4294967296) {
-    return `time ${seconds} is outside 1970-01-01..2106-02-07`;
-  }
+  if (!Number.isFinite(seconds) || !epochInTable(seconds)) return `time ${seconds} ${OUTSIDE_TABLE_TIME}`;
   // Records come mostly in time order: remember the last hour (one Date per hour, not per row).
   const index = Math.floor(seconds / 3600);
   if (index !== lastHourIndex) {
@@ -67,7 +75,7 @@ export function hourFromText(date: unknown, time: unknown): Hour | string {
   }
   // The same calendar window as epoch times (hourFromEpoch): 1970-01-01 .. 2106-02-07.
   if (hour.y < 1970 || hour.y > 2106 || (hour.y === 2106 && (hour.m > 2 || (hour.m === 2 && hour.d > 7)))) {
-    return `time ${date} ${time} is outside 1970-01-01..2106-02-07`;
+    return `time ${date} ${time} ${OUTSIDE_TABLE_TIME}`;
   }
   return hour;
 }

@@ -23,7 +23,7 @@
  *   - a record whose receive time cannot be a calendar time is rejected with
  *     the reason.
  */
-import type { Row, Value } from '../../table/schemas.ts';
+import { OUTSIDE_TABLE_TIME, epochInTable, type Row, type Value } from '../../table/schemas.ts';
 import type { TableBuilder } from '../../batch/batch.ts';
 import type { BigIntBuilder, FloatBuilder, IntBuilder, StringBuilder } from '../../batch/builders.ts';
 import { ColumnarBatchBuilder, type BatchBuilder } from '../batch.ts';
@@ -211,10 +211,8 @@ function float(rec: FlowRecord, v: number | null): Value {
 // ------------------------------------------------------------------ receive time
 
 /** Latest second representable as `YYYY-MM-DD HH:MM:SS` (9999-12-31 23:59:59). */
-// The table's calendar window (hourFromEpoch): a receive time outside it is rejected here, where the
-// record's position is known, rather than when rows are bucketed by hour.
-const MAX_SECOND = 4294967295;
-const OUTSIDE = 'is outside 1970-01-01..2106-02-07';
+// A receive time outside the table's window is rejected here, where the record's position is known,
+// rather than when rows are bucketed by hour.
 
 let lastMsSecond = -1;
 let lastMsTime: ReceivedTime | string = '';
@@ -224,8 +222,8 @@ export function receivedTimeFromMs(ms: number): ReceivedTime | string {
   const second = Math.floor(ms / 1000);
   if (second === lastMsSecond) return lastMsTime;
   let time: ReceivedTime | string;
-  if (!(second >= 0 && second <= MAX_SECOND)) {
-    time = `receive time ${ms} ms ${OUTSIDE}`;
+  if (!epochInTable(second)) {
+    time = `receive time ${ms} ms ${OUTSIDE_TABLE_TIME}`;
   } else {
     const d = new Date(second * 1000);
     const [y, mo, da, h, mi, s] = [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate(), d.getUTCHours(), d.getUTCMinutes(), d.getUTCSeconds()];
@@ -255,7 +253,7 @@ export function receivedTimeFromText(tr: string): ReceivedTime | string {
   const back = new Date(ms);
   const time: ReceivedTime | string = mo < 1 || mo > 12 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59
     ? `tr is not a valid calendar time: ${JSON.stringify(tr)}`
-    : ms < 0 || ms / 1000 > MAX_SECOND ? `tr ${JSON.stringify(tr)} ${OUTSIDE}`
+    : !epochInTable(Math.floor(ms / 1000)) ? `tr ${JSON.stringify(tr)} ${OUTSIDE_TABLE_TIME}`
     : [second, Math.floor(ms / 1000), y, mo, d, h, mi, s];
   [lastTextSecond, lastTextTime] = [second, time];
   return time;

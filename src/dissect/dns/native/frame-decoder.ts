@@ -25,7 +25,7 @@
  *   client received, so by default it is counted (icmp_quoted_dns_skipped)
  *   and not emitted. Set it to true for tshark's behaviour.
  */
-import { SCHEMAS } from '../../../table/schemas.ts';
+import { OUTSIDE_TABLE_TIME, SCHEMAS, epochInTable } from '../../../table/schemas.ts';
 import type { Rejection } from '../../types.ts';
 import { TableBuilder } from '../../../batch/batch.ts';
 import type { BigIntBuilder, IntBuilder, StringBuilder } from '../../../batch/builders.ts';
@@ -187,8 +187,8 @@ export class DnsFrameDecoder implements PacketSink {
     }
     if (!this.emitRows) return;
     // A time the table cannot partition (pcapng's 64-bit stamps, if_tsoffset) is rejected here, with its packet.
-    if (sec < 0 || sec >= 4294967296) {
-      this.rejected?.push({ at: frame, reason: `packet ${frame}: time ${sec} s is outside 1970-01-01..2106-02-07`,
+    if (!epochInTable(sec)) {
+      this.rejected?.push({ at: frame, reason: `packet ${frame}: time ${sec} s ${OUTSIDE_TABLE_TIME}`,
         raw: `${capLen} captured bytes, ${origLen} on the wire: ${buf.toString('hex', off, off + Math.min(capLen, 64))}` });
       return;
     }
