@@ -61,13 +61,18 @@ async function assertExactlyOnceAround(ws: Workspace, o: { sentAt: readonly numb
   return counts;
 }
 
-test('kill -9 of the whole start tree while an exporter sends: what was journaled, and what came after /healthz, is in the table exactly once', async () => {
+/**
+ * One listening pipeline and an exporter for it: a NetFlow v9 template and far more data datagrams
+ * (20 flows each) than ~400 datagrams/s for a few seconds can use, on a quiet machine or a loaded one,
+ * so the sender always stops by time. `sendFor` is the bounded sender (127.0.0.1 only, each datagram's
+ * send time in `sentAt`); `sent()` how many data datagrams went out.
+ */
+async function exporterRun() {
   const port = await freeUdpPort();
   const http = await freeUdpPort();
   const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
-  // Far more than ~400 datagrams/s for 5.3 s can use, on a quiet machine or a loaded one: the sender stops by time.
-  const all = flows(160_000);
   const nowMs = Date.now();
+  const all = flows(160_000);
   const datagrams = netflowV9Datagrams(all, { nowMs, bootMs: nowMs - 40 * 24 * 3600_000 });
   const template = datagrams[0]!;
   const data = datagrams.slice(1);
@@ -79,9 +84,7 @@ test('kill -9 of the whole start tree while an exporter sends: what was journale
     c.stdout!.on('data', () => {});
     return c;
   };
-  let child = start();
   let next = 0;
-  // Bounded sender: at most data.length datagrams, ~400 per second, to 127.0.0.1 only.
   const sendFor = async (ms: number) => {
     const until = Date.now() + ms;
     while (Date.now() < until && next < data.length) {
@@ -91,6 +94,12 @@ test('kill -9 of the whole start tree while an exporter sends: what was journale
       if (next % 4 === 0) await sleep(10);
     }
   };
+  return { port, http, ws, template, flowCount: all.length, sentAt, out, start, sendFor, sent: () => next };
+}
+
+test('kill -9 of the whole start tree while an exporter sends: what was journaled, and what came after /healthz, is in the table exactly once', async () => {
+  const { port, http, ws, template, flowCount, sentAt, out, start, sendFor, sent } = await exporterRun();
+  let child = start();
   try {
     await waitHealthy(http);
     await out.send({ data: template }, port);
@@ -104,9 +113,9 @@ test('kill -9 of the whole start tree while an exporter sends: what was journale
     await waitHealthy(http);
     const healthyAt = Date.now();
     await sendFor(2_000); // no template resent: the journal kept it
-    const sent = next;
-    assert.ok(sent * PER_DATAGRAM < all.length, 'the sender was bounded by time, not by running out');
-    await assertExactlyOnceAround(ws, { sentAt, sent, killedAt, readyAt: healthyAt });
+    const sentCount = sent();
+    assert.ok(sentCount * PER_DATAGRAM < flowCount, 'the sender was bounded by time, not by running out');
+    await assertExactlyOnceAround(ws, { sentAt, sent: sentCount, killedAt, readyAt: healthyAt });
   } finally {
     out.close();
     try { process.kill(-child.pid!, 'SIGKILL'); } catch {}
@@ -132,29 +141,8 @@ function listenerPid(startPid: number): number | undefined {
 }
 
 test('kill -9 of the listener child alone while an exporter sends: start restarts it; what was journaled, and what came after it bound again, is in the table exactly once', async () => {
-  const port = await freeUdpPort();
-  const http = await freeUdpPort();
-  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, listen_segment_seconds: 1, settle_seconds: 0.2 } });
-  const all = flows(160_000);
-  const nowMs = Date.now();
-  const datagrams = netflowV9Datagrams(all, { nowMs, bootMs: nowMs - 40 * 24 * 3600_000 });
-  const template = datagrams[0]!;
-  const data = datagrams.slice(1);
-  const sentAt: number[] = new Array(data.length).fill(-1);
-  const out = await sender();
-  const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--http', `127.0.0.1:${http}`]);
-  child.stderr!.on('data', () => {});
-  child.stdout!.on('data', () => {});
-  let next = 0;
-  const sendFor = async (ms: number) => {
-    const until = Date.now() + ms;
-    while (Date.now() < until && next < data.length) {
-      sentAt[next] = Date.now();
-      await out.send({ data: data[next]! }, port).catch(() => {});
-      next++;
-      if (next % 4 === 0) await sleep(10);
-    }
-  };
+  const { port, http, ws, template, flowCount, sentAt, out, start, sendFor, sent } = await exporterRun();
+  const child = start();
   try {
     await waitHealthy(http);
     const first = listenerPid(child.pid!);
@@ -173,9 +161,9 @@ test('kill -9 of the listener child alone while an exporter sends: start restart
     assert.ok(readyAt, 'start restarted the listener within 30 s');
     assert.equal(child.exitCode, null, 'start kept running');
     await sendFor(2_000); // no template resent: the journal kept it
-    const sent = next;
-    assert.ok(sent * PER_DATAGRAM < all.length, 'the sender was bounded by time, not by running out');
-    const counts = await assertExactlyOnceAround(ws, { sentAt, sent, killedAt, readyAt });
+    const sentCount = sent();
+    assert.ok(sentCount * PER_DATAGRAM < flowCount, 'the sender was bounded by time, not by running out');
+    const counts = await assertExactlyOnceAround(ws, { sentAt, sent: sentCount, killedAt, readyAt });
     const between = [...counts.keys()].filter((i) => sentAt[Math.floor(i / PER_DATAGRAM)]! > killedAt && sentAt[Math.floor(i / PER_DATAGRAM)]! < readyAt);
     console.log(`listener kill: ${counts.size} flows in the table, restart took ${readyAt - killedAt} ms, ${between.length} flows sent in that gap arrived`);
   } finally {
