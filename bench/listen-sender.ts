@@ -29,6 +29,7 @@
  *   data set id >= 256: records laid out as the template says, padded to 4.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { templateSet } from '../test/helpers/netflow.ts';
 import { seededRandom } from '../test/helpers/random.ts';
 
 const arg = (name: string, fallback: number) => {
@@ -64,22 +65,7 @@ interface Scope {
 
 function templateSets(version: 9 | 10): Buffer {
   const [t4, t6] = version === 9 ? [V9_T4, V9_T6] : [IPFIX_T4, IPFIX_T6];
-  const len = 4 + (4 + 4 * t4.length) + (4 + 4 * t6.length);
-  const b = Buffer.alloc(len);
-  b.writeUInt16BE(version === 9 ? 0 : 2, 0);
-  b.writeUInt16BE(len, 2);
-  let o = 4;
-  for (const [id, fields] of [[256, t4], [257, t6]] as const) {
-    b.writeUInt16BE(id, o);
-    b.writeUInt16BE(fields.length, o + 2);
-    o += 4;
-    for (const [type, l] of fields) {
-      b.writeUInt16BE(type, o);
-      b.writeUInt16BE(l, o + 2);
-      o += 4;
-    }
-  }
-  return b;
+  return templateSet(version === 9 ? 0 : 2, [[256, t4], [257, t6]]);
 }
 
 /** One data datagram's sets: `flows` flows, every fifth IPv6. */

@@ -162,6 +162,28 @@ const V9_COMMON: ReadonlyArray<readonly [number, number]> = [
   [21, 4], // LAST_SWITCHED
   [32, 2], // ICMP_TYPE (type*256+code; nfdump takes ICMP's dp from it, as v5 carries it in dstport)
 ];
+/**
+ * A template set (NetFlow v9 flowset id 0, IPFIX set id 2):
+ *   set_id:u16 length:u16 { template_id:u16 field_count:u16 { type:u16 length:u16 }* }*
+ */
+export function templateSet(setId: number, templates: ReadonlyArray<readonly [number, ReadonlyArray<readonly [number, number]>]>): Buffer {
+  const b = Buffer.alloc(4 + templates.reduce((n, [, fields]) => n + 4 + 4 * fields.length, 0));
+  b.writeUInt16BE(setId, 0);
+  b.writeUInt16BE(b.length, 2);
+  let o = 4;
+  for (const [id, fields] of templates) {
+    b.writeUInt16BE(id, o);
+    b.writeUInt16BE(fields.length, o + 2);
+    o += 4;
+    for (const [type, len] of fields) {
+      b.writeUInt16BE(type, o);
+      b.writeUInt16BE(len, o + 2);
+      o += 4;
+    }
+  }
+  return b;
+}
+
 const V9_T4 = [[8, 4], [12, 4], ...V9_COMMON] as const; // IPV4_SRC_ADDR, IPV4_DST_ADDR
 const V9_T6 = [[27, 16], [28, 16], ...V9_COMMON] as const; // IPV6_SRC_ADDR, IPV6_DST_ADDR
 const recLen = (t: ReadonlyArray<readonly [number, number]>) => t.reduce((a, [, l]) => a + l, 0);
@@ -195,22 +217,9 @@ export function netflowV9Datagrams(flows: readonly SentFlow[], clock: Clock): Bu
   const out: Buffer[] = [];
   let seq = 0;
   // Template datagram: one template flowset holding both templates.
-  const tlen = 4 + (4 + 4 * V9_T4.length) + (4 + 4 * V9_T6.length);
-  const t = v9Header(2, seq++, clock, tlen);
-  let o = 20;
-  t.writeUInt16BE(0, o);
-  t.writeUInt16BE(tlen, o + 2);
-  o += 4;
-  for (const [id, fields] of [[256, V9_T4], [257, V9_T6]] as const) {
-    t.writeUInt16BE(id, o);
-    t.writeUInt16BE(fields.length, o + 2);
-    o += 4;
-    for (const [type, len] of fields) {
-      t.writeUInt16BE(type, o);
-      t.writeUInt16BE(len, o + 2);
-      o += 4;
-    }
-  }
+  const sets = templateSet(0, [[256, V9_T4], [257, V9_T6]]);
+  const t = v9Header(2, seq++, clock, sets.length);
+  sets.copy(t, 20);
   out.push(t);
   // Data datagrams: up to V9_PER_DATAGRAM flows each, one flowset per address family.
   for (let i = 0; i < flows.length; i += V9_PER_DATAGRAM) {
