@@ -27,15 +27,26 @@ interface Track {
   readonly exporter: string;
   readonly version: number;
   readonly domain: number;
+  /** Exporter "other" (MAX_EXPORTERS reached): domains of many exporters, so no sequence tracking. */
+  readonly folded: boolean;
   datagrams: number;
   sequenceLost: number;
   undecodable: number;
   lastMs: number;
   /** The sequence number the next datagram should carry, or -1 when unknown. */
   expect: number;
-  /** Its datagrams counter with the labels bound (prom-client hashes labels on every unbound inc: per datagram, that shows). */
-  counter?: { inc(value?: number): void };
+  /** Received, not yet durable (the journal flush in progress or to come); see seal/commit. */
+  pendingDatagrams: number;
+  pendingLost: number;
+  pendingLastMs: number;
+  pending: boolean;
+  /** Its counters with the labels bound (prom-client hashes labels on every unbound inc). */
+  readonly datagramsCounter: { inc(value?: number): void };
+  readonly lostCounter: { inc(value?: number): void };
 }
+
+/** What seal() took: the received datagrams of one journal flush, per track. */
+export type SealedBatch = ReadonlyArray<readonly [track: Track, datagrams: number, lost: number, lastMs: number]>;
 
 export interface SocketStat {
   readonly listen: string;
@@ -47,7 +58,11 @@ export const STATS_FILE = 'stats.json';
 
 export class ListenAccounting {
   readonly #pipeline: string;
-  readonly #tracks = new Map<string, Track>();
+  /** Tracks per exporter address (an exporter has few version/domain pairs: a short list beats a string key per datagram). */
+  readonly #byExporter = new Map<string, Track[]>();
+  #count = 0;
+  /** Tracks with pending datagrams, in the order they first got one since the last seal. */
+  #dirty: Track[] = [];
   readonly sockets: SocketStat[] = [];
 
   constructor(pipeline: string) {
@@ -55,38 +70,73 @@ export class ListenAccounting {
   }
 
   #track(exporter: string, version: number, domain: number): Track {
-    const key = `${exporter}|${version}|${domain}`;
-    let t = this.#tracks.get(key);
-    if (!t) {
-      if (this.#tracks.size >= MAX_EXPORTERS) return this.#track('other', 0, 0);
-      t = { exporter, version, domain, datagrams: 0, sequenceLost: 0, undecodable: 0, lastMs: 0, expect: -1 };
-      this.#tracks.set(key, t);
+    let list = this.#byExporter.get(exporter);
+    if (list) {
+      for (const t of list) if (t.version === version && t.domain === domain) return t;
     }
+    const folded = this.#count >= MAX_EXPORTERS && exporter !== 'other';
+    // folded: one "other" track per version (its datagrams keep their version label)
+    if (folded) return this.#track('other', version, 0);
+    const labels = { pipeline: this.#pipeline, exporter, domain: String(domain) };
+    const t: Track = {
+      exporter, version, domain, folded: exporter === 'other', datagrams: 0, sequenceLost: 0, undecodable: 0, lastMs: 0, expect: -1,
+      pendingDatagrams: 0, pendingLost: 0, pendingLastMs: 0, pending: false,
+      datagramsCounter: metrics.listenDatagrams.labels({ ...labels, version: String(version) }),
+      lostCounter: metrics.listenSequenceLost.labels(labels),
+    };
+    if (!list) this.#byExporter.set(exporter, (list = []));
+    list.push(t);
+    this.#count++;
     return t;
   }
 
   /**
-   * One datagram, once durable. `sequence`/`units` per the module rules
-   * (units = what the sequence counts in this datagram; -1 when unknown,
-   * e.g. IPFIX records of a template not yet seen).
+   * One datagram, appended to the journal (durable at the next flush: it
+   * counts once commit() gets the batch seal() took before that flush).
+   * `sequence`/`units` per the module rules (units = what the sequence
+   * counts in this datagram; -1 when unknown, e.g. IPFIX records of a
+   * template not yet seen). Per datagram only plain field updates: the
+   * metrics are incremented once per batch.
    */
-  journaled(exporter: string, version: number, domain: number, sequence: number, units: number, arrivalMs: number): void {
+  received(exporter: string, version: number, domain: number, sequence: number, units: number, arrivalMs: number): void {
     const t = this.#track(exporter, version, domain);
-    t.datagrams++;
-    t.lastMs = arrivalMs;
-    const labels = { pipeline: this.#pipeline, exporter: t.exporter, domain: String(t.domain) };
-    // (the "other" track folds exporters of any version: its datagrams keep their own version label)
-    if (t.version === version) (t.counter ??= metrics.listenDatagrams.labels({ ...labels, version: String(version) })).inc();
-    else metrics.listenDatagrams.inc({ ...labels, version: String(version) });
-    if (version === 0) return;
+    if (!t.pending) {
+      t.pending = true;
+      this.#dirty.push(t);
+    }
+    t.pendingDatagrams++;
+    t.pendingLastMs = arrivalMs;
+    if (version === 0 || t.folded) return;
     if (t.expect >= 0 && sequence !== t.expect) {
       const gap = (sequence - t.expect) >>> 0;
-      if (gap > 0 && gap < 0x80000000) {
-        t.sequenceLost += gap;
-        metrics.listenSequenceLost.inc(labels, gap);
-      }
+      if (gap > 0 && gap < 0x80000000) t.pendingLost += gap;
     }
     t.expect = units < 0 ? -1 : (sequence + units) >>> 0;
+  }
+
+  /** Takes what was received since the last seal; call it right where the journal takes its pending records for a flush. */
+  seal(): SealedBatch {
+    const batch = this.#dirty.map((t) => {
+      const b = [t, t.pendingDatagrams, t.pendingLost, t.pendingLastMs] as const;
+      t.pendingDatagrams = t.pendingLost = 0;
+      t.pending = false;
+      return b;
+    });
+    this.#dirty = [];
+    return batch;
+  }
+
+  /** The sealed datagrams are durable: they count. */
+  commit(batch: SealedBatch): void {
+    for (const [t, datagrams, lost, lastMs] of batch) {
+      t.datagrams += datagrams;
+      t.lastMs = lastMs;
+      t.datagramsCounter.inc(datagrams);
+      if (lost > 0) {
+        t.sequenceLost += lost;
+        t.lostCounter.inc(lost);
+      }
+    }
   }
 
   undecodable(exporter: string, version: number, domain: number): void {
@@ -105,7 +155,9 @@ export class ListenAccounting {
     return {
       v: 1, pipeline: this.#pipeline, updatedMs: Date.now(),
       sockets: this.sockets.map((s) => ({ ...s })),
-      exporters: [...this.#tracks.values()].map(({ expect: _e, counter: _c, ...t }) => t),
+      exporters: [...this.#byExporter.values()].flat().map((t) => ({
+        exporter: t.exporter, version: t.version, domain: t.domain, datagrams: t.datagrams, sequenceLost: t.sequenceLost, undecodable: t.undecodable, lastMs: t.lastMs,
+      })),
     };
   }
 

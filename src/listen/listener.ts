@@ -12,7 +12,7 @@
  * Decoding flows happens where segments are dissected.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { NetflowDecoder } from '../dissect/flow/netflow/decoder.ts';
+import { NetflowDecoder, type DatagramMeta } from '../dissect/flow/netflow/decoder.ts';
 import { SflowDecoder, isSflow } from '../dissect/flow/netflow/sflow.ts';
 import { exporterText } from '../dissect/flow/netflow/ip-text.ts';
 import { TemplateStore } from '../dissect/flow/netflow/templates.ts';
@@ -51,8 +51,6 @@ export class Listener {
   readonly #ports: number[] = [];
   #journal: Journal | null = null;
   #nextSeq = 1;
-  /** Accounting of datagrams appended but not yet durable, per journal flush. */
-  #unflushed: Array<[string, number, number, number, number, number]> = [];
   #busy: Promise<void> = Promise.resolve();
   #openedMs = 0;
   #timers: NodeJS.Timeout[] = [];
@@ -74,7 +72,7 @@ export class Listener {
     const { pipeline, log } = this.#o;
     const rec = await recoverJournals(pipeline.collectorPath, (item) => {
       if ('templates' in item) this.#loadTemplates((item as SegmentHeader).templates);
-      else this.#learn(item as JournalDatagram);
+      else this.#learn({ ...(item as JournalDatagram), exporter: (item as JournalDatagram).address });
     });
     for (const r of rec.repaired) log.warn({ journal: r }, 'journal repaired after a crash');
     if (rec.segments.length) log.info({ segments: rec.segments.length }, 'journals of the previous run rotated into collector_path');
@@ -96,19 +94,32 @@ export class Listener {
     }
   }
 
-  /** Template bookkeeping of one datagram; returns what accounting needs. */
-  #learn(d: JournalDatagram): { version: number; domain: number; sequence: number; units: number; problem?: string } {
+  /** What #learn found in the last datagram (one object, rewritten per datagram: nothing allocated for it). */
+  readonly #learned = { version: 0, domain: 0, sequence: 0, units: 0, problem: undefined as string | undefined };
+
+  /** Template bookkeeping of one datagram; leaves what accounting needs in #learned. */
+  #learn(d: JournalDatagram & DatagramMeta): void {
     const p = d.payload;
+    const l = this.#learned;
     if (isSflow(p)) {
       // sFlow (v5; v2/v4 are counted undecodable): the sequence counts datagrams per sender and sub-agent.
-      const r = this.#sflow.decode(p, { exporter: d.address, arrivalMs: d.arrivalMs });
-      return { version: 5, domain: r.subAgent, sequence: r.sequence, units: r.problem && r.sequence === 0 ? -1 : 1, problem: r.problem };
+      const r = this.#sflow.decode(p, d);
+      l.version = 5;
+      l.domain = r.subAgent;
+      l.sequence = r.sequence;
+      l.units = r.problem && r.sequence === 0 ? -1 : 1;
+      l.problem = r.problem;
+      return;
     }
-    const r = this.#decoder.decode(p, { exporter: d.address, arrivalMs: d.arrivalMs });
-    this.#decoder.takeUnresolved(); // the listener does not hold data; the segment dissector does
+    // (a JournalDatagram is a DatagramMeta: exporter address and arrival time)
+    const r = this.#decoder.decode(p, d);
+    if (this.#decoder.heldCount) this.#decoder.takeUnresolved(); // the listener does not hold data; the segment dissector does
     // IPFIX: data records of data templates, as nfcapd counts them (RFC 7011 says data records; options records excluded by nfcapd too)
-    const units = r.version === 5 ? r.flows : r.version === 9 ? 1 : r.held > 0 ? -1 : r.flows;
-    return { version: r.version, domain: r.domain, sequence: r.sequence, units, problem: r.problem };
+    l.version = r.version;
+    l.domain = r.domain;
+    l.sequence = r.sequence;
+    l.units = r.version === 5 ? r.flows : r.version === 9 ? 1 : r.held > 0 ? -1 : r.flows;
+    l.problem = r.problem;
   }
 
   async #bind(a: ListenAddress): Promise<void> {
@@ -139,11 +150,12 @@ export class Listener {
 
   #receive(payload: Buffer, address: string, port: number, localPort: number): void {
     if (this.#stopped) return;
-    const d: JournalDatagram = { arrivalMs: Date.now(), address, port, localPort, payload };
+    const d: JournalDatagram & DatagramMeta = { arrivalMs: Date.now(), address, exporter: address, port, localPort, payload };
     if (this.#journal) this.#journal.appendDatagram(d);
     else this.#waiting.push(encodeDatagram(d)); // while a rotation creates the successor journal
-    const l = this.#learn(d);
-    this.#unflushed.push([address, l.version, l.domain, l.sequence, l.units, d.arrivalMs]);
+    this.#learn(d);
+    const l = this.#learned;
+    this.#acct.received(address, l.version, l.domain, l.sequence, l.units, d.arrivalMs);
     if (l.problem) this.#acct.undecodable(address, l.version, l.domain);
   }
 
@@ -167,10 +179,10 @@ export class Listener {
   }
 
   async #flush(j: Journal): Promise<void> {
-    const accounted = this.#unflushed;
-    this.#unflushed = [];
+    // seal and the journal's swap of its pending records happen in the same turn: the batch is exactly what this flush makes durable
+    const batch = this.#acct.seal();
     await j.flush();
-    for (const [address, version, domain, sequence, units, at] of accounted) this.#acct.journaled(address, version, domain, sequence, units, at);
+    this.#acct.commit(batch);
   }
 
   async #openJournal(): Promise<void> {
@@ -182,12 +194,11 @@ export class Listener {
   /** Successor first (its header holds the templates as of now), then the old journal becomes a segment. */
   async #rotate(): Promise<void> {
     const old = this.#journal!;
-    const accounted = this.#unflushed;
-    this.#unflushed = [];
+    const batch = this.#acct.seal();
     this.#journal = null; // datagrams arriving while the successor is created wait in #waiting
     const header: SegmentHeader = { format: FORMAT_VERSION, pipeline: this.#o.pipeline.name, seq: this.#nextSeq++, createdMs: Date.now(), templates: this.#store.toJSON() };
     await old.flush();
-    for (const [address, version, domain, sequence, units, at] of accounted) this.#acct.journaled(address, version, domain, sequence, units, at);
+    this.#acct.commit(batch);
     const next = await Journal.create(this.#o.pipeline.collectorPath, header);
     for (const r of this.#waiting) next.append(r);
     this.#waiting = [];
