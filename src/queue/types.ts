@@ -27,8 +27,11 @@ export interface QueueProducer {
 }
 
 export interface QueueConsumer {
-  /** Up to `max` records after the committed offset; waits up to `waitMs` when none. */
-  poll(max: number, waitMs: number): Promise<QueueRecord[]>;
+  /**
+   * Up to `max` records after the committed offset; waits up to `waitMs` when none. An implementation
+   * may return early (empty) once `signal` aborts, so that a stopping worker need not sit out the wait.
+   */
+  poll(max: number, waitMs: number, signal?: AbortSignal): Promise<QueueRecord[]>;
   /** Marks everything before `nextOffset` of `partition` done for the group. */
   commit(partition: number, nextOffset: number): Promise<void>;
   close(): Promise<void>;

@@ -19,7 +19,7 @@ export class MultiPartitionConsumer implements QueueConsumer {
     this.#order = [...consumers.keys()].sort((a, b) => a - b);
   }
 
-  async poll(max: number, waitMs: number): Promise<QueueRecord[]> {
+  async poll(max: number, waitMs: number, signal?: AbortSignal): Promise<QueueRecord[]> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       for (let i = 0; i < this.#order.length; i++) {
@@ -29,8 +29,8 @@ export class MultiPartitionConsumer implements QueueConsumer {
         if (records.length > 0) return records;
       }
       const left = deadline - Date.now();
-      if (left <= 0) return [];
-      await sleep(Math.min(50, left));
+      if (left <= 0 || signal?.aborted) return [];
+      await sleep(Math.min(50, left), undefined, { signal }).catch(() => undefined);
     }
   }
 

@@ -62,7 +62,7 @@ export class ReopeningGroupConsumer implements QueueConsumer, GroupMember {
     await inner?.close().catch(() => undefined);
   }
 
-  async poll(max: number, waitMs: number): Promise<QueueRecord[]> {
+  async poll(max: number, waitMs: number, signal?: AbortSignal): Promise<QueueRecord[]> {
     if (this.#closed) return [];
     if (this.#partitions && Date.now() - this.#checkedAt >= this.#checkEveryMs) {
       this.#checkedAt = Date.now();
@@ -80,7 +80,7 @@ export class ReopeningGroupConsumer implements QueueConsumer, GroupMember {
       this.#log.info({ partitions: count }, 'joined the consumer group');
     }
     try {
-      return await this.#inner.poll(max, waitMs);
+      return await this.#inner.poll(max, waitMs, signal);
     } catch (err) {
       if (err instanceof SpotError && err.retryable) {
         this.#log.warn({ err: errorMessage(err) }, 'group consumer failed; it joins again');

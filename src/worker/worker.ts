@@ -105,7 +105,8 @@ export class Worker {
     while (!signal.aborted) {
       let records: QueueRecord[];
       try {
-        records = await this.#d.consumer.poll(8, 500);
+        // The signal ends an idle wait at once: `start --once` says FINISH when the queue is drained.
+        records = await this.#d.consumer.poll(8, 500, signal);
         pollBackoff.reset();
       } catch (err) {
         if (!(err instanceof SpotError) || !err.retryable) throw err;

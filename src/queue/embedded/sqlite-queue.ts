@@ -123,7 +123,7 @@ class EmbeddedConsumer implements QueueConsumer {
     this.#position = row?.next_offset ?? 0;
   }
 
-  async poll(max: number, waitMs: number): Promise<QueueRecord[]> {
+  async poll(max: number, waitMs: number, signal?: AbortSignal): Promise<QueueRecord[]> {
     const select = this.#db.prepare(
       'SELECT offset, value FROM records WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?');
     const deadline = Date.now() + waitMs;
@@ -139,8 +139,8 @@ class EmbeddedConsumer implements QueueConsumer {
         }));
       }
       const left = deadline - Date.now();
-      if (left <= 0) return [];
-      await sleep(Math.min(IDLE_POLL_MS, left));
+      if (left <= 0 || signal?.aborted) return [];
+      await sleep(Math.min(IDLE_POLL_MS, left), undefined, { signal }).catch(() => undefined);
     }
   }
 
