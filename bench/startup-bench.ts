@@ -8,7 +8,7 @@
  * 1. Wall and CPU time (user + system of the whole process tree, GNU time):
  *    the median of --runs runs (default 9), after one warm-up run that fills
  *    Node's compile cache as any second run finds it.
- * 2. Per process, from as many runs again with bench/startup-probe.ts
+ * 2. Per process, from as many runs again with bench/startup-probe.mjs
  *    preloaded into each (medians): when it was spawned, when Node had
  *    booted, when its last module was loaded, when `start` told it to
  *    FINISH, when it exited (ms after `start` began), its CPU time, how many
@@ -29,7 +29,7 @@ const argOf = (name: string) => {
 };
 const RUNS = Number(argOf('--runs') ?? 9);
 const BIN = resolve(argOf('--bin') ?? new URL('../bin/spot-ingest.js', import.meta.url).pathname);
-const PROBE = new URL('./startup-probe.ts', import.meta.url).pathname;
+const PROBE = new URL('./startup-probe.mjs', import.meta.url).pathname;
 
 interface Probe {
   pid: number;

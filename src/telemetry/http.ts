@@ -8,7 +8,7 @@
  * A port already in use is logged as an error and the command goes on without
  * the endpoint: ingest never stops because of monitoring.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SpotError, errorMessage } from '../errors.ts';
 import type { Logger } from './log.ts';
@@ -82,6 +82,9 @@ async function route(req: IncomingMessage, res: ServerResponse, h: TelemetryHand
 
 /** Serves the endpoint; null when it could not listen (logged). */
 export async function serveTelemetry(endpoint: HttpEndpoint, handlers: TelemetryHandlers, log: Logger): Promise<TelemetryServer | null> {
+  // Loaded here, not above: every command imports this module (its option parser), and node:http's module
+  // namespace loads undici (~50 ms) though `--http off` and the command-line help never serve anything.
+  const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
     route(req, res, handlers).catch((err) => {
       log.warn({ err: errorMessage(err), path: req.url }, 'http request failed');

@@ -11,7 +11,7 @@
  * counters and histograms are folded into a "retired" base that is added to
  * the live children's. Gauges of a dead child are dropped.
  */
-import { AggregatorRegistry, type Registry } from 'prom-client';
+import { AggregatorRegistry, type Registry } from './prom.ts';
 import { ingestRegistry, processRegistry } from './metrics.ts';
 
 export interface MetricJson {

@@ -11,7 +11,7 @@
  * Label values: pipeline = the pipeline name of ingest_conf.json; stage =
  * collector | worker. Counters are never labelled by file name (unbounded).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from './prom.ts';
 
 export const ingestRegistry = new Registry();
 export const processRegistry = new Registry();

@@ -5,7 +5,7 @@
  * partitions of its table. Also the gauges read at scrape time.
  */
 import { readListenStats, type ListenStats } from '../listen/accounting.ts';
-import { Gauge, Registry } from 'prom-client';
+import { Gauge, Registry } from './prom.ts';
 import type { PipelineCounts } from '../state/ledger.ts';
 import type { Config, PipelineConfig } from '../config/load.ts';
 import type { PartitionBacklog, QueueAdmin } from '../queue/types.ts';

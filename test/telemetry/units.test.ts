@@ -59,6 +59,12 @@ test('progress line: counts, rate, ETA from bytes left and queue left', () => {
     'proxy: files 2/8 (25%) · records 12,345 written, 3 rejected · 1,000 rec/s · queue 4 · ETA 1:00');
   assert.match(progressLine('proxy', s, { recordsPerSec: 0, bytesPerSec: 0, commitsPerSec: 0 }), /ETA \?$/);
   assert.equal(formatDuration(3725), '1:02:05');
+  // Thousands as toLocaleString('en-US') writes them (the line does without it: ICU's start-up cost).
+  for (const x of [0, 7, 999.6, 1_000, 65_536, 123_456, 1_234_567, 98_765_432_109]) {
+    const line = progressLine('p', { ...s, recordsWritten: x }, { recordsPerSec: x, bytesPerSec: 100, commitsPerSec: 2 });
+    const want = Math.round(x).toLocaleString('en-US');
+    assert.match(line, new RegExp(`records ${want} written.* ${want} rec/s`), line);
+  }
 });
 
 test('pretty log line: time, level, component, message, fields', () => {

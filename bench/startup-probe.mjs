@@ -4,6 +4,9 @@
  * loaded and when the last one came, which native addons it opened, when
  * `start` told it to FINISH, and at exit its CPU time; one JSON line per
  * process, appended to $SPOT_STARTUP_PROBE_OUT. Not used outside the bench.
+ * Plain JavaScript: Node loads an --import file before bin/spot-ingest.js
+ * turns its compile cache on, and a .ts file here would load Node's type
+ * stripper (a WebAssembly module, ~50 ms) into every process measured.
  */
 import { appendFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
@@ -12,8 +15,8 @@ import { performance } from 'node:perf_hooks';
 const out = process.env.SPOT_STARTUP_PROBE_OUT;
 let modules = 0;
 let lastModuleMs = 0;
-const addons: string[] = [];
-let finishMs: number | null = null;
+const addons = [];
+let finishMs = null;
 
 if (out) {
   registerHooks({
@@ -25,7 +28,7 @@ if (out) {
     },
   });
   const dlopen = process.dlopen.bind(process);
-  process.dlopen = (module: { exports: unknown }, filename: string, flags?: number) => {
+  process.dlopen = (module, filename, flags) => {
     addons.push(filename.split('/node_modules/').pop()!);
     return flags === undefined ? dlopen(module, filename) : dlopen(module, filename, flags);
   };
