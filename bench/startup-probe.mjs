@@ -29,7 +29,7 @@ if (out) {
   });
   const dlopen = process.dlopen.bind(process);
   process.dlopen = (module, filename, flags) => {
-    addons.push(filename.split('/node_modules/').pop()!);
+    addons.push(filename.split('/node_modules/').pop());
     return flags === undefined ? dlopen(module, filename) : dlopen(module, filename, flags);
   };
   if (process.send) process.on('message', (m) => { if (m === 'spot-ingest:finish') finishMs = performance.now(); });
