@@ -129,6 +129,8 @@ export class Collector {
   #refusedInTake: RefusedInput[] = [];
   /** Refused inputs already logged (one warning each, not one per scan). */
   readonly #warned = new Set<string>();
+  /** From the last scan: when the first file that only waits out settle_seconds has (epoch ms; Infinity: none). */
+  #settlesAtMs = Infinity;
 
   constructor(deps: CollectorDeps) {
     this.#d = deps;
@@ -141,6 +143,7 @@ export class Collector {
     const now = Date.now();
     const ready: Candidate[] = [];
     let pending = 0;
+    this.#settlesAtMs = Infinity;
     const { files, refused } = await collectorInputs(pipeline.collectorPath);
     for (const input of files) {
       if (!isSupported(input.name, this.#matchers)) continue;
@@ -157,6 +160,7 @@ export class Collector {
       if (ledger.isCurrent(pipeline.name, input.key, key, size, mtimeMs)) continue;
       if (now - mtimeMs < pipeline.settleSeconds * 1000) {
         pending++;
+        this.#settlesAtMs = Math.min(this.#settlesAtMs, mtimeMs + pipeline.settleSeconds * 1000);
         continue;
       }
       ready.push({ input, size, mtimeMs, statKey: key });
@@ -207,6 +211,9 @@ export class Collector {
         result = await this.scan();
         this.#d.problems?.clear();
         backoff.reset();
+        // A file that only waits out settle_seconds is looked at again when it has, not an interval later
+        // (a file just dropped waited up to one ingestion_interval past its settle time; `start --once` with it).
+        waitMs = Math.max(50, Math.min(waitMs, this.#settlesAtMs - Date.now() + 1));
       } catch (err) {
         if (isFatal(err) || (once && needsOperator(err))) throw err;
         if (!(err instanceof SpotError) || !(err.retryable || needsOperator(err))) throw err;

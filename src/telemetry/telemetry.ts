@@ -11,10 +11,9 @@ import { standaloneTopic, workerGroup } from '../runtime.ts';
 import { MIN_FREE_BYTES, type Store } from '../store/types.ts';
 import { MetricsHub, pushMetricsToParent } from './hub.ts';
 import { serveTelemetry, type HttpEndpoint, type Readiness, type TelemetryServer } from './http.ts';
-import { LedgerViews } from './ledger-views.ts';
+import type { LedgerViews } from './ledger-views.ts';
 import type { Logger } from './log.ts';
 import { startProcessMetrics } from './metrics.ts';
-import { buildStatus, scrapeRegistry } from './status-model.ts';
 
 export interface TelemetryOptions {
   /** 'start', 'collector' or 'worker-<i>': the `process` label of the process metrics. */
@@ -71,6 +70,9 @@ export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
   let server: TelemetryServer | null = null;
   let views: LedgerViews | null = null;
   if (o.endpoint) {
+    // Loaded only to serve: the status model pulls in the listener's accounting and the ledger views,
+    // start-up work for nothing in the children of `start` (--http off) and every other process without --http.
+    const [{ LedgerViews }, { buildStatus, scrapeRegistry }] = await Promise.all([import('./ledger-views.ts'), import('./status-model.ts')]);
     views = new LedgerViews(o.config);
     const v = views;
     const scrape = scrapeRegistry([o.pipeline], v, o.admin);

@@ -24,7 +24,7 @@ import { age, sortRows, workspace } from '../helpers/workspace.ts';
 
 process.env.SPOT_LOG_LEVEL ??= 'error';
 
-async function rig(options: Record<string, unknown> = {}) {
+async function rig(options: Record<string, unknown> = {}, intervalSec = 0.1) {
   // The record-batch path (collector-side dissection) unless a test asks otherwise.
   const ws = workspace({ proxy: { type: 'proxy', small_file_bytes: 1 << 20, ...options } });
   const config = loadConfig(ws.configFile);
@@ -49,7 +49,7 @@ async function rig(options: Record<string, unknown> = {}) {
   };
   const hooks: CollectorHooks = {};
   const collector = new Collector({
-    pipeline, store, ledger, producer, topic, partitions: 1, messageBytes: 900_000, concurrency: 1, intervalSec: 0.1, log: logger('test'), hooks,
+    pipeline, store, ledger, producer, topic, partitions: 1, messageBytes: 900_000, concurrency: 1, intervalSec, log: logger('test'), hooks,
   });
   const consumer = await queue.consumer(topic, 0, 'test-reader');
   /** Every row queued so far (the reader never commits, so each call reads from the start). */
@@ -106,6 +106,25 @@ test('a file that changes between archiving and the second stat is not stranded:
     assert.ok(readFileSync(r.archives()[0]!).equals(readFileSync(path)), 'the archive holds what was ingested');
     settledCounts(r.ledger);
   } finally {
+    await r.close();
+  }
+});
+
+test('--once: a file just dropped is taken once it has settled, not an ingestion interval later', async () => {
+  const r = await rig({ settle_seconds: 1 }, 600);
+  const stop = new AbortController();
+  try {
+    const records = makeProxyRecords(20, { seed: 3 });
+    r.ws.drop('proxy', 'young.log', proxyLog(records), 0);
+    // Before, the scan that found it young slept the whole 600 s interval; now until its settle time (1 s).
+    const late = setTimeout(() => stop.abort(), 60_000);
+    await r.collector.run(stop.signal, true);
+    clearTimeout(late);
+    assert.equal(stop.signal.aborted, false, 'run --once ended by itself, before the 60 s deadline');
+    assert.deepEqual(sortRows(await r.queued()), expected(records));
+    assert.equal(settledCounts(r.ledger).filesQueued, 1);
+  } finally {
+    stop.abort();
     await r.close();
   }
 });
