@@ -13,15 +13,11 @@ import { loadConfig, pipelineOf } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
 import { partitionsOf } from '../worker/multi-partition-consumer.ts';
-import { MetricsHub, sumOf } from '../telemetry/hub.ts';
+import type { MetricsHub } from '../telemetry/hub.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
 import { lockPipeline } from '../state/pipeline-lock.ts';
 import { logger } from '../telemetry/log.ts';
-import { metrics } from '../telemetry/metrics.ts';
-import { Progress, outstandingFiles } from '../telemetry/progress.ts';
-import { backlogOf } from '../telemetry/status-model.ts';
-import { problemChecks, readProblems } from '../telemetry/problems.ts';
-import { startTelemetry } from '../telemetry/telemetry.ts';
+import type { Progress } from '../telemetry/progress.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
 import { FINISH, STOP_GRACE_MS, stopSignal } from './signals.ts';
@@ -75,7 +71,14 @@ export async function startCommand(argv: string[]): Promise<number> {
   const partitions = (await admin.backlog(topic, workerGroup(pipeline.name))).length;
   if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; each worker serves several');
   // Children push their metrics here over IPC (no port of their own); see src/telemetry/hub.ts.
-  const hub = new MetricsHub();
+  // The hub, the metrics (prom-client), telemetry and progress are loaded while the children start, not
+  // before: nothing of them is needed to launch a child, and every run waits for its children's start-up.
+  // A child's messages and exit reach the hub in the order they came, once it is loaded.
+  const later = Promise.all([
+    import('../telemetry/hub.ts'), import('../telemetry/metrics.ts'), import('../telemetry/telemetry.ts'),
+    import('../telemetry/progress.ts'), import('../telemetry/status-model.ts'), import('../telemetry/problems.ts'),
+  ]);
+  const hubReady: Promise<MetricsHub> = later.then(([{ MetricsHub }]) => new MetricsHub());
   const running = new Set<string>();
   // On a terminal, --once shows a live progress line; the children's log lines then pass through us to scroll above it.
   const progressTTY = once && stderrIsTTY;
@@ -104,7 +107,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     }
     proc.on('message', (m) => {
       if ((m as { listening?: boolean } | null)?.listening === true) listening.resolve();
-      else hub.accept(proc.pid!, m);
+      else void hubReady.then((hub) => hub.accept(proc.pid!, m));
     });
     if (proc.stderr) {
       let rest = '';
@@ -116,7 +119,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     }
     child.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
     // 'close' comes after the last IPC message: the child's final metrics are in before they are folded.
-    proc.once('close', () => void hub.retire(proc.pid!));
+    proc.once('close', () => void hubReady.then((hub) => hub.retire(proc.pid!)));
     child.exited.then((code) => {
       if (child.proc === proc) running.delete(child.name);
       if (code === FATAL_EXIT) fatal = true;
@@ -124,7 +127,7 @@ export async function startCommand(argv: string[]): Promise<number> {
       // A stop we asked for is news, not a warning; only a child that died on its own is.
       if (code !== 0) (stopping || signal.aborted ? log.info.bind(log) : log.warn.bind(log))({ child: child.name, code, restart }, 'child exited');
       if (restart) {
-        metrics.childRestarts.inc({ child: child.name });
+        void later.then(([, { metrics }]) => metrics.childRestarts.inc({ child: child.name }));
         // The back-off is for a crash loop: a child that had been running for a minute starts again at once-ish.
         if (Date.now() - launchedAt > 60_000) child.restarts = 0;
         child.restarts++;
@@ -147,6 +150,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     clearTimeout(deadline);
   }
   for (const child of [collector, ...workers]) launch(child);
+  const [{ sumOf }, , { startTelemetry }, { Progress, outstandingFiles }, { backlogOf }, { problemChecks, readProblems }] = await later;
+  const hub = await hubReady;
   const telemetry = await startTelemetry({
     role: 'start', endpoint, config, pipeline, admin, store: await openStore(config), log, hub,
     checks: () => ({
