@@ -3,7 +3,9 @@
  * tables (made by the project's own dissectors from generated inputs: a DNS
  * capture, a Blue Coat log, an nfcapd file written by a real nfcapd):
  *
- *   duckdb-chunks  DuckDB appender fed data chunks filled from column buffers (src/table/parquet-writer.ts)
+ *   columnar       the project's writer: Parquet pages encoded from the batches' buffers (src/table/parquet-writer.ts)
+ *   duckdb-chunks  DuckDB appender fed data chunks filled from column buffers (bench/duckdb-parquet-writer.ts,
+ *                  the writer before `columnar`)
  *   json           the former path: rows as one JSON text into DuckDB's COPY
  *   parquet-wasm   apache-arrow record batches -> Arrow IPC -> parquet-wasm (Rust parquet in WebAssembly)
  *   hyparquet      hyparquet-writer (pure JS), ZSTD through node:zlib
@@ -28,7 +30,9 @@ import { batchFromRows, plainStrings, rowsOf, type ColumnBatch } from '../src/ba
 import { arrow, fromIPC, toArrow, toIPC } from '../src/batch/arrow.ts';
 import { isValid, utf8At, valueAt, type StringVector } from '../src/batch/vector.ts';
 import type { DissectBatch, Dissector } from '../src/dissect/types.ts';
-import { ParquetWriter, quoteSqlString } from '../src/table/parquet-writer.ts';
+import { ParquetWriter } from '../src/table/parquet-writer.ts';
+import { quoteSqlString } from '../src/table/sql.ts';
+import { DuckDBParquetWriter } from './duckdb-parquet-writer.ts';
 import { SCHEMAS, TABLE_NAMES, type Row, type TableName, type TableSchema } from '../src/table/schemas.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { PcapStreamWriter, dnsQueryFrame, dnsResponseFrame } from '../test/helpers/pcap-writer.ts';
@@ -36,7 +40,7 @@ import { formatLine, makeProxyRecords } from '../test/helpers/proxy-lines.ts';
 import { jsonParquetWriter } from '../test/helpers/json-parquet-writer.ts';
 
 const PART_ROWS = 50_000;
-const CANDIDATES = ['json', 'duckdb-chunks', 'parquet-wasm', 'hyparquet'] as const;
+const CANDIDATES = ['json', 'duckdb-chunks', 'columnar', 'parquet-wasm', 'hyparquet'] as const;
 type Candidate = (typeof CANDIDATES)[number];
 
 const arg = (name: string): string | undefined => {
@@ -138,6 +142,9 @@ async function child(candidate: Candidate, table: TableName, input: string, outD
   const baseRss = process.memoryUsage().rss;
   let write: (schema: TableSchema, batches: ColumnBatch[], path: string) => Promise<void>;
   if (candidate === 'duckdb-chunks') {
+    const w = await DuckDBParquetWriter.create();
+    write = (s, b, p) => w.write(s, b, p);
+  } else if (candidate === 'columnar') {
     const w = await ParquetWriter.create();
     write = (s, b, p) => w.write(s, b, p);
   } else if (candidate === 'json') write = await jsonWriter();

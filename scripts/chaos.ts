@@ -48,7 +48,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { runQuery } from '../src/query/query.ts';
-import { quoteSqlString } from '../src/table/parquet-writer.ts';
+import { quoteSqlString } from '../src/table/sql.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { dnsQueryFrame, dnsResponseFrame, pcapBytes, pcapngBytes, type CapturePacket } from '../test/helpers/pcap-writer.ts';
 import { SPOT_ORDER, expectedProxyRow, makeProxyRecords, proxyLog } from '../test/helpers/proxy-lines.ts';

@@ -7,7 +7,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quoteSqlString, sqlType } from '../table/parquet-writer.ts';
+import { quoteSqlString, sqlType } from '../table/sql.ts';
 import { SCHEMAS, TABLE_NAMES } from '../table/schemas.ts';
 
 const PARTITION_COLUMNS = ['y', 'm', 'd', 'h'];

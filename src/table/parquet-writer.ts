@@ -1,90 +1,111 @@
 /**
- * Writes rows of one table, given as ColumnBatches, to one Parquet file with
- * embedded DuckDB, whose Parquet writer gives exactly the physical types
- * Spark and Hive expect: INTEGER -> INT32, BIGINT -> INT64, FLOAT -> FLOAT,
- * VARCHAR -> BYTE_ARRAY/UTF8, ZSTD pages, dictionary encoding where values
- * repeat, one row group per part (parts hold at most 50,000 rows).
+ * Writes rows of one table, given as ColumnBatches, to one Parquet file,
+ * encoding the batches' column buffers directly (src/table/parquet/).
  *
- * The columns cross into DuckDB as data chunks filled from the vectors'
- * buffers (src/table/duckdb-chunks.ts) and appended to an in-memory staging
- * table, which one COPY writes out and empties. Chosen over Arrow +
- * parquet-wasm, hyparquet-writer and the former JSON text path by
- * bench/parquet-writer-bench.ts (see README, Performance). The file is
- * written at a temporary path; publishing it is the store's job.
+ * On-disk format (parquet-format 2.x, read by Spark/Hive, DuckDB, Arrow):
+ *
+ *   file      = "PAR1" column-chunk* FileMetaData u32le(len(FileMetaData)) "PAR1"
+ *   one row group per part (parts hold at most 50,000 rows); every column
+ *   OPTIONAL with the physical and converted types Spark and Hive expect:
+ *   INT -> INT32 (INT_32), BIGINT -> INT64 (INT_64), FLOAT -> FLOAT,
+ *   STRING -> BYTE_ARRAY (UTF8); data pages v1, ZSTD, dictionary pages where
+ *   values repeat (column-chunk.ts); chunk statistics: null count, and min/max
+ *   of INT and BIGINT columns. FileMetaData and page headers are Thrift
+ *   compact structs serialized by hyparquet-writer.
+ *
+ * Why not a library end to end: every maintained writer we measured
+ * (bench/parquet-writer-bench.ts: DuckDB's appender, Arrow + parquet-wasm,
+ * hyparquet-writer) copies or re-encodes each value through its own
+ * representation, although our batches already hold Parquet's layouts
+ * (dictionary indices, little-endian numbers, validity bits). DuckDB cost
+ * ~2.2 us of CPU a flow row and ~100 MiB of native memory per worker. The file
+ * is written at a temporary path; publishing it durably is the store's job.
  */
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { writeFile } from 'node:fs/promises';
+import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnBatch } from '../batch/batch.ts';
-import { ChunkFiller } from './duckdb-chunks.ts';
-import type { ColumnType, TableName, TableSchema } from './schemas.ts';
+import { PHYSICAL, encodeColumn, type EncodedChunk } from './parquet/column-chunk.ts';
+import type { ColumnType, TableSchema } from './schemas.ts';
 
-const SQL_TYPE: Record<ColumnType, string> = { STRING: 'VARCHAR', INT: 'INTEGER', BIGINT: 'BIGINT', FLOAT: 'FLOAT' };
+type FileMetaData = Parameters<typeof writeMetadata>[1];
+type SchemaElement = FileMetaData['schema'][number];
 
-export function sqlType(type: ColumnType): string {
-  return SQL_TYPE[type];
+const MAGIC = new TextEncoder().encode('PAR1');
+const CONVERTED: Record<ColumnType, SchemaElement['converted_type']> = { INT: 'INT_32', BIGINT: 'INT_64', FLOAT: undefined, STRING: 'UTF8' };
+const CREATED_BY = 'spot-ingest (columnar Parquet writer)';
+
+function schemaElements(schema: TableSchema): SchemaElement[] {
+  return [
+    { name: 'schema', repetition_type: 'REQUIRED', num_children: schema.columns.length },
+    ...schema.columns.map((c): SchemaElement => ({ name: c.name, type: PHYSICAL[c.type], repetition_type: 'OPTIONAL', converted_type: CONVERTED[c.type] })),
+  ];
 }
 
-export function quoteSqlString(s: string): string {
-  return `'${s.replaceAll("'", "''")}'`;
+/** The whole file for `batches` (rows of `schema`, in order) as byte pieces. */
+export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch[]): Uint8Array[] {
+  let rows = 0;
+  for (const b of batches) {
+    if (b.table !== schema.name) throw new Error(`a ${b.table} batch cannot go to the ${schema.name} table`);
+    if (b.columns.length !== schema.columns.length) throw new Error(`a ${b.table} batch has ${b.columns.length} columns, the table ${schema.columns.length}`);
+    rows += b.length;
+  }
+  const out: Uint8Array[] = [MAGIC];
+  let offset = MAGIC.length;
+  const columns: FileMetaData['row_groups'][number]['columns'] = [];
+  let uncompressed = 0;
+  schema.columns.forEach((c, i) => {
+    const chunk: EncodedChunk = encodeColumn(c.type, batches.map((b) => b.columns[i]!), rows);
+    for (const p of chunk.parts) out.push(p);
+    const start = BigInt(offset);
+    columns.push({
+      file_offset: start,
+      meta_data: {
+        type: PHYSICAL[c.type],
+        encodings: chunk.dictionary ? ['PLAIN_DICTIONARY', 'RLE'] : ['PLAIN', 'RLE'],
+        path_in_schema: [c.name],
+        codec: 'ZSTD',
+        num_values: BigInt(rows),
+        total_uncompressed_size: BigInt(chunk.uncompressedBytes),
+        total_compressed_size: BigInt(chunk.bytes),
+        data_page_offset: start + BigInt(chunk.dataPageAt),
+        dictionary_page_offset: chunk.dictionary ? start : undefined,
+        statistics: chunk.statistics,
+      },
+    });
+    offset += chunk.bytes;
+    uncompressed += chunk.uncompressedBytes;
+  });
+  const meta: FileMetaData = {
+    version: 1,
+    schema: schemaElements(schema),
+    num_rows: BigInt(rows),
+    row_groups: [{
+      columns,
+      total_byte_size: BigInt(uncompressed),
+      num_rows: BigInt(rows),
+      file_offset: BigInt(MAGIC.length),
+      total_compressed_size: BigInt(offset - MAGIC.length),
+    }],
+    created_by: CREATED_BY,
+    metadata_length: 0,
+  };
+  const footer = new ByteWriter(4096);
+  writeMetadata(footer, meta);
+  out.push(footer.getBytes(), MAGIC);
+  return out;
 }
-
-/** Rows per Parquet row group: a part is one row group (Spark and DuckDB split work by row group). */
-export const ROW_GROUP_ROWS = 122_880;
 
 export class ParquetWriter {
-  readonly #connection: DuckDBConnection;
-  readonly #staged = new Map<TableName, ChunkFiller>();
-
-  private constructor(connection: DuckDBConnection) {
-    this.#connection = connection;
-  }
-
-  /** `tempDir`: where DuckDB may spill (never the current directory, DuckDB's default `.tmp`). */
-  static async create(tempDir = join(tmpdir(), 'spot-ingest-duckdb')): Promise<ParquetWriter> {
-    // DuckDB's allocator hands freed memory back to the system after each part, rather than keeping
-    // it past 512 MiB of bulk frees: ~50 MiB less RSS per worker for ~5% more CPU (page faults),
-    // measured by writing 50,000-row flow parts in a loop.
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: '1', allocator_bulk_deallocation_flush_threshold: '1MB', temp_directory: tempDir,
-    });
-    return new ParquetWriter(await instance.connect());
-  }
-
-  async #filler(schema: TableSchema): Promise<ChunkFiller> {
-    let filler = this.#staged.get(schema.name);
-    const cols = schema.columns.map((c) => `"${c.name}" ${SQL_TYPE[c.type]}`).join(', ');
-    await this.#connection.run(`CREATE OR REPLACE TABLE "stage_${schema.name}" (${cols})`);
-    if (!filler) {
-      filler = new ChunkFiller(schema);
-      this.#staged.set(schema.name, filler);
-    }
-    return filler;
+  /** Kept for the worker's start-up contract; the writer needs no engine or spill directory. */
+  static async create(_tempDir?: string): Promise<ParquetWriter> {
+    return new ParquetWriter();
   }
 
   /** Writes the rows of `batches` (tables of `schema`), in order, to a new Parquet file at `path`. */
   async write(schema: TableSchema, batches: readonly ColumnBatch[], path: string): Promise<void> {
-    const filler = await this.#filler(schema);
-    const table = `"stage_${schema.name}"`;
-    const appender = await this.#connection.createAppender(`stage_${schema.name}`);
-    try {
-      try {
-        for (const b of batches) {
-          if (b.table !== schema.name) throw new Error(`a ${b.table} batch cannot go to the ${schema.name} table`);
-          filler.append(appender, b);
-        }
-      } finally {
-        appender.closeSync();
-      }
-      await this.#connection.run(`COPY ${table} TO ${quoteSqlString(path)} (FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE ${ROW_GROUP_ROWS})`);
-    } finally {
-      // Dropped, not emptied: an in-memory table never checkpoints, so DELETE would keep every
-      // row group it ever held (the worker's memory grew with each part).
-      await this.#connection.run(`DROP TABLE ${table}`);
-    }
+    await writeFile(path, Buffer.concat(encodeParquet(schema, batches)));
   }
 
-  close(): void {
-    this.#connection.closeSync();
-  }
+  close(): void {}
 }

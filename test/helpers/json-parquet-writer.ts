@@ -4,7 +4,7 @@
  * the same rows (test/table/parquet-writer.test.ts); the bench measures both.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
-import { quoteSqlString, sqlType } from '../../src/table/parquet-writer.ts';
+import { quoteSqlString, sqlType } from '../../src/table/sql.ts';
 import type { Row, TableSchema } from '../../src/table/schemas.ts';
 
 export async function jsonParquetWriter(): Promise<{ write(schema: TableSchema, rows: readonly Row[], path: string): Promise<void>; close(): void }> {

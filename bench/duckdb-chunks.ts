@@ -20,9 +20,9 @@
  */
 import duckdb from '@duckdb/node-bindings';
 import { BIGINT, DuckDBDataChunk, FLOAT, INTEGER, VARCHAR, type DuckDBAppender, type DuckDBType } from '@duckdb/node-api';
-import type { ColumnBatch } from '../batch/batch.ts';
-import type { StringVector, Utf8Array, Vector } from '../batch/vector.ts';
-import type { ColumnType, TableSchema } from './schemas.ts';
+import type { ColumnBatch } from '../src/batch/batch.ts';
+import type { StringVector, Utf8Array, Vector } from '../src/batch/vector.ts';
+import type { ColumnType, TableSchema } from '../src/table/schemas.ts';
 
 export const CHUNK_ROWS = 2048;
 const SLOT = 16;

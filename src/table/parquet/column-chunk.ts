@@ -1,0 +1,297 @@
+/**
+ * One column chunk of a Parquet row group, encoded from the column's vectors
+ * (one per batch of the part), as the pages that go into the file.
+ *
+ * Layout written (parquet-format, data page v1, every column OPTIONAL with
+ * max definition level 1 and no repetition levels):
+ *
+ *   chunk       = [dictionary-page] data-page+
+ *   page        = PageHeader (Thrift compact) body
+ *   dictionary  body = zstd(PLAIN values of the entries)
+ *   data page   body = zstd(u32 len, definition levels as RLE/bit-packed hybrid (width 1),
+ *                           values)
+ *   values      PLAIN: INT32 / FLOAT 4 bytes LE, INT64 8 bytes LE, BYTE_ARRAY u32 length + bytes,
+ *                      non-null values only;
+ *               PLAIN_DICTIONARY: u8 bit width, hybrid of the non-null values' indices
+ *
+ * Choice of encoding, per chunk: a STRING column whose batches all arrive
+ * dictionary-encoded keeps a dictionary (the batches' own, merged); any other
+ * column gets one when it has at most DICTIONARY_LIMIT distinct values and
+ * the dictionary plus indices are smaller than the plain values. Pages are cut
+ * every multiple of 8 rows that keeps a page's plain values near 1 MiB.
+ */
+import { zstdCompressSync } from 'node:zlib';
+import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
+import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
+import type { Vector } from '../../batch/vector.ts';
+import type { ColumnType } from '../schemas.ts';
+import { FixedDictionary, StringDictionary } from './dictionary.ts';
+import { PageBytes, bitWidthFor, writeDefinitionLevels, writeHybrid } from './rle-hybrid.ts';
+
+export type PhysicalType = 'INT32' | 'INT64' | 'FLOAT' | 'BYTE_ARRAY';
+export const PHYSICAL: Record<ColumnType, PhysicalType> = { INT: 'INT32', BIGINT: 'INT64', FLOAT: 'FLOAT', STRING: 'BYTE_ARRAY' };
+
+/** Distinct values above which a number column is written plain. */
+export const DICTIONARY_LIMIT = 16_384;
+const PAGE_TARGET_BYTES = 1 << 20;
+
+export interface ChunkStatistics {
+  null_count: bigint;
+  min_value?: number | bigint;
+  max_value?: number | bigint;
+}
+
+export interface EncodedChunk {
+  /** Page headers and bodies, in file order. */
+  readonly parts: Uint8Array[];
+  readonly bytes: number;
+  readonly uncompressedBytes: number;
+  readonly dictionary: boolean;
+  /** Offset of the first data page from the chunk's start (0 without a dictionary). */
+  readonly dataPageAt: number;
+  readonly statistics: ChunkStatistics;
+}
+
+/** Validity of the chunk's rows as one bitmap (null when no row is NULL), and the number of NULLs. */
+function chunkValidity(vectors: readonly Vector[], rows: number): { bits: Uint8Array | null; nulls: number } {
+  let nulls = 0;
+  for (const v of vectors) nulls += v.nullCount;
+  if (nulls === 0) return { bits: null, nulls };
+  const bits = new Uint8Array((rows + 7) >> 3);
+  let row = 0;
+  for (const v of vectors) {
+    const src = v.validity;
+    if (src === null) {
+      for (let i = 0; i < v.length; i++, row++) bits[row >> 3]! |= 1 << (row & 7);
+    } else if ((row & 7) === 0) {
+      const whole = v.length >> 3;
+      bits.set(src.subarray(0, whole), row >> 3);
+      row += whole * 8;
+      for (let i = whole * 8; i < v.length; i++, row++) if (src[i >> 3]! & (1 << (i & 7))) bits[row >> 3]! |= 1 << (row & 7);
+    } else {
+      for (let i = 0; i < v.length; i++, row++) if (src[i >> 3]! & (1 << (i & 7))) bits[row >> 3]! |= 1 << (row & 7);
+    }
+  }
+  return { bits, nulls };
+}
+
+/** Non-null values of fixed-width columns as 32-bit words (FLOAT by bit pattern, BIGINT as two words). */
+function fixedWords(vectors: readonly Vector[], count: number, words: 1 | 2): Int32Array {
+  const out = new Int32Array(count * words);
+  let at = 0;
+  for (const v of vectors) {
+    if (v.type === 'STRING') throw new Error('a STRING vector in a number column');
+    const w = new Int32Array(v.values.buffer, v.values.byteOffset, v.length * words);
+    if (v.validity === null) {
+      out.set(w, at);
+      at += w.length;
+      continue;
+    }
+    const bits = v.validity;
+    for (let i = 0; i < v.length; i++) {
+      if ((bits[i >> 3]! & (1 << (i & 7))) === 0) continue;
+      out[at++] = w[i * words]!;
+      if (words === 2) out[at++] = w[i * words + 1]!;
+    }
+  }
+  return out;
+}
+
+/** Non-null strings in PLAIN layout (u32 length + bytes each). */
+function plainStrings(vectors: readonly Vector[]): { bytes: PageBytes; ends: Int32Array } {
+  let total = 0;
+  let count = 0;
+  for (const v of vectors) {
+    if (v.type !== 'STRING') throw new Error('a number vector in a STRING column');
+    count += v.length - v.nullCount;
+    total += v.encoding === 'plain' ? v.offsets[v.length]! : v.length * 16;
+  }
+  const out = new PageBytes(total + 4 * count + 16);
+  const ends = new Int32Array(count);
+  let n = 0;
+  for (const v of vectors) {
+    if (v.type !== 'STRING') continue;
+    const src = v.encoding === 'plain' ? v : v.dictionary;
+    for (let i = 0; i < v.length; i++) {
+      if (v.validity !== null && (v.validity[i >> 3]! & (1 << (i & 7))) === 0) continue;
+      const k = v.encoding === 'plain' ? i : v.indices[i]!;
+      const s = src.offsets[k]!;
+      const e = src.offsets[k + 1]!;
+      out.u32(e - s);
+      out.ensure(e - s);
+      const b = out.bytes;
+      let at = out.length;
+      if (e - s < 16) for (let j = s; j < e; j++) b[at++] = src.bytes[j]!;
+      else {
+        b.set(src.bytes.subarray(s, e), at);
+        at += e - s;
+      }
+      out.length = at;
+      ends[n++] = at;
+    }
+  }
+  return { bytes: out, ends };
+}
+
+/** Indices into a merged dictionary of the non-null rows of dictionary-encoded STRING vectors. */
+function stringIndices(vectors: readonly Vector[], count: number, dict: StringDictionary): Int32Array {
+  const out = new Int32Array(count);
+  let at = 0;
+  for (const v of vectors) {
+    if (v.type !== 'STRING' || v.encoding !== 'dict') throw new Error('not a dictionary STRING vector');
+    const map = dict.mapBatch(v.dictionary);
+    const idx = v.indices;
+    if (v.validity === null) for (let i = 0; i < v.length; i++) out[at++] = map[idx[i]!]!;
+    else for (let i = 0; i < v.length; i++) if (v.validity[i >> 3]! & (1 << (i & 7))) out[at++] = map[idx[i]!]!;
+  }
+  return out;
+}
+
+/** Min and max of INT32 words, or of INT64 word pairs. */
+function minMax(words: Int32Array, count: number, type: ColumnType): { min?: number | bigint; max?: number | bigint } {
+  if (count === 0) return {};
+  if (type === 'INT') {
+    let min = words[0]!;
+    let max = min;
+    for (let i = 1; i < count; i++) {
+      const v = words[i]!;
+      if (v < min) min = v;
+      else if (v > max) max = v;
+    }
+    return { min, max };
+  }
+  if (type === 'BIGINT') {
+    let minAt = 0;
+    let maxAt = 0;
+    for (let i = 1; i < count; i++) {
+      const hi = words[2 * i + 1]!;
+      const lo = words[2 * i]! >>> 0;
+      const minHi = words[2 * minAt + 1]!;
+      const maxHi = words[2 * maxAt + 1]!;
+      if (hi < minHi || (hi === minHi && lo < words[2 * minAt]! >>> 0)) minAt = i;
+      if (hi > maxHi || (hi === maxHi && lo > words[2 * maxAt]! >>> 0)) maxAt = i;
+    }
+    const big = new BigInt64Array(words.buffer, words.byteOffset, count);
+    return { min: big[minAt]!, max: big[maxAt]! };
+  }
+  return {};
+}
+
+/** Row cuts (multiples of 8) keeping each page's plain values near PAGE_TARGET_BYTES. */
+function pageRows(rows: number, plainBytes: number): number {
+  if (plainBytes <= PAGE_TARGET_BYTES) return Math.max(rows, 8);
+  const per = Math.floor((rows * PAGE_TARGET_BYTES) / plainBytes / 8) * 8;
+  return Math.max(per, 8);
+}
+
+/** Non-null rows before each multiple of `step` rows (prefix counts from the bitmap). */
+function valuesBefore(bits: Uint8Array | null, rows: number, step: number): number[] {
+  const out: number[] = [0];
+  let count = 0;
+  for (let start = 0; start < rows; start += step) {
+    const end = Math.min(rows, start + step);
+    if (bits === null) count += end - start;
+    else for (let i = start; i < end; i++) count += (bits[i >> 3]! >> (i & 7)) & 1;
+    out.push(count);
+  }
+  return out;
+}
+
+function page(header: object, body: Uint8Array): { header: Uint8Array; compressed: Uint8Array; uncompressed: number } {
+  const compressed = zstdCompressSync(body);
+  const w = new ByteWriter(64);
+  writePageHeader(w, { ...header, uncompressed_page_size: body.length, compressed_page_size: compressed.length } as Parameters<typeof writePageHeader>[1]);
+  return { header: w.getBytes(), compressed, uncompressed: body.length };
+}
+
+export function encodeColumn(type: ColumnType, vectors: readonly Vector[], rows: number): EncodedChunk {
+  const { bits, nulls } = chunkValidity(vectors, rows);
+  const count = rows - nulls;
+  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  let uncompressedBytes = 0;
+  const push = (p: { header: Uint8Array; compressed: Uint8Array; uncompressed: number }) => {
+    parts.push(p.header, p.compressed);
+    bytes += p.header.length + p.compressed.length;
+    uncompressedBytes += p.header.length + p.uncompressed;
+  };
+  const statistics: ChunkStatistics = { null_count: BigInt(nulls) };
+
+  // Values as either (dictionary entries + indices) or plain bytes with per-value ends.
+  let indices: Int32Array | null = null;
+  let dictBody: Uint8Array | null = null;
+  let dictSize = 0;
+  let plain: Uint8Array | null = null;
+  let plainEnds: Int32Array | null = null;
+  let width = 0;
+  if (type === 'STRING') {
+    const allDict = vectors.every((v) => v.type === 'STRING' && v.encoding === 'dict');
+    if (allDict) {
+      const dict = new StringDictionary();
+      indices = stringIndices(vectors, count, dict);
+      dictBody = dict.plain.view();
+      dictSize = dict.size;
+    } else {
+      const p = plainStrings(vectors);
+      plain = p.bytes.view();
+      plainEnds = p.ends;
+    }
+  } else {
+    const words = type === 'BIGINT' ? 2 : 1;
+    const values = fixedWords(vectors, count, words);
+    const mm = minMax(values, count, type);
+    if (mm.min !== undefined) {
+      statistics.min_value = mm.min;
+      statistics.max_value = mm.max;
+    }
+    const dict = new FixedDictionary(words, Math.min(DICTIONARY_LIMIT, Math.max(1, count >> 1)));
+    const idx = count > 0 ? dict.encode(values, count) : null;
+    const plainBytes = count * 4 * words;
+    if (idx !== null && dict.size * 4 * words + (count * bitWidthFor(dict.size - 1)) / 8 < plainBytes) {
+      indices = idx;
+      dictBody = new Uint8Array(dict.entries.buffer, dict.entries.byteOffset, dict.size * 4 * words);
+      dictSize = dict.size;
+    } else {
+      plain = new Uint8Array(values.buffer, values.byteOffset, plainBytes);
+    }
+  }
+
+  let dataPageAt = 0;
+  if (indices !== null) {
+    width = bitWidthFor(Math.max(0, dictSize - 1));
+    push(page({ type: 'DICTIONARY_PAGE', dictionary_page_header: { num_values: dictSize, encoding: 'PLAIN_DICTIONARY' } }, dictBody!));
+    dataPageAt = bytes;
+  }
+  const plainTotal = plain !== null ? plain.length : count * 4;
+  const step = pageRows(rows, plainTotal);
+  const before = valuesBefore(bits, rows, step);
+  const fixed = type === 'STRING' ? 0 : type === 'BIGINT' ? 8 : 4;
+  for (let p = 0, start = 0; start < rows || (rows === 0 && p === 0); p++, start += step) {
+    const end = Math.min(rows, start + step);
+    const from = before[p]!;
+    const to = before[p + 1] ?? from;
+    const body = new PageBytes(64 + (to - from) * 4);
+    writeDefinitionLevels(body, bits, start, end);
+    if (indices !== null) {
+      body.byte(width);
+      writeHybrid(body, indices, from, to, width);
+    } else if (fixed > 0) {
+      body.append(plain!.subarray(from * fixed, to * fixed));
+    } else {
+      const s = from === 0 ? 0 : plainEnds![from - 1]!;
+      const e = to === 0 ? 0 : plainEnds![to - 1]!;
+      body.append(plain!.subarray(s, e));
+    }
+    push(page({
+      type: 'DATA_PAGE',
+      data_page_header: {
+        num_values: end - start,
+        encoding: indices !== null ? 'PLAIN_DICTIONARY' : 'PLAIN',
+        definition_level_encoding: 'RLE',
+        repetition_level_encoding: 'RLE',
+      },
+    }, body.view()));
+    if (rows === 0) break;
+  }
+  return { parts, bytes, uncompressedBytes, dictionary: indices !== null, dataPageAt, statistics };
+}

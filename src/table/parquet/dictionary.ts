@@ -1,0 +1,199 @@
+/**
+ * Dictionaries for one column chunk: the distinct values of the chunk, in
+ * order of first appearance, and each value's index.
+ *
+ *   FixedDictionary   INT and FLOAT (one 32-bit word a value, FLOAT by its bit
+ *                     pattern, so -0 and every NaN stay what they were) and
+ *                     BIGINT (two words a value): an open-addressing hash table
+ *                     on the words, given up past a size limit (the column is
+ *                     then written plain).
+ *   StringDictionary  the union of the batches' own dictionaries (a batch's
+ *                     STRING column is dictionary-encoded by its builder when its
+ *                     values repeat), keyed by the UTF-8 bytes; its entries are
+ *                     kept already in Parquet's PLAIN layout (u32 length + bytes),
+ *                     which is the dictionary page's body.
+ */
+import type { Utf8Array } from '../../batch/vector.ts';
+import { PageBytes } from './rle-hybrid.ts';
+
+function tableSize(limit: number): number {
+  let n = 64;
+  while (n < limit * 2) n *= 2;
+  return n;
+}
+
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return h ^ (h >>> 16);
+}
+
+export class FixedDictionary {
+  /** Words per value: 1 (INT, FLOAT) or 2 (BIGINT, low word first). */
+  readonly #words: number;
+  readonly #limit: number;
+  readonly #mask: number;
+  /** Slot -> entry + 1 (0 = empty). */
+  readonly #slots: Int32Array;
+  /** Entry values, `words` per entry: the dictionary page's body. */
+  entries: Int32Array;
+  size = 0;
+
+  constructor(words: 1 | 2, limit: number) {
+    this.#words = words;
+    this.#limit = limit;
+    const n = tableSize(limit);
+    this.#mask = n - 1;
+    this.#slots = new Int32Array(n);
+    this.entries = new Int32Array(Math.min(limit, 1024) * words);
+  }
+
+  /**
+   * Indices of `values` (`count` values, `words` words each) into the
+   * dictionary, or null when the chunk has more distinct values than the limit.
+   */
+  encode(values: Int32Array, count: number): Int32Array | null {
+    const out = new Int32Array(count);
+    const slots = this.#slots;
+    const mask = this.#mask;
+    if (this.#words === 1) {
+      for (let i = 0; i < count; i++) {
+        const v = values[i]!;
+        let s = mix(v) & mask;
+        for (;;) {
+          const e = slots[s]!;
+          if (e === 0) {
+            if (this.size === this.#limit) return null;
+            slots[s] = this.#add1(v) + 1;
+            out[i] = this.size - 1;
+            break;
+          }
+          if (this.entries[e - 1] === v) {
+            out[i] = e - 1;
+            break;
+          }
+          s = (s + 1) & mask;
+        }
+      }
+      return out;
+    }
+    for (let i = 0; i < count; i++) {
+      const lo = values[2 * i]!;
+      const hi = values[2 * i + 1]!;
+      let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+      for (;;) {
+        const e = slots[s]!;
+        if (e === 0) {
+          if (this.size === this.#limit) return null;
+          slots[s] = this.#add2(lo, hi) + 1;
+          out[i] = this.size - 1;
+          break;
+        }
+        const at = 2 * (e - 1);
+        if (this.entries[at] === lo && this.entries[at + 1] === hi) {
+          out[i] = e - 1;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+    }
+    return out;
+  }
+
+  #grow(need: number): void {
+    if (need <= this.entries.length) return;
+    const next = new Int32Array(Math.max(need, this.entries.length * 2));
+    next.set(this.entries);
+    this.entries = next;
+  }
+
+  #add1(v: number): number {
+    this.#grow(this.size + 1);
+    this.entries[this.size] = v;
+    return this.size++;
+  }
+
+  #add2(lo: number, hi: number): number {
+    this.#grow(2 * (this.size + 1));
+    this.entries[2 * this.size] = lo;
+    this.entries[2 * this.size + 1] = hi;
+    return this.size++;
+  }
+}
+
+export class StringDictionary {
+  /** Entries in PLAIN layout: u32 length, then the bytes. */
+  readonly plain = new PageBytes(4096);
+  /** Entry -> offset of its bytes (after the length) in `plain`, and length. */
+  #at = new Int32Array(256);
+  #len = new Int32Array(256);
+  #slots = new Int32Array(512);
+  size = 0;
+
+  /** Maps every entry of a batch's dictionary to its index here (adding new ones). */
+  mapBatch(dict: Utf8Array): Int32Array {
+    const n = dict.offsets.length - 1;
+    const map = new Int32Array(n);
+    for (let k = 0; k < n; k++) map[k] = this.#index(dict.bytes, dict.offsets[k]!, dict.offsets[k + 1]!);
+    return map;
+  }
+
+  #index(bytes: Uint8Array, start: number, end: number): number {
+    if (this.size * 2 >= this.#slots.length) this.#rehash();
+    const len = end - start;
+    let h = 0x811c9dc5 ^ len;
+    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+    const mask = this.#slots.length - 1;
+    let s = mix(h) & mask;
+    const stored = this.plain.bytes;
+    for (;;) {
+      const e = this.#slots[s]!;
+      if (e === 0) break;
+      if (this.#len[e - 1] === len) {
+        const at = this.#at[e - 1]!;
+        let same = true;
+        for (let i = 0; i < len; i++) {
+          if (stored[at + i] !== bytes[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return e - 1;
+      }
+      s = (s + 1) & mask;
+    }
+    const k = this.size++;
+    if (k >= this.#at.length) {
+      this.#at = grown(this.#at);
+      this.#len = grown(this.#len);
+    }
+    this.plain.u32(len);
+    this.#at[k] = this.plain.length;
+    this.#len[k] = len;
+    this.plain.append(bytes.subarray(start, end));
+    this.#slots[s] = k + 1;
+    return k;
+  }
+
+  #rehash(): void {
+    const slots = new Int32Array(this.#slots.length * 2);
+    const mask = slots.length - 1;
+    const b = this.plain.bytes;
+    for (let k = 0; k < this.size; k++) {
+      const at = this.#at[k]!;
+      const len = this.#len[k]!;
+      let h = 0x811c9dc5 ^ len;
+      for (let i = at; i < at + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+      let s = mix(h) & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = k + 1;
+    }
+    this.#slots = slots;
+  }
+}
+
+function grown(a: Int32Array): Int32Array<ArrayBuffer> {
+  const next = new Int32Array(a.length * 2);
+  next.set(a);
+  return next;
+}
