@@ -16,7 +16,7 @@
  * compression, dictionary pages, row groups, and the multiset of rows
  * against the input.
  *
- *   npx node bench/parquet-writer-bench.ts [--rows N] [--only a,b]
+ *   npx node bench/parquet-writer-bench.ts [--rows N] [--only a,b] [--child-node-args "--cpu-prof ..."]
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -256,6 +256,8 @@ if (process.argv.includes('--child')) {
 
 const rows = Number(arg('--rows') ?? 200_000);
 const only = arg('--only')?.split(',') ?? [...CANDIDATES];
+// e.g. --child-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the writers.
+const childNodeArgs = arg('--child-node-args')?.split(' ').filter(Boolean) ?? [];
 const work = mkdtempSync(join(tmpdir(), 'spot-pq-bench-'));
 try {
   const inputs = await makeInputs(work, rows);
@@ -270,7 +272,7 @@ try {
     for (const cand of CANDIDATES.filter((c) => only.includes(c) || c === 'json')) {
       const out = join(work, `${t}-${cand}`);
       mkdirSync(out);
-      const r = spawnSync(process.execPath, [import.meta.filename, '--child', '--candidate', cand, '--table', t, '--input', input, '--out', out], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [...childNodeArgs, import.meta.filename, '--child', '--candidate', cand, '--table', t, '--input', input, '--out', out], { encoding: 'utf8' });
       if (r.status !== 0) {
         table.push([t, String(expected.count), cand, 'failed', r.stderr.trim().split('\n').slice(-3).join(' ')]);
         continue;

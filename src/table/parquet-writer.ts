@@ -25,7 +25,7 @@ import { writeFile } from 'node:fs/promises';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnBatch } from '../batch/batch.ts';
-import { PHYSICAL, encodeColumn, type EncodedChunk } from './parquet/column-chunk.ts';
+import { ChunkEncoder, PHYSICAL, type EncodedChunk } from './parquet/column-chunk.ts';
 import type { ColumnType, TableSchema } from './schemas.ts';
 
 type FileMetaData = Parameters<typeof writeMetadata>[1];
@@ -43,7 +43,7 @@ function schemaElements(schema: TableSchema): SchemaElement[] {
 }
 
 /** The whole file for `batches` (rows of `schema`, in order) as byte pieces. */
-export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch[]): Uint8Array[] {
+export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch[], encoder = new ChunkEncoder()): Uint8Array[] {
   let rows = 0;
   for (const b of batches) {
     if (b.table !== schema.name) throw new Error(`a ${b.table} batch cannot go to the ${schema.name} table`);
@@ -55,7 +55,7 @@ export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch
   const columns: FileMetaData['row_groups'][number]['columns'] = [];
   let uncompressed = 0;
   schema.columns.forEach((c, i) => {
-    const chunk: EncodedChunk = encodeColumn(c.type, batches.map((b) => b.columns[i]!), rows);
+    const chunk: EncodedChunk = encoder.encode(c.type, batches.map((b) => b.columns[i]!), rows);
     for (const p of chunk.parts) out.push(p);
     const start = BigInt(offset);
     columns.push({
@@ -97,6 +97,8 @@ export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch
 }
 
 export class ParquetWriter {
+  readonly #encoder = new ChunkEncoder();
+
   /** Kept for the worker's start-up contract; the writer needs no engine or spill directory. */
   static async create(_tempDir?: string): Promise<ParquetWriter> {
     return new ParquetWriter();
@@ -104,7 +106,7 @@ export class ParquetWriter {
 
   /** Writes the rows of `batches` (tables of `schema`), in order, to a new Parquet file at `path`. */
   async write(schema: TableSchema, batches: readonly ColumnBatch[], path: string): Promise<void> {
-    await writeFile(path, Buffer.concat(encodeParquet(schema, batches)));
+    await writeFile(path, Buffer.concat(encodeParquet(schema, batches, this.#encoder)));
   }
 
   close(): void {}

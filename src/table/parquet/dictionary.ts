@@ -16,6 +16,10 @@
 import type { Utf8Array } from '../../batch/vector.ts';
 import { PageBytes } from './rle-hybrid.ts';
 
+/** A chunk whose first SAMPLE values hold more than SAMPLE_DISTINCT distinct ones is not worth a dictionary. */
+const SAMPLE = 4096;
+const SAMPLE_DISTINCT = 2048;
+
 function tableSize(limit: number): number {
   let n = 64;
   while (n < limit * 2) n *= 2;
@@ -50,14 +54,15 @@ export class FixedDictionary {
 
   /**
    * Indices of `values` (`count` values, `words` words each) into the
-   * dictionary, or null when the chunk has more distinct values than the limit.
+   * dictionary, written to `out`, or null when the chunk has more distinct
+   * values than the limit or the first SAMPLE values are mostly distinct.
    */
-  encode(values: Int32Array, count: number): Int32Array | null {
-    const out = new Int32Array(count);
+  encode(values: Int32Array, count: number, out: Int32Array): Int32Array | null {
     const slots = this.#slots;
     const mask = this.#mask;
     if (this.#words === 1) {
       for (let i = 0; i < count; i++) {
+        if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
         const v = values[i]!;
         let s = mix(v) & mask;
         for (;;) {
@@ -78,6 +83,7 @@ export class FixedDictionary {
       return out;
     }
     for (let i = 0; i < count; i++) {
+      if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
       const lo = values[2 * i]!;
       const hi = values[2 * i + 1]!;
       let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
@@ -122,6 +128,12 @@ export class FixedDictionary {
 }
 
 export class StringDictionary {
+  readonly #limit: number;
+
+  constructor(limit = Number.MAX_SAFE_INTEGER) {
+    this.#limit = limit;
+  }
+
   /** Entries in PLAIN layout: u32 length, then the bytes. */
   readonly plain = new PageBytes(4096);
   /** Entry -> offset of its bytes (after the length) in `plain`, and length. */
@@ -130,15 +142,32 @@ export class StringDictionary {
   #slots = new Int32Array(512);
   size = 0;
 
-  /** Maps every entry of a batch's dictionary to its index here (adding new ones). */
+  /** Maps every entry of a batch's dictionary to its index here (adding new ones; the limit does not apply). */
   mapBatch(dict: Utf8Array): Int32Array {
     const n = dict.offsets.length - 1;
     const map = new Int32Array(n);
-    for (let k = 0; k < n; k++) map[k] = this.#index(dict.bytes, dict.offsets[k]!, dict.offsets[k + 1]!);
+    for (let k = 0; k < n; k++) map[k] = this.index(dict.bytes, dict.offsets[k]!, dict.offsets[k + 1]!);
     return map;
   }
 
-  #index(bytes: Uint8Array, start: number, end: number): number {
+  /**
+   * Index of values[i] of a PLAIN-layout buffer (value i ends at ends[i]) for
+   * i < count, into `out`; null when past the limit or mostly distinct.
+   */
+  encodePlain(plain: Uint8Array, ends: Int32Array, count: number, out: Int32Array): Int32Array | null {
+    let start = 0;
+    for (let i = 0; i < count; i++) {
+      if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
+      const end = ends[i]!;
+      out[i] = this.index(plain, start + 4, end);
+      if (this.size > this.#limit) return null;
+      start = end;
+    }
+    return out;
+  }
+
+  /** Index of the bytes [start, end) (added when new). */
+  index(bytes: Uint8Array, start: number, end: number): number {
     if (this.size * 2 >= this.#slots.length) this.#rehash();
     const len = end - start;
     let h = 0x811c9dc5 ^ len;
