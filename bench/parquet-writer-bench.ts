@@ -152,7 +152,10 @@ async function child(candidate: Candidate, table: TableName, input: string, outD
   else write = await hyparquetWriter();
   const started = performance.now();
   let i = 0;
-  for (const part of partsOf(batches)) await write(schema, part, join(outDir, `part-${String(i++).padStart(3, '0')}.parquet`));
+  for (const part of partsOf(batches)) {
+    await write(schema, part, join(outDir, `part-${String(i++).padStart(3, '0')}.parquet`));
+    if (process.env.BENCH_MEM) console.error(JSON.stringify(Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, Math.round(v / 1048576)]))));
+  }
   const seconds = (performance.now() - started) / 1000;
   const peak = process.resourceUsage().maxRSS * 1024;
   console.log(JSON.stringify({ seconds, peakMiB: peak / 1048576, overInputMiB: (peak - baseRss) / 1048576 }));
