@@ -238,11 +238,16 @@ export class ChunkEncoder {
     const limit = Math.min(DICTIONARY_LIMIT, Math.max(1, count >> 1));
     const worthIt = (size: number, dictBytes: number, plainBytes: number) => dictBytes + (count * bitWidthFor(Math.max(0, size - 1))) / 8 < plainBytes;
     if (type === 'STRING') {
+      let merged: StringDictionary | null = null;
       if (vectors.every((v) => v.type === 'STRING' && v.encoding === 'dict')) {
-        const dict = new StringDictionary();
-        indices = this.#stringIndices(vectors, count, dict);
-        dictBody = dict.plain.view();
-        dictSize = dict.size;
+        merged = new StringDictionary();
+        indices = this.#stringIndices(vectors, count, merged);
+        // The index encoder packs at most 24 bits; a larger union (parts beyond 16 M rows) goes plain.
+        if (merged.size > 1 << 24) indices = null;
+      }
+      if (indices !== null) {
+        dictBody = merged!.plain.view();
+        dictSize = merged!.size;
       } else {
         const p = this.#plainStrings(vectors, count);
         const dict = new StringDictionary(limit);

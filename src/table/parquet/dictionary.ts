@@ -16,10 +16,6 @@
 import type { Utf8Array } from '../../batch/vector.ts';
 import { PageBytes } from './rle-hybrid.ts';
 
-/** A chunk whose first SAMPLE values hold more than SAMPLE_DISTINCT distinct ones is not worth a dictionary. */
-const SAMPLE = 4096;
-const SAMPLE_DISTINCT = 2048;
-
 function tableSize(limit: number): number {
   let n = 64;
   while (n < limit * 2) n *= 2;
@@ -55,14 +51,13 @@ export class FixedDictionary {
   /**
    * Indices of `values` (`count` values, `words` words each) into the
    * dictionary, written to `out`, or null when the chunk has more distinct
-   * values than the limit or the first SAMPLE values are mostly distinct.
+   * values than the limit.
    */
   encode(values: Int32Array, count: number, out: Int32Array): Int32Array | null {
     const slots = this.#slots;
     const mask = this.#mask;
     if (this.#words === 1) {
       for (let i = 0; i < count; i++) {
-        if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
         const v = values[i]!;
         let s = mix(v) & mask;
         for (;;) {
@@ -83,7 +78,6 @@ export class FixedDictionary {
       return out;
     }
     for (let i = 0; i < count; i++) {
-      if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
       const lo = values[2 * i]!;
       const hi = values[2 * i + 1]!;
       let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
@@ -152,12 +146,11 @@ export class StringDictionary {
 
   /**
    * Index of values[i] of a PLAIN-layout buffer (value i ends at ends[i]) for
-   * i < count, into `out`; null when past the limit or mostly distinct.
+   * i < count, into `out`; null when past the limit.
    */
   encodePlain(plain: Uint8Array, ends: Int32Array, count: number, out: Int32Array): Int32Array | null {
     let start = 0;
     for (let i = 0; i < count; i++) {
-      if (i === SAMPLE && this.size > SAMPLE_DISTINCT) return null;
       const end = ends[i]!;
       out[i] = this.index(plain, start + 4, end);
       if (this.size > this.#limit) return null;
