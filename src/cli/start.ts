@@ -14,7 +14,7 @@ import { SpotError } from '../errors.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
 import { partitionsOf } from '../worker/multi-partition-consumer.ts';
 import type { MetricsHub } from '../telemetry/hub.ts';
-import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
+import { DEFAULT_PORTS, HTTP_OPTION_HELP, PARENT_SERVES_ENV, parseHttpOption } from '../telemetry/http.ts';
 import { lockPipeline } from '../state/pipeline-lock.ts';
 import { logger } from '../telemetry/log.ts';
 import type { Progress } from '../telemetry/progress.ts';
@@ -92,7 +92,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     const launchedAt = Date.now();
     const proc = spawn(process.execPath, [...CHILD_NODE_ARGS, BIN, ...child.args], {
       stdio: ['ignore', 'inherit', progressTTY ? 'pipe' : 'inherit', 'ipc'],
-      env: progressTTY ? { ...process.env, SPOT_LOG_FORMAT: process.env.SPOT_LOG_FORMAT ?? 'pretty' } : process.env,
+      env: {
+        ...process.env, [PARENT_SERVES_ENV]: endpoint ? '1' : '0',
+        ...(progressTTY ? { SPOT_LOG_FORMAT: process.env.SPOT_LOG_FORMAT ?? 'pretty' } : {}),
+      },
     });
     child.proc = proc;
     running.add(child.name);

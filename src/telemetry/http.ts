@@ -24,6 +24,12 @@ export interface HttpEndpoint {
 
 export const HTTP_OPTION_HELP = '--http HOST:PORT|PORT|off';
 
+/**
+ * Set by `start` for its children: '1' when it serves an endpoint (the children's process metrics, pushed
+ * to it, are on its /metrics), '0' when it runs with --http off (nothing would ever read them).
+ */
+export const PARENT_SERVES_ENV = 'SPOT_INGEST_PARENT_SERVES';
+
 /** Parses --http: undefined -> 127.0.0.1:<defaultPort>; 'off' -> null; 'HOST:PORT', '[v6]:PORT' or 'PORT'. */
 export function parseHttpOption(value: string | undefined, defaultPort: number): HttpEndpoint | null {
   if (value === undefined) return { host: '127.0.0.1', port: defaultPort };

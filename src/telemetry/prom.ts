@@ -20,4 +20,8 @@ export type Gauge<T extends string = string> = PromClient.Gauge<T>;
 export const Histogram = require('prom-client/lib/histogram') as typeof PromClient.Histogram;
 export type Histogram<T extends string = string> = PromClient.Histogram<T>;
 export const AggregatorRegistry = require('prom-client/lib/cluster') as typeof PromClient.AggregatorRegistry;
-export const collectDefaultMetrics = require('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics;
+
+/** prom-client's default process metrics, its file required on first use: it loads @opentelemetry/api (~30 ms). */
+export function collectDefaultMetrics(config: PromClient.DefaultMetricsCollectorConfiguration<PromClient.RegistryContentType>): void {
+  (require('prom-client/lib/defaultMetrics') as typeof PromClient.collectDefaultMetrics)(config);
+}

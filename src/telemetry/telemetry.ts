@@ -10,7 +10,7 @@ import type { QueueAdmin } from '../queue/types.ts';
 import { standaloneTopic, workerGroup } from '../runtime.ts';
 import { MIN_FREE_BYTES, type Store } from '../store/types.ts';
 import { MetricsHub, pushMetricsToParent } from './hub.ts';
-import { serveTelemetry, type HttpEndpoint, type Readiness, type TelemetryServer } from './http.ts';
+import { PARENT_SERVES_ENV, serveTelemetry, type HttpEndpoint, type Readiness, type TelemetryServer } from './http.ts';
 import type { LedgerViews } from './ledger-views.ts';
 import type { Logger } from './log.ts';
 import { startProcessMetrics } from './metrics.ts';
@@ -64,7 +64,9 @@ export async function readiness(admin: QueueAdmin, store: Store, pipeline: Pipel
 }
 
 export async function startTelemetry(o: TelemetryOptions): Promise<Telemetry> {
-  startProcessMetrics(o.role);
+  // Process metrics (CPU, memory, event loop, GC) only where something can read them: our endpoint, or that
+  // of the `start` we push to. They cost ~35 ms of start-up (prom-client's defaults load @opentelemetry/api).
+  if (o.endpoint || (process.send && process.env[PARENT_SERVES_ENV] !== '0')) startProcessMetrics(o.role);
   const push = pushMetricsToParent(o.role);
   const hub = o.hub ?? new MetricsHub();
   let server: TelemetryServer | null = null;
