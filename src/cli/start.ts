@@ -76,7 +76,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   // A child's messages and exit reach the hub in the order they came, once it is loaded.
   const later = Promise.all([
     import('../telemetry/hub.ts'), import('../telemetry/metrics.ts'), import('../telemetry/telemetry.ts'),
-    import('../telemetry/progress.ts'), import('../telemetry/status-model.ts'), import('../telemetry/problems.ts'),
+    import('../telemetry/progress.ts'), import('../telemetry/queue-backlog.ts'), import('../telemetry/problems.ts'),
   ]);
   const hubReady: Promise<MetricsHub> = later.then(([{ MetricsHub }]) => new MetricsHub());
   const running = new Set<string>();

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { openLedger, openQueue } from '../runtime.ts';
 import { printable as esc } from '../telemetry/printable.ts';
 import { readProblems } from '../telemetry/problems.ts';
-import { queueBacklog } from '../telemetry/status-model.ts';
+import { queueBacklog } from '../telemetry/queue-backlog.ts';
 import { parse, required } from './args.ts';
 import { COMMAND_HELP } from './usage.ts';
 
