@@ -148,6 +148,7 @@ export class ChunkEncoder {
   #ends = new Int32Array(1024);
   readonly #strings = new PageBytes(1 << 16);
   readonly #body = new PageBytes(1 << 16);
+  readonly #numbers = new FixedDictionary();
 
   /** Non-null values of a number column as 32-bit words (FLOAT by bit pattern, BIGINT as two words). */
   #fixedWords(vectors: readonly Vector[], count: number, words: 1 | 2): Int32Array {
@@ -270,7 +271,7 @@ export class ChunkEncoder {
         statistics.min_value = mm.min;
         statistics.max_value = mm.max;
       }
-      const dict = new FixedDictionary(words, limit);
+      const dict = this.#numbers.reset(words, limit);
       this.#indices = grow(this.#indices, count);
       const idx = count > 0 ? dict.encode(values, count, this.#indices) : null;
       const plainBytes = count * 4 * words;

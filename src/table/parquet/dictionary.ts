@@ -30,22 +30,25 @@ function mix(h: number): number {
 
 export class FixedDictionary {
   /** Words per value: 1 (INT, FLOAT) or 2 (BIGINT, low word first). */
-  readonly #words: number;
-  readonly #limit: number;
-  readonly #mask: number;
-  /** Slot -> entry + 1 (0 = empty). */
-  readonly #slots: Int32Array;
+  #words = 1;
+  #limit = 0;
+  #mask = 0;
+  /** Slot -> entry + 1 (0 = empty). Reused from chunk to chunk (see reset). */
+  #slots = new Int32Array(64);
   /** Entry values, `words` per entry: the dictionary page's body. */
-  entries: Int32Array;
+  entries = new Int32Array(1024);
   size = 0;
 
-  constructor(words: 1 | 2, limit: number) {
+  /** Empties the dictionary for a chunk of `words`-word values with at most `limit` distinct ones. */
+  reset(words: 1 | 2, limit: number): this {
     this.#words = words;
     this.#limit = limit;
     const n = tableSize(limit);
     this.#mask = n - 1;
-    this.#slots = new Int32Array(n);
-    this.entries = new Int32Array(Math.min(limit, 1024) * words);
+    if (this.#slots.length < n) this.#slots = new Int32Array(n);
+    else this.#slots.fill(0, 0, n);
+    this.size = 0;
+    return this;
   }
 
   /**
@@ -59,6 +62,11 @@ export class FixedDictionary {
     if (this.#words === 1) {
       for (let i = 0; i < count; i++) {
         const v = values[i]!;
+        // A value repeating the one before (sorted or constant columns) needs no lookup.
+        if (i > 0 && v === values[i - 1]) {
+          out[i] = out[i - 1]!;
+          continue;
+        }
         let s = mix(v) & mask;
         for (;;) {
           const e = slots[s]!;
@@ -80,6 +88,10 @@ export class FixedDictionary {
     for (let i = 0; i < count; i++) {
       const lo = values[2 * i]!;
       const hi = values[2 * i + 1]!;
+      if (i > 0 && lo === values[2 * i - 2] && hi === values[2 * i - 1]) {
+        out[i] = out[i - 1]!;
+        continue;
+      }
       let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
       for (;;) {
         const e = slots[s]!;
