@@ -81,6 +81,10 @@ export function progressLine(label: string, s: ProgressSample, r: Rates): string
     `${n(r.recordsPerSec)} rec/s · queue ${n(s.backlog)} · ETA ${done ? '0:00' : formatDuration(etaSeconds(s, r))}`;
 }
 
+/** The status line is redrawn every 250 ms on a terminal; off one a progress line is logged every 10 s. */
+const TTY_TICK_MS = 250;
+const LOG_EVERY_MS = 10_000;
+
 export class Progress {
   readonly #label: string;
   readonly #tty: boolean;
@@ -88,7 +92,6 @@ export class Progress {
   readonly #sample: () => Promise<ProgressSample>;
   readonly #history: { t: number; s: ProgressSample }[] = [];
   #timer: NodeJS.Timeout | undefined;
-  #ticks = 0;
   #busy = false;
 
   constructor(options: { label: string; tty: boolean; log: Logger; sample: () => Promise<ProgressSample> }) {
@@ -99,7 +102,9 @@ export class Progress {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#tick(false), 250);
+    // Each sample asks the queue for its backlog (four requests to a Kafka broker): off a terminal,
+    // sample only as often as a line is logged, not four times a second for a line every 10 s.
+    this.#timer = setInterval(() => void this.#tick(false), this.#tty ? TTY_TICK_MS : LOG_EVERY_MS);
     this.#timer.unref();
     void this.#tick(false);
   }
@@ -130,11 +135,10 @@ export class Progress {
     try {
       const s = await this.#sample();
       const r = this.#rates(Date.now(), s);
-      this.#ticks++;
       if (this.#tty) {
         if (!final) setStatusLine(progressLine(this.#label, s, r));
-      } else if (final || this.#ticks % 40 === 1) {
-        // Off a terminal: one plain line every 10 s (40 ticks of 250 ms), and at the end.
+      } else {
+        // Off a terminal: one plain line at the start, every 10 s, and at the end.
         this.#log.info({ files: { done: s.filesDone, total: Math.max(s.filesTotal, s.filesDone) }, records: { written: s.recordsWritten, rejected: s.recordsRejected },
           recordsPerSec: Math.round(r.recordsPerSec), queue: s.backlog, etaSec: final ? 0 : Math.round(etaSeconds(s, r)) }, progressLine(this.#label, s, r));
       }
