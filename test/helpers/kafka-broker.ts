@@ -26,6 +26,8 @@ export interface TestBroker {
   readonly external: boolean;
   /** Milliseconds the last (re)start took until ready. */
   readonly startMs: number;
+  /** The broker's process id while it runs (undefined for $KAFKA_BOOTSTRAP's), e.g. to read its CPU time. */
+  readonly pid: number | undefined;
   /** Controlled shutdown (SIGTERM); `kill: true` sends SIGKILL instead. */
   stop(opts?: { kill?: boolean }): Promise<void>;
   /** Starts again on the same port with the same data. */
@@ -63,6 +65,7 @@ export async function startBroker(opts: { own?: boolean; port?: number; heap?: s
       bootstrap: env,
       external: true,
       startMs: 0,
+      pid: undefined,
       stop: async () => refuse(),
       start: async () => refuse(),
       pause: async () => refuse(),
@@ -118,6 +121,9 @@ export async function startBroker(opts: { own?: boolean; port?: number; heap?: s
     external: false,
     get startMs() {
       return startMs;
+    },
+    get pid() {
+      return current?.pid;
     },
     stop,
     start: async () => {
