@@ -41,3 +41,23 @@ test('embedded: a commit never moves backwards', async () => {
   assert.deepEqual(await (await queue.admin()).backlog('t', 'g'), [{ partition: 0, committed: 2, end: 2 }]);
   queue.close();
 });
+
+test('embedded: an idle poll ends when its signal aborts, alone or under a multi-partition consumer; records still come first', async () => {
+  const { MultiPartitionConsumer } = await import('../../../src/worker/multi-partition-consumer.ts');
+  const queue = new EmbeddedQueue({ file: join(dir, 'abort.sqlite') });
+  await (await queue.admin()).ensureTopic('t', 2);
+  const single = await queue.consumer('t', 0, 'g');
+  const multi = new MultiPartitionConsumer(new Map([[0, await queue.consumer('t', 0, 'h')], [1, await queue.consumer('t', 1, 'h')]]));
+  for (const c of [single, multi]) {
+    const stop = new AbortController();
+    // A 60 s wait that only the abort can end within the test's 10 s deadline.
+    const polled = c.poll(10, 60_000, stop.signal);
+    setTimeout(() => stop.abort(), 50);
+    const deadline = new Promise<'deadline'>((resolve) => setTimeout(() => resolve('deadline'), 10_000).unref());
+    assert.deepEqual(await Promise.race([polled, deadline]), [], 'the poll returned empty after the abort');
+  }
+  await (await queue.producer()).send('t', 1, [Buffer.from('x')]);
+  const aborted = AbortSignal.abort();
+  assert.deepEqual((await multi.poll(10, 1_000, aborted)).map((r) => r.value.toString()), ['x'], 'what is there is returned, aborted or not');
+  queue.close();
+});
