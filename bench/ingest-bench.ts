@@ -45,12 +45,14 @@ interface Run {
   cpuSeconds: number;
   /** Largest single process of the tree, and the whole tree, at their peaks (MiB). */
   largestMiB: number;
+  /** Which process was the largest (start, collector, worker). */
+  largestRole: string;
   treeMiB: number;
   stdout: string;
 }
 
 /** Resident set of every process below `root` (and root), in KiB, from /proc. */
-function treeRss(root: number): { largest: number; total: number } {
+function treeRss(root: number): { largest: number; total: number; role: string } {
   const parent = new Map<number, number>();
   const rss = new Map<number, number>();
   for (const d of readdirSync('/proc')) {
@@ -64,15 +66,26 @@ function treeRss(root: number): { largest: number; total: number } {
     }
   }
   let largest = 0;
+  let largestPid = 0;
   let total = 0;
   for (const [pid, kib] of rss) {
     let p: number | undefined = pid;
     for (let hops = 0; p && p !== root && hops < 64; hops++) p = parent.get(p);
     if (p !== root) continue;
-    largest = Math.max(largest, kib);
+    if (kib > largest) [largest, largestPid] = [kib, pid];
     total += kib;
   }
-  return { largest, total };
+  return { largest, total, role: largest > 0 ? roleOf(largestPid) : '' };
+}
+
+/** The spot-ingest command a process runs (start, collector, worker, listen), from its command line. */
+function roleOf(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.find((a) => ['start', 'collector', 'worker', 'listen'].includes(a)) ?? basename(argv[0] ?? '');
+  } catch {
+    return '';
+  }
 }
 
 /** Runs a command, sampling its process tree's memory; stdout to a file when given. */
@@ -83,10 +96,11 @@ function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdo
     let stdout = '';
     let stderr = '';
     let largest = 0;
+    let largestRole = '';
     let tree = 0;
     const sample = () => {
       const r = treeRss(child.pid!);
-      largest = Math.max(largest, r.largest);
+      if (r.largest > largest) [largest, largestRole] = [r.largest, r.role];
       tree = Math.max(tree, r.total);
     };
     const timer = setInterval(sample, 25);
@@ -99,7 +113,7 @@ function measured(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, stdo
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${stderr}`));
       const [user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
-      resolve({ seconds, cpuSeconds: user + system, largestMiB: largest / 1024, treeMiB: tree / 1024, stdout });
+      resolve({ seconds, cpuSeconds: user + system, largestMiB: largest / 1024, largestRole, treeMiB: tree / 1024, stdout });
     });
   });
 }
@@ -223,7 +237,7 @@ const work = mkdtempSync(join(tmpdir(), 'spot-bench-inputs-'));
 const results: string[][] = [];
 const memory: string[][] = [];
 const row = (cells: (string | number)[]) => results.push(cells.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toFixed(2)) : c)));
-const mem = (pipeline: string, input: string, r: Run) => memory.push([pipeline, input, r.largestMiB.toFixed(0), r.treeMiB.toFixed(0)]);
+const mem = (pipeline: string, input: string, r: Run) => memory.push([pipeline, input, `${r.largestMiB.toFixed(0)} (${r.largestRole})`, r.treeMiB.toFixed(0)]);
 const skipAlt = flag('--skip-alternatives');
 /** CPU seconds, ours vs the alternative's, and their ratio (the alternative's CPU time over ours). */
 const cpu = (alt: Run | undefined, ours: Run) => `${ours.cpuSeconds.toFixed(2)} s${alt ? ` vs ${alt.cpuSeconds.toFixed(2)} s: ${(alt.cpuSeconds / ours.cpuSeconds).toFixed(1)}x` : ''}`;
@@ -301,5 +315,5 @@ console.log('\nEnd to end (start p --workers 2 --once, one file to Parquet parts
 console.log('| pipeline | input | records | spot-ingest s | rate | alternative | its s | ratio | target | CPU s (dns, proxy): ours vs its |\n|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.join(' | ')} |`);
 console.log('\nMemory (sampled every 25 ms; targets: largest process <= 200 MiB, whole tree <= 600 MiB, 10x within 20 % of 1x):\n');
-console.log('| pipeline | input | largest process MiB | whole tree MiB |\n|---|---|---|---|');
+console.log('| pipeline | input | largest process MiB (which) | whole tree MiB |\n|---|---|---|---|');
 for (const m of memory) console.log(`| ${m.join(' | ')} |`);

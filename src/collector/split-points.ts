@@ -16,7 +16,9 @@
  *           before the range (rejections keep absolute line numbers)
  *
  * The record walk is the grammar of src/dissect/dns/native/capture-reader.ts
- * (record headers only, data skipped). A file that does not walk cleanly to
+ * (record headers only, data skipped). It keeps every 1,024th record's
+ * position (RecordIndex), not every record's, so the collector's memory is
+ * flat in the capture's size; a lookup re-reads headers from the nearest one. A file that does not walk cleanly to
  * its end (not a capture, damaged) keeps its plain ranges: the worker then
  * reads from byte 0, as before, and reports the damage.
  */
@@ -65,103 +67,168 @@ class Window {
   }
 }
 
-/** Walks a capture's records; returns every record start, or null if the file is not a clean capture. */
-async function captureRecords(path: string, size: number): Promise<{ starts: number[]; preambles: [number, number][][] } | null> {
-  const fh = await open(path, 'r');
-  try {
-    const w = new Window(fh);
-    if ((await w.need(0, 24)) < 0 || w.available(0) < 24) return null;
-    const le32 = (i: number) => w.buf.readUInt32LE(i);
-    const magicLE = le32(0);
-    const magicBE = w.buf.readUInt32BE(0);
-    const isPcap = (m: number) => m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34;
-    const starts: number[] = [];
-    const preambles: [number, number][][] = [];
-    if (isPcap(magicLE) || isPcap(magicBE)) {
-      const le = isPcap(magicLE);
-      const rh = (le ? magicLE : magicBE) === 0xa1b2cd34 ? 24 : 16;
-      const header: [number, number][] = [[0, 24]];
-      let at = 24;
-      while (at < size) {
-        const i = await w.need(at, rh);
-        if (w.available(at) < rh) return null;
-        const incl = le ? w.buf.readUInt32LE(i + 8) : w.buf.readUInt32BE(i + 8);
-        if (incl > 262_144 || at + rh + incl > size) return null;
-        starts.push(at);
-        preambles.push(header);
-        at += rh + incl;
-      }
-      return { starts, preambles };
+type CaptureFormat = { kind: 'pcap'; le: boolean; rh: number } | { kind: 'pcapng' };
+
+/** Where a walk is: the next byte to read, and (pcapng) the byte order and the blocks in force. */
+interface Cursor {
+  at: number;
+  le: boolean;
+  section: [number, number][];
+}
+
+const END = -1;
+const BAD = -2;
+
+/**
+ * Steps `c` over the next record (pcapng: over section and interface blocks
+ * too, updating the section); returns the record's start, END at the end of
+ * the file, BAD when the file does not walk.
+ */
+async function step(w: Window, size: number, f: CaptureFormat, c: Cursor): Promise<number> {
+  if (f.kind === 'pcap') {
+    if (c.at >= size) return END;
+    const i = await w.need(c.at, f.rh);
+    if (w.available(c.at) < f.rh) return BAD;
+    const incl = f.le ? w.buf.readUInt32LE(i + 8) : w.buf.readUInt32BE(i + 8);
+    if (incl > 262_144 || c.at + f.rh + incl > size) return BAD;
+    const start = c.at;
+    c.at += f.rh + incl;
+    return start;
+  }
+  for (;;) {
+    if (c.at >= size) return END;
+    const i = await w.need(c.at, 12);
+    if (w.available(c.at) < 12) return BAD;
+    const rawType = c.le ? w.buf.readUInt32LE(i) : w.buf.readUInt32BE(i);
+    let le = c.le;
+    if (rawType === 0x0a0d0d0a) {
+      if (w.buf.readUInt32LE(i + 8) === 0x1a2b3c4d) le = true;
+      else if (w.buf.readUInt32BE(i + 8) === 0x1a2b3c4d) le = false;
+      else return BAD;
     }
-    if (magicBE !== 0x0a0d0d0a) return null;
-    let at = 0;
-    let le = true;
-    let section: [number, number][] = [];
-    while (at < size) {
-      const i = await w.need(at, 12);
-      if (w.available(at) < 12) return null;
-      const rawType = le ? w.buf.readUInt32LE(i) : w.buf.readUInt32BE(i);
-      if (rawType === 0x0a0d0d0a) {
-        if (w.buf.readUInt32LE(i + 8) === 0x1a2b3c4d) le = true;
-        else if (w.buf.readUInt32BE(i + 8) === 0x1a2b3c4d) le = false;
-        else return null;
-      }
-      const total = le ? w.buf.readUInt32LE(i + 4) : w.buf.readUInt32BE(i + 4);
-      if (total < 12 || total % 4 !== 0 || at + total > size) return null;
-      if (rawType === 0x0a0d0d0a) section = [[at, total]];
-      else if (rawType === 1) section = [...section, [at, total]];
-      else {
-        starts.push(at);
-        preambles.push(section);
-      }
-      at += total;
-    }
-    return { starts, preambles };
-  } finally {
-    await fh.close();
+    const total = le ? w.buf.readUInt32LE(i + 4) : w.buf.readUInt32BE(i + 4);
+    if (total < 12 || total % 4 !== 0 || c.at + total > size) return BAD;
+    const start = c.at;
+    c.at += total;
+    c.le = le;
+    if (rawType === 0x0a0d0d0a) c.section = [[start, total]];
+    else if (rawType === 1) c.section = [...c.section, [start, total]];
+    else return start;
   }
 }
 
-/** First index in ascending `a` whose value is >= x (a.length when none). */
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
+/** Every CHECKPOINT-th record's cursor is kept: memory is flat in the file's size, a lookup re-walks at most that many. */
+const CHECKPOINT = 1024;
+
+/**
+ * A capture's record boundaries, from one walk that keeps only checkpoints;
+ * lookups re-read record headers from the nearest checkpoint.
+ */
+class RecordIndex {
+  readonly #path: string;
+  readonly #size: number;
+  readonly #format: CaptureFormat;
+  readonly #checkpoints: Cursor[];
+
+  private constructor(path: string, size: number, format: CaptureFormat, checkpoints: Cursor[]) {
+    this.#path = path;
+    this.#size = size;
+    this.#format = format;
+    this.#checkpoints = checkpoints;
   }
-  return lo;
+
+  /** Walks the capture; null when it is not a clean capture or has no record. */
+  static async build(path: string, size: number): Promise<RecordIndex | null> {
+    const fh = await open(path, 'r');
+    try {
+      const w = new Window(fh);
+      if ((await w.need(0, 24)) < 0 || w.available(0) < 24) return null;
+      const magicLE = w.buf.readUInt32LE(0);
+      const magicBE = w.buf.readUInt32BE(0);
+      const isPcap = (m: number) => m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34;
+      let format: CaptureFormat;
+      let c: Cursor;
+      if (isPcap(magicLE) || isPcap(magicBE)) {
+        const le = isPcap(magicLE);
+        format = { kind: 'pcap', le, rh: (le ? magicLE : magicBE) === 0xa1b2cd34 ? 24 : 16 };
+        c = { at: 24, le, section: [[0, 24]] };
+      } else if (magicBE === 0x0a0d0d0a) {
+        format = { kind: 'pcapng' };
+        c = { at: 0, le: true, section: [] };
+      } else return null;
+      const checkpoints: Cursor[] = [];
+      for (let n = 0; ; n++) {
+        const before: Cursor = { ...c };
+        const start = await step(w, size, format, c);
+        if (start === BAD) return null;
+        if (start === END) break;
+        // The cursor at the record itself (pcapng: after the section blocks before it).
+        if (n % CHECKPOINT === 0) checkpoints.push({ ...before, at: start, le: c.le, section: c.section });
+      }
+      return checkpoints.length > 0 ? new RecordIndex(path, size, format, checkpoints) : null;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /**
+   * Around offset x: the first record starting at or after x (the file size
+   * when none), the last record starting at or before x (the first record
+   * when none), and the section in force at the first of them.
+   */
+  async around(x: number): Promise<{ atOrAfter: number; atOrBefore: number; section: [number, number][] }> {
+    const cps = this.#checkpoints;
+    let lo = 0;
+    let hi = cps.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cps[mid]!.at <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    const from = cps[Math.max(0, lo - 1)]!;
+    const fh = await open(this.#path, 'r');
+    try {
+      const w = new Window(fh);
+      const c: Cursor = { ...from };
+      let atOrBefore = from.at;
+      for (;;) {
+        // After a step, c.section holds the blocks in force at the record stepped over.
+        const start = await step(w, this.#size, this.#format, c);
+        if (start < 0) return { atOrAfter: this.#size, atOrBefore, section: c.section };
+        if (start >= x) return { atOrAfter: start, atOrBefore: start === x ? start : atOrBefore, section: c.section };
+        atOrBefore = start;
+      }
+    } finally {
+      await fh.close();
+    }
+  }
 }
 
 /** Capture ranges moved onto record boundaries, each with its preamble; the plain ranges when the file does not walk. */
 export async function alignCaptureRanges(path: string, size: number, ranges: readonly FileRange[]): Promise<FileRange[]> {
-  const walk = await captureRecords(path, size);
-  if (!walk || walk.starts.length === 0) return [...ranges];
-  const { starts, preambles } = walk;
-  const cut = (target: number) => {
-    const k = lowerBound(starts, target);
-    return k < starts.length ? starts[k]! : size;
-  };
+  const index = await RecordIndex.build(path, size);
+  if (!index) return [...ranges];
   // The first range starts where it was asked to (0, or where a grown file's new bytes begin).
-  const bounds = ranges.map((r, i) => (i === 0 ? r.start : cut(r.start)));
+  const bounds: number[] = [];
+  for (const [i, r] of ranges.entries()) bounds.push(i === 0 ? r.start : (await index.around(r.start)).atOrAfter);
   bounds.push(ranges[ranges.length - 1]!.end);
   // A second read: where TCP messages and fragmented datagrams in progress make a range start earlier.
   const spans = bounds[0]! > 0 || ranges.length > 1 ? await reassemblySpans(path, bounds.slice(0, -1).filter((b) => b > 0)) : undefined;
-  return ranges.map((r, i) => {
+  const out: FileRange[] = [];
+  for (const [i, r] of ranges.entries()) {
     const start = bounds[i]!;
     const end = bounds[i + 1]!;
-    const k = lowerBound(starts, Math.max(0, start - r.lookback));
-    let from = k < starts.length ? Math.min(starts[k]!, start) : start;
+    const back = await index.around(Math.max(0, start - r.lookback));
+    let from = back.atOrAfter < size ? Math.min(back.atOrAfter, start) : start;
     if (spans && start > 0) {
       const need = spans.readerStart(start, from);
       // The record holding that packet: the last record start at or before it.
-      if (need < from) from = starts[Math.max(0, lowerBound(starts, need + 1) - 1)]!;
+      if (need < from) from = (await index.around(need)).atOrBefore;
     }
-    const first = lowerBound(starts, from);
-    const preamble = first < starts.length ? preambles[first]! : preambles[preambles.length - 1]!;
-    return { ...r, start, end, lookback: start - from, aligned: true as const, preamble: preamble.filter(([o]) => o < from) };
-  });
+    const { section } = await index.around(from);
+    out.push({ ...r, start, end, lookback: start - from, aligned: true as const, preamble: section.filter(([o]) => o < from) });
+  }
+  return out;
 }
 
 /** Log ranges moved onto line starts, each with the `#Fields:` line in force and the number of lines before it. */
