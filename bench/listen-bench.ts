@@ -40,6 +40,7 @@
  * LISTEN_BENCH_SUSTAINED_SECONDS (60, 0 skips c), LISTEN_BENCH_SUSTAINED_TARGET
  * (`start`, or `listen` for the listener process alone),
  * LISTEN_BENCH_SEGMENT_SECONDS (1), LISTEN_BENCH_FLOWS_PER_DATAGRAM (24),
+ * LISTEN_BENCH_NICE (nice value of sender and receivers, see NICE),
  * LISTEN_BENCH_CATCHUP_SECONDS (1800: longest wait for the workers after the
  * sustained stream), LISTEN_BENCH_CATCHUP_IDLE_SECONDS (60: no table growth
  * for that long ends the wait),
@@ -73,6 +74,14 @@ const SUSTAINED_TARGET = process.env.LISTEN_BENCH_SUSTAINED_TARGET === 'listen' 
 const SEGMENT_SECONDS = env('LISTEN_BENCH_SEGMENT_SECONDS', 1);
 const PER_DATAGRAM = env('LISTEN_BENCH_FLOWS_PER_DATAGRAM', 24);
 const CLK_TCK = 100; // Linux USER_HZ as /proc reports it
+/**
+ * LISTEN_BENCH_NICE: the sender and every receiver run at this nice value
+ * (`nice -n`; below 0 needs root or CAP_SYS_NICE): on a machine shared with
+ * unrelated CPU-bound work, this gives the measured pair the CPU a dedicated
+ * collector host would have. Unset: our own priority (the default).
+ */
+const NICE = process.env.LISTEN_BENCH_NICE;
+const niced = (cmd: string, args: string[]): [string, string[]] => (NICE ? ['nice', ['-n', NICE, cmd, ...args]] : [cmd, args]);
 
 // ------------------------------------------------------------------ goflow2
 
@@ -185,7 +194,7 @@ interface Sent {
 /** Runs the sender process; resolves with its report and the time (epoch ms) it started sending. */
 async function send(port: number, rate: number, seconds: number): Promise<Sent & { startedMs: number; sender: Sample }> {
   const startedMs = Date.now();
-  const child = spawn(process.execPath, [SENDER, '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--flows-per-datagram', String(PER_DATAGRAM)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...niced(process.execPath, [SENDER, '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--flows-per-datagram', String(PER_DATAGRAM)]), { stdio: ['ignore', 'pipe', 'inherit'] });
   const w = watchTree(child.pid!);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -196,7 +205,7 @@ async function send(port: number, rate: number, seconds: number): Promise<Sent &
 }
 
 function spawnTree(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...extraEnv } });
+  const child = spawn(...niced(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...extraEnv } });
   let log = '';
   const keep = (d: Buffer) => (log = (log + d.toString()).slice(-8000));
   child.stdout!.on('data', keep);
@@ -482,7 +491,7 @@ function reportSustained(s: Sustained): boolean {
   const asked = s.sent.intended;
   const offeredOk = s.sent.rate >= SUSTAINED_RATE * 0.99;
   const unaccounted = s.sent.datagrams - s.journaled - s.drops;
-  console.log(`\nSustained (${s.target === 'start' ? '`start`: listener, collector and 2 workers (niced); segments may backlog, the workers catch up after' : '`listen` alone: receive and journal'}), load average after: ${load()}`);
+  console.log(`\nSustained (${NICE ? `sender and receivers at nice ${NICE}; ` : ''}${s.target === 'start' ? '`start`: listener, collector and 2 workers (niced); segments may backlog, the workers catch up after' : '`listen` alone: receive and journal'}), load average after: ${load()}`);
   console.log(`  offered: asked ${n(SUSTAINED_RATE)} datagrams/s for ${SUSTAINED_SECONDS} s (${n(asked)}); sent ${n(s.sent.datagrams)} in ${n(s.sent.seconds, 1)} s = **${n(s.sent.rate)}/s** ` +
     `(slowest second ${n(s.sent.slowestSecond)}, fastest ${n(s.sent.fastestSecond)}, at worst ${n(s.sent.worstBehindMs)} ms behind), ${n(s.sent.flows)} flows, ${n(s.sent.bytes / 2 ** 20)} MiB; sender CPU ${n(s.sent.sender.cpuSeconds, 1)} s`);
   console.log(`  listener: journaled ${n(s.journaled)} datagrams, kernel drops **${n(s.drops)}**, sent - journaled - drops = ${n(unaccounted)}; sequence loss ${n(s.lost)}; receive buffer ${n(s.bufferBytes / 2 ** 20)} MiB; ` +
