@@ -75,12 +75,24 @@ const SEGMENT_SECONDS = env('LISTEN_BENCH_SEGMENT_SECONDS', 1);
 const PER_DATAGRAM = env('LISTEN_BENCH_FLOWS_PER_DATAGRAM', 24);
 const CLK_TCK = 100; // Linux USER_HZ as /proc reports it
 /**
- * LISTEN_BENCH_NICE: the sender and every receiver run at this nice value
- * (`nice -n`; below 0 needs root or CAP_SYS_NICE): on a machine shared with
- * unrelated CPU-bound work, this gives the measured pair the CPU a dedicated
+ * LISTEN_BENCH_NICE: the sender and every receiver run at this nice value,
+ * each in its own session (Linux autogroup: with sched_autogroup_enabled,
+ * CPU is shared between sessions first and nice only orders the processes
+ * of one session, so the value is also written to /proc/<pid>/autogroup).
+ * Below 0 needs root or CAP_SYS_NICE. On a machine shared with unrelated
+ * CPU-bound sessions, this gives the measured pair the CPU a dedicated
  * collector host would have. Unset: our own priority (the default).
  */
 const NICE = process.env.LISTEN_BENCH_NICE;
+/** A detached child leads its own session, hence its own autogroup: give that group the nice value. */
+function niceGroup(pid: number | undefined): void {
+  if (!NICE || !pid) return;
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, NICE);
+  } catch (err) {
+    console.error(`LISTEN_BENCH_NICE: cannot set the autogroup nice of ${pid}: ${(err as Error).message}`);
+  }
+}
 const niced = (cmd: string, args: string[]): [string, string[]] => (NICE ? ['nice', ['-n', NICE, cmd, ...args]] : [cmd, args]);
 
 // ------------------------------------------------------------------ goflow2
@@ -194,7 +206,8 @@ interface Sent {
 /** Runs the sender process; resolves with its report and the time (epoch ms) it started sending. */
 async function send(port: number, rate: number, seconds: number): Promise<Sent & { startedMs: number; sender: Sample }> {
   const startedMs = Date.now();
-  const child = spawn(...niced(process.execPath, [SENDER, '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--flows-per-datagram', String(PER_DATAGRAM)]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(...niced(process.execPath, [SENDER, '--port', String(port), '--rate', String(rate), '--seconds', String(seconds), '--flows-per-datagram', String(PER_DATAGRAM)]), { stdio: ['ignore', 'pipe', 'inherit'], detached: Boolean(NICE) });
+  niceGroup(child.pid);
   const w = watchTree(child.pid!);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
@@ -206,6 +219,7 @@ async function send(port: number, rate: number, seconds: number): Promise<Sent &
 
 function spawnTree(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
   const child = spawn(...niced(cmd, args), { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...extraEnv } });
+  niceGroup(child.pid);
   let log = '';
   const keep = (d: Buffer) => (log = (log + d.toString()).slice(-8000));
   child.stdout!.on('data', keep);
