@@ -56,9 +56,11 @@ const ARENA_BYTES = 4 * 1024 * 1024;
  */
 const arenaPool: Buffer[] = [];
 const ARENA_POOL_MAX = 2;
+/** Larger buffers (grown while a slow fdatasync held the flush back) are not kept: memory returns once the disk catches up. */
+const ARENA_POOL_LARGEST = 16 * 1024 * 1024;
 const takeArena = (): Buffer => arenaPool.pop() ?? Buffer.allocUnsafe(ARENA_BYTES);
 function giveArena(b: Buffer | null): void {
-  if (b && arenaPool.length < ARENA_POOL_MAX) arenaPool.push(b);
+  if (b && b.length >= ARENA_BYTES && b.length <= ARENA_POOL_LARGEST && arenaPool.length < ARENA_POOL_MAX) arenaPool.push(b);
 }
 
 export class Journal {
