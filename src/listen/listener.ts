@@ -21,9 +21,9 @@ import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { metrics } from '../telemetry/metrics.ts';
 import { ListenAccounting } from './accounting.ts';
-import { Journal, recoverJournals } from './journal.ts';
+import { Journal, PendingRecords, recoverJournals } from './journal.ts';
 import type { ListenAddress } from './listen-url.ts';
-import { encodeDatagram, FORMAT_VERSION, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
+import { FORMAT_VERSION, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
 import { udpSocketStats } from './udp-stats.ts';
 
 /** Journal fsync interval: a datagram is durable at most this long after it arrived (the README promises 200 ms). */
@@ -55,7 +55,7 @@ export class Listener {
   #openedMs = 0;
   #timers: NodeJS.Timeout[] = [];
   /** Records received while no journal is open (during a rotation), appended to the successor. */
-  #waiting: Buffer[] = [];
+  #waiting = new PendingRecords();
   #stopped = false;
 
   constructor(o: ListenerOptions) {
@@ -152,7 +152,7 @@ export class Listener {
     if (this.#stopped) return;
     const d: JournalDatagram & DatagramMeta = { arrivalMs: Date.now(), address, exporter: address, port, localPort, payload };
     if (this.#journal) this.#journal.appendDatagram(d);
-    else this.#waiting.push(encodeDatagram(d)); // while a rotation creates the successor journal
+    else this.#waiting.appendDatagram(d); // while a rotation creates the successor journal
     this.#learn(d);
     const l = this.#learned;
     this.#acct.received(address, l.version, l.domain, l.sequence, l.units, d.arrivalMs);
@@ -197,11 +197,13 @@ export class Listener {
     const batch = this.#acct.seal();
     this.#journal = null; // datagrams arriving while the successor is created wait in #waiting
     const header: SegmentHeader = { format: FORMAT_VERSION, pipeline: this.#o.pipeline.name, seq: this.#nextSeq++, createdMs: Date.now(), templates: this.#store.toJSON() };
-    await old.flush();
-    this.#acct.commit(batch);
-    const next = await Journal.create(this.#o.pipeline.collectorPath, header);
-    for (const r of this.#waiting) next.append(r);
-    this.#waiting = [];
+    // the old journal's last flush and the successor's creation (each with its fsyncs) overlap: the window in
+    // which datagrams wait is one of them, not both (on a busy disk, each can take a second)
+    const [, next] = await Promise.all([
+      old.flush().then(() => this.#acct.commit(batch)),
+      Journal.create(this.#o.pipeline.collectorPath, header),
+    ]);
+    next.appendPending(this.#waiting);
     this.#journal = next;
     this.#openedMs = header.createdMs;
     const seg = await old.rotate(this.#o.pipeline.collectorPath);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Journal, JOURNAL_DIR, recoverJournals } from '../../src/listen/journal.ts';
+import { Journal, JOURNAL_DIR, PendingRecords, recoverJournals } from '../../src/listen/journal.ts';
 import { encodeDatagram, FORMAT_VERSION, type JournalDatagram } from '../../src/listen/segment-format.ts';
 import { readSegment, type SegmentScan } from '../../src/listen/segment-reader.ts';
 
@@ -57,7 +57,7 @@ test('a journal that crashed before its header was complete held nothing and is 
   }
 });
 
-test('datagrams appended while a flush writes, past the append buffer, by record or encoded in place: all read back in order', async () => {
+test('datagrams appended while a flush writes, past the append buffer, by record, encoded in place or as pending records: all read back in order', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'spot-journal-'));
   try {
     const j = await Journal.create(dir, { format: FORMAT_VERSION, pipeline: 'edge', seq: 1, createdMs: Date.UTC(2026, 0, 2), templates: { v: 1, domains: [] } });
@@ -75,7 +75,17 @@ test('datagrams appended while a flush writes, past the append buffer, by record
     assert.equal(await first, 4000);
     assert.equal(await j.flush(), 100);
     for (let i = 4100; i < 4110; i++) add(i);
+    // records that waited while no journal was open (a rotation), ~1.5 MB: the pending buffer grows past its 1 MiB
+    const pending = new PendingRecords();
+    for (let i = 4110; i < 5110; i++) {
+      const d = big(i);
+      sent.push(d);
+      pending.appendDatagram(d);
+    }
+    j.appendPending(pending);
+    j.appendPending(pending); // emptied by the first: adds nothing
     const path = (await j.rotate(dir))!;
+    assert.equal(j.datagrams, 5110);
     const back: JournalDatagram[] = [];
     let header = true;
     const scan: SegmentScan = { validEnd: 0 };
