@@ -2,7 +2,8 @@
  * Flow dissector for listener segments (src/listen/segment-format.ts): loads
  * the templates in force from the segment's header, decodes every journaled
  * datagram in order (NetFlow v5/v9/IPFIX, sFlow v5) with its exporter
- * address as `rip` and its arrival time as `treceived`.
+ * address as `rip` and its arrival time as `treceived`, into the flow table's
+ * column builders (no row array per flow).
  *
  * - sFlow counter samples are counted (`sflow_counter_samples`) and skipped.
  * - An undecodable datagram (unknown version, truncated header, a set that
@@ -20,7 +21,8 @@ import { SpotError, errorMessage } from '../../errors.ts';
 import { SEGMENT_MAGIC } from '../../listen/segment-format.ts';
 import { readSegment, type SegmentScan } from '../../listen/segment-reader.ts';
 import { listenFlowsDecoded } from '../../telemetry/metrics.ts';
-import { BatchBuilder } from '../batch.ts';
+import { ColumnarBatchBuilder } from '../batch.ts';
+import { SCHEMAS } from '../../table/schemas.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
 import { appendFlowRow } from './flow-row.ts';
 import { NetflowDecoder } from './netflow/decoder.ts';
@@ -38,7 +40,7 @@ export function looksLikeSegment(head: Uint8Array): boolean {
 
 export const dissectFlowSegment: Dissector = async function* (file: string, options: DissectOptions): AsyncGenerator<DissectBatch, void, undefined> {
   const batchRows = Math.max(1, options.batchRows ?? DEFAULT_BATCH_ROWS);
-  const batch = new BatchBuilder();
+  const batch = new ColumnarBatchBuilder(SCHEMAS.flow, batchRows);
   const store = new TemplateStore();
   const flowsBy = new Map<string, number>();
   let pipeline = '';
@@ -85,7 +87,7 @@ export const dissectFlowSegment: Dissector = async function* (file: string, opti
         batch.rejected.push({ at: index, reason: `datagram from ${d.address}: ${problem}`, raw: hex(d.payload) });
         batch.count('datagrams_undecodable');
       }
-      if (batch.rows.length >= batchRows) yield batch.take();
+      if (batch.table.rows >= batchRows) yield batch.take();
     }
   } catch (err) {
     if (err instanceof SpotError) throw err;
