@@ -21,6 +21,7 @@
  * ~2.2 us of CPU a flow row and ~100 MiB of native memory per worker. The file
  * is written at a temporary path; publishing it durably is the store's job.
  */
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
@@ -33,7 +34,9 @@ type SchemaElement = FileMetaData['schema'][number];
 
 const MAGIC = new TextEncoder().encode('PAR1');
 const CONVERTED: Record<ColumnType, SchemaElement['converted_type']> = { INT: 'INT_32', BIGINT: 'INT_64', FLOAT: undefined, STRING: 'UTF8' };
-const CREATED_BY = 'spot-ingest (columnar Parquet writer)';
+// parquet-mr's form "<app> version <v> (build <b>)", which Spark parses to decide which statistics to trust.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const CREATED_BY = `spot-ingest version ${VERSION} (build columnar)`;
 
 function schemaElements(schema: TableSchema): SchemaElement[] {
   return [
