@@ -5,7 +5,6 @@
  * partitions over however many group workers run.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { join } from 'node:path';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { SpotError, errorMessage } from '../errors.ts';
 import type { KafkaQueue } from '../queue/kafka/index.ts';
@@ -76,8 +75,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     consumer = consumers.size === 1 ? consumers.get(partition)! : new MultiPartitionConsumer(consumers);
   }
   const ledger = openLedger(config);
-  // DuckDB spills (if ever) beside the pipeline's staging files, not into the current directory.
-  const writer = await ParquetWriter.create(join(pipeline.localStaging, 'duckdb'));
+  const writer = await ParquetWriter.create();
   const role = group ? `worker-group-${process.pid}` : `worker-${partition}`;
   // A partition stuck on a failing message is reported here (status, /readyz of this worker and of start).
   const problems = new ProblemReport(config.statePath, pipeline.name, role);

@@ -49,7 +49,7 @@ export interface Store {
   /** Writes a small text object (quarantine reasons, markers). */
   putText(rel: string, text: string): Promise<void>;
   /**
-   * A local file path where a writer (DuckDB) can produce `rel`'s content;
+   * A local file path where a writer (the Parquet writer) can produce `rel`'s content;
    * then `publish` makes it appear under `rel` atomically.
    */
   tempPathFor(rel: string): Promise<string>;

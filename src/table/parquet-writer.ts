@@ -20,6 +20,8 @@
  * (dictionary indices, little-endian numbers, validity bits). DuckDB cost
  * ~2.2 us of CPU a flow row and ~100 MiB of native memory per worker. The file
  * is written at a temporary path; publishing it durably is the store's job.
+ * A batch that does not fit its table is a TypeError: a deterministic fault of
+ * that message, which the worker quarantines (src/worker/poison.ts).
  */
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -49,8 +51,8 @@ function schemaElements(schema: TableSchema): SchemaElement[] {
 export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch[], encoder = new ChunkEncoder()): Uint8Array[] {
   let rows = 0;
   for (const b of batches) {
-    if (b.table !== schema.name) throw new Error(`a ${b.table} batch cannot go to the ${schema.name} table`);
-    if (b.columns.length !== schema.columns.length) throw new Error(`a ${b.table} batch has ${b.columns.length} columns, the table ${schema.columns.length}`);
+    if (b.table !== schema.name) throw new TypeError(`a ${b.table} batch cannot go to the ${schema.name} table`);
+    if (b.columns.length !== schema.columns.length) throw new TypeError(`a ${b.table} batch has ${b.columns.length} columns, the table ${schema.columns.length}`);
     rows += b.length;
   }
   const out: Uint8Array[] = [MAGIC];
@@ -102,8 +104,7 @@ export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch
 export class ParquetWriter {
   readonly #encoder = new ChunkEncoder();
 
-  /** Kept for the worker's start-up contract; the writer needs no engine or spill directory. */
-  static async create(_tempDir?: string): Promise<ParquetWriter> {
+  static async create(): Promise<ParquetWriter> {
     return new ParquetWriter();
   }
 

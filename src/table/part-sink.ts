@@ -1,5 +1,5 @@
 /**
- * Writes one hour bucket as one Parquet part: DuckDB writes a temporary file,
+ * Writes one hour bucket as one Parquet part: the writer makes a temporary file,
  * the store renames it into place durably, then the ledger records it. Only
  * after that may a queue offset move (the caller's job).
  */

@@ -245,7 +245,7 @@ export class Worker {
     let seq = 0;
     const elapsed = stopwatch();
     let writeSeconds = 0;
-    // One part write in flight while dissection goes on (DuckDB writes on its own threads).
+    // One part's file write and publish in flight while dissection goes on.
     // Tags are taken in order, so part names stay deterministic.
     let inFlight: Promise<void> = Promise.resolve();
     const flush = async (ready: Bucket[]) => {

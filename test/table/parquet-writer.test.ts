@@ -89,3 +89,16 @@ test('a file written again after a failed write holds only its own rows', async 
   assert.deepEqual(await read(`SELECT count(*) FROM '${file}'`), [[3n]]);
   w.close();
 });
+
+test('a batch that does not fit its table is a TypeError (a deterministic fault the worker quarantines, not a retry forever)', async () => {
+  const { failureKind } = await import('../../src/worker/poison.ts');
+  const w = await ParquetWriter.create();
+  const dns = batch(SCHEMAS.dns, hardRows(SCHEMAS.dns, 5, 6));
+  const err = await w.write(SCHEMAS.flow, [dns], join(dir, 'wrong.parquet')).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof TypeError, String(err));
+  assert.equal(failureKind(err), 'permanent');
+  // Same table name, but a column of the wrong type.
+  const swapped = { ...dns, columns: [dns.columns[1]!, ...dns.columns.slice(1)] };
+  const err2 = await w.write(SCHEMAS.dns, [swapped], join(dir, 'wrong2.parquet')).then(() => null, (e: unknown) => e);
+  assert.ok(err2 instanceof TypeError, String(err2));
+});

@@ -155,7 +155,7 @@ export class ChunkEncoder {
     const out = (this.#words = grow(this.#words, count * words));
     let at = 0;
     for (const v of vectors) {
-      if (v.type === 'STRING') throw new Error('a STRING vector in a number column');
+      if (v.type === 'STRING') throw new TypeError('a STRING vector in a number column');
       const w = new Int32Array(v.values.buffer, v.values.byteOffset, v.length * words);
       if (v.validity === null) {
         out.set(w, at);
@@ -179,7 +179,7 @@ export class ChunkEncoder {
     const ends = (this.#ends = grow(this.#ends, count));
     let n = 0;
     for (const v of vectors) {
-      if (v.type !== 'STRING') throw new Error('a number vector in a STRING column');
+      if (v.type !== 'STRING') throw new TypeError('a number vector in a STRING column');
       const src = v.encoding === 'plain' ? v : v.dictionary;
       out.ensure((v.encoding === 'plain' ? v.offsets[v.length]! : 0) + 4 * v.length);
       for (let i = 0; i < v.length; i++) {
@@ -208,7 +208,7 @@ export class ChunkEncoder {
     const out = (this.#indices = grow(this.#indices, count));
     let at = 0;
     for (const v of vectors) {
-      if (v.type !== 'STRING' || v.encoding !== 'dict') throw new Error('not a dictionary STRING vector');
+      if (v.type !== 'STRING' || v.encoding !== 'dict') throw new TypeError('not a dictionary STRING vector');
       const map = dict.mapBatch(v.dictionary);
       const idx = v.indices;
       if (v.validity === null) for (let i = 0; i < v.length; i++) out[at++] = map[idx[i]!]!;

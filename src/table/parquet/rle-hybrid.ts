@@ -85,7 +85,7 @@ const MIN_RLE = 8;
 
 /** Appends values[from, to) (each < 2^width, width <= 24) as one hybrid sequence. */
 export function writeHybrid(out: PageBytes, values: Int32Array, from: number, to: number, width: number): void {
-  if (width > 24) throw new Error(`bit width ${width} is over the 24 this encoder packs`);
+  if (width > 24) throw new RangeError(`bit width ${width} is over the 24 this encoder packs`);
   const valueBytes = (width + 7) >> 3;
   let i = from;
   let packedFrom = -1;
