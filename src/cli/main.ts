@@ -5,9 +5,9 @@
  * which `start` and systemd do not restart; anything else unexpected is a bug,
  * printed with its stack, exit 1.
  */
-import { readFileSync } from 'node:fs';
 import { describeKeys } from '../config/spec.ts';
 import { FATAL_EXIT, SpotError, needsOperator } from '../errors.ts';
+import { productVersion } from '../version.ts';
 import { COMMAND_HELP, OVERVIEW, commandHelp, type CommandName } from './usage.ts';
 
 const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
@@ -26,10 +26,6 @@ const COMMANDS: Record<CommandName, (argv: string[]) => Promise<number>> = {
   },
 };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const isCommand = (name: string | undefined): name is CommandName => name !== undefined && Object.hasOwn(COMMANDS, name);
 const wantsHelp = (argv: string[]) => argv.some((a) => a === '--help' || a === '-h');
@@ -41,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === '--version' || command === '-V' || command === 'version') {
-    console.log(version());
+    console.log(productVersion());
     return 0;
   }
   if (command === 'help') {

@@ -23,11 +23,11 @@
  * A batch that does not fit its table is a TypeError: a deterministic fault of
  * that message, which the worker quarantines (src/worker/poison.ts).
  */
-import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
 import type { ColumnBatch } from '../batch/batch.ts';
+import { productVersion } from '../version.ts';
 import { ChunkEncoder, PHYSICAL, type EncodedChunk } from './parquet/column-chunk.ts';
 import type { ColumnType, TableSchema } from './schemas.ts';
 
@@ -37,8 +37,7 @@ type SchemaElement = FileMetaData['schema'][number];
 const MAGIC = new TextEncoder().encode('PAR1');
 const CONVERTED: Record<ColumnType, SchemaElement['converted_type']> = { INT: 'INT_32', BIGINT: 'INT_64', FLOAT: undefined, STRING: 'UTF8' };
 // parquet-mr's form "<app> version <v> (build <b>)", which Spark parses to decide which statistics to trust.
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const CREATED_BY = `spot-ingest version ${VERSION} (build columnar)`;
+const CREATED_BY = `spot-ingest version ${productVersion()} (build columnar)`;
 
 function schemaElements(schema: TableSchema): SchemaElement[] {
   return [
