@@ -112,21 +112,14 @@ export class FixedDictionary {
     return out;
   }
 
-  #grow(need: number): void {
-    if (need <= this.entries.length) return;
-    const next = new Int32Array(Math.max(need, this.entries.length * 2));
-    next.set(this.entries);
-    this.entries = next;
-  }
-
   #add1(v: number): number {
-    this.#grow(this.size + 1);
+    this.entries = grown(this.entries, this.size + 1);
     this.entries[this.size] = v;
     return this.size++;
   }
 
   #add2(lo: number, hi: number): number {
-    this.#grow(2 * (this.size + 1));
+    this.entries = grown(this.entries, 2 * (this.size + 1));
     this.entries[2 * this.size] = lo;
     this.entries[2 * this.size + 1] = hi;
     return this.size++;
@@ -175,10 +168,8 @@ export class StringDictionary {
   index(bytes: Uint8Array, start: number, end: number): number {
     if (this.size * 2 >= this.#slots.length) this.#rehash();
     const len = end - start;
-    let h = 0x811c9dc5 ^ len;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
     const mask = this.#slots.length - 1;
-    let s = mix(h) & mask;
+    let s = hashBytes(bytes, start, end) & mask;
     const stored = this.plain.bytes;
     for (;;) {
       const e = this.#slots[s]!;
@@ -197,10 +188,8 @@ export class StringDictionary {
       s = (s + 1) & mask;
     }
     const k = this.size++;
-    if (k >= this.#at.length) {
-      this.#at = grown(this.#at);
-      this.#len = grown(this.#len);
-    }
+    this.#at = grown(this.#at, k + 1);
+    this.#len = grown(this.#len, k + 1);
     this.plain.u32(len);
     this.#at[k] = this.plain.length;
     this.#len[k] = len;
@@ -215,10 +204,7 @@ export class StringDictionary {
     const b = this.plain.bytes;
     for (let k = 0; k < this.size; k++) {
       const at = this.#at[k]!;
-      const len = this.#len[k]!;
-      let h = 0x811c9dc5 ^ len;
-      for (let i = at; i < at + len; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
-      let s = mix(h) & mask;
+      let s = hashBytes(b, at, at + this.#len[k]!) & mask;
       while (slots[s] !== 0) s = (s + 1) & mask;
       slots[s] = k + 1;
     }
@@ -226,8 +212,17 @@ export class StringDictionary {
   }
 }
 
-function grown(a: Int32Array): Int32Array<ArrayBuffer> {
-  const next = new Int32Array(a.length * 2);
+/** FNV-1a of bytes [start, end), mixed. */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5 ^ (end - start);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return mix(h);
+}
+
+/** `a`, or a copy of it at least twice as long when it holds fewer than `need` slots. */
+function grown(a: Int32Array<ArrayBuffer>, need: number): Int32Array<ArrayBuffer> {
+  if (need <= a.length) return a;
+  const next = new Int32Array(Math.max(need, a.length * 2));
   next.set(a);
   return next;
 }
