@@ -30,14 +30,15 @@ const WINDOW = 1 << 20;
 
 /** Reads a file forwards through a sliding window. */
 class Window {
-  buf = Buffer.allocUnsafe(WINDOW * 2);
+  buf: Buffer;
   base = 0; // file offset of buf[0]
   end = 0; // valid bytes in buf
   eof = false;
   readonly #fh: FileHandle;
 
-  constructor(fh: FileHandle) {
+  constructor(fh: FileHandle, bytes = WINDOW * 2) {
     this.#fh = fh;
+    this.buf = Buffer.allocUnsafe(bytes);
   }
 
   /** Makes bytes [at, at + n) available (fewer at end of file); returns the buffer index of `at`, or -1 past EOF. */
@@ -119,6 +120,7 @@ async function step(w: Window, size: number, f: CaptureFormat, c: Cursor): Promi
 
 /** Every CHECKPOINT-th record's cursor is kept: memory is flat in the file's size, a lookup re-walks at most that many. */
 const CHECKPOINT = 1024;
+const LOOKUP_WINDOW = 64 * 1024;
 
 /**
  * A capture's record boundaries, from one walk that keeps only checkpoints;
@@ -158,12 +160,11 @@ class RecordIndex {
       } else return null;
       const checkpoints: Cursor[] = [];
       for (let n = 0; ; n++) {
-        const before: Cursor = { ...c };
         const start = await step(w, size, format, c);
         if (start === BAD) return null;
         if (start === END) break;
         // The cursor at the record itself (pcapng: after the section blocks before it).
-        if (n % CHECKPOINT === 0) checkpoints.push({ ...before, at: start, le: c.le, section: c.section });
+        if (n % CHECKPOINT === 0) checkpoints.push({ at: start, le: c.le, section: c.section });
       }
       return checkpoints.length > 0 ? new RecordIndex(path, size, format, checkpoints) : null;
     } finally {
@@ -188,7 +189,8 @@ class RecordIndex {
     const from = cps[Math.max(0, lo - 1)]!;
     const fh = await open(this.#path, 'r');
     try {
-      const w = new Window(fh);
+      // A lookup walks at most CHECKPOINT record headers: a small window, not the full walk's 2 MiB.
+      const w = new Window(fh, LOOKUP_WINDOW);
       const c: Cursor = { ...from };
       let atOrBefore = from.at;
       for (;;) {
