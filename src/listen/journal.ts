@@ -73,10 +73,8 @@ export class Journal {
    * tens of thousands of datagrams a second, those showed in profiles).
    * `#spare` is the buffer a flush in progress wrote from, reused next.
    */
-  #arena: Buffer = takeArena();
-  #used = 0;
-  #spare: Buffer | null = null;
-  #records = 0;
+  #arena = new PendingRecords(takeArena());
+  #spare: PendingRecords | null = null;
   /** Bytes in the file (durable after the last flush) plus pending. */
   bytes: number;
   /** Datagrams appended (pending included). */
@@ -105,62 +103,41 @@ export class Journal {
     return new Journal(path, header, fh, head.length);
   }
 
-  #room(n: number): void {
-    if (this.#used + n <= this.#arena.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.#arena.length * 2, this.#used + n));
-    this.#arena.copy(bigger, 0, 0, this.#used);
-    this.#arena = bigger;
-  }
-
   /** Appends an encoded record (encodeDatagram). */
   append(record: Uint8Array): void {
-    this.#room(record.length);
-    this.#arena.set(record, this.#used);
-    this.#appended(record.length);
+    this.#arena.append(record, 1);
+    this.bytes += record.length;
+    this.datagrams++;
   }
 
   /** Encodes and appends one datagram record. */
   appendDatagram(d: JournalDatagram): void {
-    const n = datagramRecordLength(d);
-    this.#room(n);
-    encodeDatagramInto(d, this.#arena, this.#used);
-    this.#appended(n);
+    this.bytes += this.#arena.appendDatagram(d);
+    this.datagrams++;
   }
 
   /** Appends the records `p` holds (and empties it). */
   appendPending(p: PendingRecords): void {
     const block = p.take();
     if (!p.lastCount) return;
-    this.#room(block.length);
-    this.#arena.set(block, this.#used);
-    this.#used += block.length;
-    this.#records += p.lastCount;
+    this.#arena.append(block, p.lastCount);
     this.bytes += block.length;
     this.datagrams += p.lastCount;
   }
 
-  #appended(n: number): void {
-    this.#used += n;
-    this.#records++;
-    this.bytes += n;
-    this.datagrams++;
-  }
-
   get pendingBytes(): number {
-    return this.#used;
+    return this.#arena.bytes;
   }
 
   /** Writes what is pending and fdatasyncs; returns the number of records made durable. */
   async flush(): Promise<number> {
-    if (this.#records === 0) return 0;
-    const records = this.#records;
+    if (this.#arena.count === 0) return 0;
     const full = this.#arena;
-    let buf: Buffer = full.subarray(0, this.#used);
+    let buf: Uint8Array = full.take();
+    const records = full.lastCount;
     // appends during the write go to the other buffer
-    this.#arena = this.#spare ?? takeArena();
+    this.#arena = this.#spare ?? new PendingRecords(takeArena());
     this.#spare = null;
-    this.#used = 0;
-    this.#records = 0;
     while (buf.length) {
       const { bytesWritten } = await this.#fh.write(buf, 0, buf.length, this.#written);
       this.#written += bytesWritten;
@@ -175,11 +152,10 @@ export class Journal {
     await this.flush();
     await this.#fh.close();
     // both buffers go to the successor; a (wrong) append after close grows a fresh one
-    giveArena(this.#spare);
-    giveArena(this.#arena);
+    giveArena(this.#spare?.buffer ?? null);
+    giveArena(this.#arena.buffer);
     this.#spare = null;
-    this.#arena = Buffer.alloc(0);
-    this.#used = 0;
+    this.#arena = new PendingRecords();
   }
 
   /** Closes the journal and renames it into collector_path; returns the segment path (null when it held no datagram and was removed). */
@@ -190,36 +166,65 @@ export class Journal {
 }
 
 /**
- * Records encoded in place while no journal is open (a rotation creating the
- * successor), in one growing buffer: at tens of thousands of datagrams a
- * second, a buffer per record showed as GC work, worst when a slow disk makes
- * the wait long.
+ * Records encoded in place in one growing buffer: a journal's appends since
+ * its last flush, and those that arrive while no journal is open (a rotation
+ * creating the successor). At tens of thousands of datagrams a second, a
+ * buffer per record showed as GC work, worst when a slow disk makes the wait
+ * long.
  */
 export class PendingRecords {
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer;
   #used = 0;
-  #count = 0;
+  /** Records appended since the last take. */
+  count = 0;
   /** Records in the block the last take() returned. */
   lastCount = 0;
 
-  appendDatagram(d: JournalDatagram): void {
+  constructor(buf: Buffer = Buffer.alloc(0)) {
+    this.#buf = buf;
+  }
+
+  /** Bytes appended since the last take. */
+  get bytes(): number {
+    return this.#used;
+  }
+
+  /** The buffer records are encoded into (to hand on to a successor). */
+  get buffer(): Buffer {
+    return this.#buf;
+  }
+
+  #room(n: number): void {
+    if (this.#used + n <= this.#buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, 1024 * 1024, this.#used + n));
+    this.#buf.copy(bigger, 0, 0, this.#used);
+    this.#buf = bigger;
+  }
+
+  /** Appends `records` already encoded records. */
+  append(block: Uint8Array, records: number): void {
+    this.#room(block.length);
+    this.#buf.set(block, this.#used);
+    this.#used += block.length;
+    this.count += records;
+  }
+
+  /** Encodes and appends one datagram record; returns its length. */
+  appendDatagram(d: JournalDatagram): number {
     const n = datagramRecordLength(d);
-    if (this.#used + n > this.#buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, 1024 * 1024, this.#used + n));
-      this.#buf.copy(bigger, 0, 0, this.#used);
-      this.#buf = bigger;
-    }
+    this.#room(n);
     encodeDatagramInto(d, this.#buf, this.#used);
     this.#used += n;
-    this.#count++;
+    this.count++;
+    return n;
   }
 
   /** The records appended since the last take (valid until the next append), and forgets them. */
   take(): Uint8Array {
     const block = this.#buf.subarray(0, this.#used);
-    this.lastCount = this.#count;
+    this.lastCount = this.count;
     this.#used = 0;
-    this.#count = 0;
+    this.count = 0;
     return block;
   }
 }
