@@ -79,17 +79,23 @@ interface Cursor {
 
 const END = -1;
 const BAD = -2;
+/** The window does not hold the next header yet: read more, then step again. */
+const MORE = -3;
+/** The longest header a step reads (pcap with 24-byte record headers). */
+const HEADER_MAX = 24;
 
 /**
  * Steps `c` over the next record (pcapng: over section and interface blocks
  * too, updating the section); returns the record's start, END at the end of
- * the file, BAD when the file does not walk.
+ * the file, BAD when the file does not walk, MORE when the window must read
+ * on first. Synchronous, so that a walk awaits once per window, not once per
+ * record (a million awaits cost more than the walk itself).
  */
-async function step(w: Window, size: number, f: CaptureFormat, c: Cursor): Promise<number> {
+function step(w: Window, size: number, f: CaptureFormat, c: Cursor): number {
   if (f.kind === 'pcap') {
     if (c.at >= size) return END;
-    const i = await w.need(c.at, f.rh);
-    if (w.available(c.at) < f.rh) return BAD;
+    if (w.available(c.at) < f.rh || c.at < w.base) return w.eof && c.at >= w.base ? BAD : MORE;
+    const i = c.at - w.base;
     const incl = f.le ? w.buf.readUInt32LE(i + 8) : w.buf.readUInt32BE(i + 8);
     if (incl > 262_144 || c.at + f.rh + incl > size) return BAD;
     const start = c.at;
@@ -98,8 +104,8 @@ async function step(w: Window, size: number, f: CaptureFormat, c: Cursor): Promi
   }
   for (;;) {
     if (c.at >= size) return END;
-    const i = await w.need(c.at, 12);
-    if (w.available(c.at) < 12) return BAD;
+    if (w.available(c.at) < 12 || c.at < w.base) return w.eof && c.at >= w.base ? BAD : MORE;
+    const i = c.at - w.base;
     const rawType = c.le ? w.buf.readUInt32LE(i) : w.buf.readUInt32BE(i);
     let le = c.le;
     if (rawType === 0x0a0d0d0a) {
@@ -116,6 +122,16 @@ async function step(w: Window, size: number, f: CaptureFormat, c: Cursor): Promi
     else if (rawType === 1) c.section = [...c.section, [start, total]];
     else return start;
   }
+}
+
+/** `step`, reading on through the window whenever it runs out of bytes. */
+async function stepRead(w: Window, size: number, f: CaptureFormat, c: Cursor): Promise<number> {
+  let start = step(w, size, f, c);
+  while (start === MORE) {
+    await w.need(c.at, HEADER_MAX);
+    start = step(w, size, f, c);
+  }
+  return start;
 }
 
 /** Every CHECKPOINT-th record's cursor is kept: memory is flat in the file's size, a lookup re-walks at most that many. */
@@ -160,7 +176,8 @@ class RecordIndex {
       } else return null;
       const checkpoints: Cursor[] = [];
       for (let n = 0; ; n++) {
-        const start = await step(w, size, format, c);
+        let start = step(w, size, format, c);
+        if (start === MORE) start = await stepRead(w, size, format, c);
         if (start === BAD) return null;
         if (start === END) break;
         // The cursor at the record itself (pcapng: after the section blocks before it).
@@ -195,7 +212,7 @@ class RecordIndex {
       let atOrBefore = from.at;
       for (;;) {
         // After a step, c.section holds the blocks in force at the record stepped over.
-        const start = await step(w, this.#size, this.#format, c);
+        const start = await stepRead(w, this.#size, this.#format, c);
         if (start < 0) return { atOrAfter: this.#size, atOrBefore, section: c.section };
         if (start >= x) return { atOrAfter: start, atOrBefore: start === x ? start : atOrBefore, section: c.section };
         atOrBefore = start;
