@@ -71,6 +71,12 @@ interface Attempt {
   readonly failures: number;
 }
 
+/** Messages of one partition done (parts in place) and not yet committed: the offset to commit, and how many. */
+interface Done {
+  next: number;
+  messages: number;
+}
+
 /** What a consumer-group consumer (src/queue/kafka/group-consumer.ts) adds: the partitions it holds now. */
 export interface GroupMember {
   assignedPartitions(): number[];
@@ -116,35 +122,28 @@ export class Worker {
         await sleep(pollBackoff.next(), undefined, { signal }).catch(() => undefined);
         continue;
       }
+      // Offsets are committed once per poll (and before any wait), not per message: a commit is a
+      // broker round trip, and a message done but not yet committed is only redone after a crash,
+      // rewriting the same parts (exactly-once either way).
+      const done = new Map<number, Done>();
       for (const record of records) {
-        // Once the parts are in place only the commit is retried: redoing the message would just rewrite them.
-        let handled = false;
         const key = `${record.partition}:${record.offset}`;
         for (;;) {
           try {
-            if (!handled) {
-              if (THROTTLE_MS > 0) await sleep(THROTTLE_MS);
-              await this.handle(record, { last: failures.lastAttempt(key), failures: failures.attempts(key) });
-              handled = true;
-              if (CHAOS_DELAY_MS > 0) await sleep(CHAOS_DELAY_MS);
-            }
-            await this.#d.consumer.commit(record.partition, record.offset + 1);
-            messageDone(this.#d.pipeline.name, 'committed');
+            if (THROTTLE_MS > 0) await sleep(THROTTLE_MS);
+            await this.handle(record, { last: failures.lastAttempt(key), failures: failures.attempts(key) });
+            done.set(record.partition, { next: record.offset + 1, messages: (done.get(record.partition)?.messages ?? 0) + 1 });
             backoff.reset();
             failures.done();
             this.#d.problems?.clear();
             break;
           } catch (err) {
             if (isFatal(err)) throw err;
-            if (!handled) failures.failed(key, err);
-            if (handled && this.#lost(record.partition)) {
-              // Group mode: a rebalance gave the partition to another member, which starts at the
-              // committed offset and rewrites the same parts. Our copy is in place; move on.
-              this.#d.log.info({ partition: record.partition, offset: record.offset }, 'partition moved to another worker of the group; not committing');
-              break;
-            }
+            failures.failed(key, err);
             // Store or queue trouble (disk full, HDFS down, broker down), or an input failing (quarantined
-            // after POISON_ATTEMPTS the same way): keep the message, try again.
+            // after POISON_ATTEMPTS the same way): keep the message, try again. What is done so far is
+            // committed first, so that a long wait never leaves finished messages to be redone.
+            if (!(await this.#commitDone(done, backoff, signal))) return;
             retried(this.#d.pipeline.name, 'worker');
             const attempts = Math.max(failures.attempts(key), 1);
             if (attempts >= 2) this.#reportBlocked(record, attempts, failures.since(key), err);
@@ -156,9 +155,47 @@ export class Worker {
             if (signal.aborted) return;
           }
         }
-        if (signal.aborted) return;
+        if (signal.aborted) break; // the message in hand is finished and committed below; the rest waits
+      }
+      if (!(await this.#commitDone(done, backoff, signal))) return;
+    }
+  }
+
+  /**
+   * Commits the next offset of every partition in `done` (then empties it),
+   * retrying queue trouble with the shared backoff. False when `signal`
+   * aborted first: the uncommitted messages are redone by the next reader,
+   * which rewrites the same parts.
+   */
+  async #commitDone(done: Map<number, Done>, backoff: BackoffTimer, signal: AbortSignal): Promise<boolean> {
+    if (done.size > 0 && CHAOS_DELAY_MS > 0) await sleep(CHAOS_DELAY_MS);
+    for (const [partition, { next, messages }] of done) {
+      for (;;) {
+        try {
+          if (this.#lost(partition)) {
+            // Group mode: a rebalance gave the partition to another member, which starts at the
+            // committed offset and rewrites the same parts. Our copy is in place; move on.
+            this.#d.log.info({ partition, offset: next - 1 }, 'partition moved to another worker of the group; not committing');
+          } else {
+            await this.#d.consumer.commit(partition, next);
+            for (let k = 0; k < messages; k++) messageDone(this.#d.pipeline.name, 'committed');
+          }
+          done.delete(partition);
+          break;
+        } catch (err) {
+          if (isFatal(err)) throw err;
+          if (this.#lost(partition)) continue;
+          retried(this.#d.pipeline.name, 'worker');
+          const delay = backoff.next();
+          if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) {
+            this.#d.log.warn({ err: errorMessage(err), partition, offset: next - 1, attempts: backoff.attempts, retryInMs: delay }, 'offset commit failed, retrying');
+          }
+          await sleep(delay, undefined, { signal }).catch(() => undefined);
+          if (signal.aborted) return false;
+        }
       }
     }
+    return true;
   }
 
   /** True when the consumer is a group member that no longer holds `partition`. */
