@@ -35,6 +35,8 @@ import type { ColumnBatch } from '../batch/batch.ts';
 /** Rows per part when a worker dissects a large file, and the most it buffers. */
 export const PART_ROWS = 50_000;
 export const MAX_BUFFERED_ROWS = 100_000;
+/** The longest a finished message waits for its offset commit (the work a crash can make a worker redo). */
+const COMMIT_EVERY_MS = 1_000;
 
 /**
  * Test hooks, unset by default: SPOT_WORKER_THROTTLE_MS=N sleeps N ms before
@@ -122,10 +124,11 @@ export class Worker {
         await sleep(pollBackoff.next(), undefined, { signal }).catch(() => undefined);
         continue;
       }
-      // Offsets are committed once per poll (and before any wait), not per message: a commit is a
-      // broker round trip, and a message done but not yet committed is only redone after a crash,
-      // rewriting the same parts (exactly-once either way).
+      // Offsets are committed once per poll (before any wait, and at least every COMMIT_EVERY_MS), not
+      // per message: a commit is a broker round trip, and a message done but not yet committed is only
+      // redone after a crash, rewriting the same parts (exactly-once either way).
       const done = new Map<number, Done>();
+      let committedAt = Date.now();
       for (const record of records) {
         const key = `${record.partition}:${record.offset}`;
         for (;;) {
@@ -156,6 +159,10 @@ export class Worker {
           }
         }
         if (signal.aborted) break; // the message in hand is finished and committed below; the rest waits
+        if (Date.now() - committedAt >= COMMIT_EVERY_MS) {
+          if (!(await this.#commitDone(done, backoff, signal))) return;
+          committedAt = Date.now();
+        }
       }
       if (!(await this.#commitDone(done, backoff, signal))) return;
     }
