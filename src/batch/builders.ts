@@ -26,6 +26,19 @@ export interface WriteStats {
   outOfRange: number;
 }
 
+/**
+ * The text of integer keys (an IPv4 address, a protocol number, ...), written
+ * as UTF-8 bytes straight into a STRING column: StringBuilder.pushKeyed()
+ * makes no JS string per value, and a dictionary column finds the entry by
+ * the key. One key must always mean the same text.
+ */
+export interface KeyedText {
+  /** Most bytes write() writes for one key. */
+  readonly maxBytes: number;
+  /** Writes the text of `key` at out[at...] and returns where it ends. */
+  write(key: number, out: Uint8Array, at: number): number;
+}
+
 const TWO_32 = 4294967296;
 const MIN_I64 = -(2n ** 63n);
 const MAX_I64 = 2n ** 63n - 1n;
@@ -93,6 +106,26 @@ export class IntBuilder {
     }
   }
 
+  /** push() of src[0..n) (one call for many values: the loop stays in one place). */
+  pushNumbers(src: Float64Array, n: number): void {
+    while (this.length + n > this.#values.length) this.#grow();
+    const values = this.#values;
+    const v = this.#v;
+    let i = this.length;
+    for (let j = 0; j < n; j++, i++) {
+      const x = src[j]!;
+      if ((x | 0) === x) {
+        values[i] = x;
+        if (v.bits !== null) v.setValid(i);
+      } else {
+        values[i] = 0;
+        v.setNull(i);
+        this.#stats.outOfRange++;
+      }
+    }
+    this.length = i;
+  }
+
   pushNull(): void {
     if (this.length === this.#values.length) this.#grow();
     const i = this.length++;
@@ -119,7 +152,7 @@ export class IntBuilder {
   }
 
   #grow(): void {
-    const next = new Int32Array(this.#values.length * 2);
+    const next = new Int32Array(Math.max(16, this.#values.length * 2));
     next.set(this.#values);
     this.#values = next;
   }
@@ -162,6 +195,28 @@ export class BigIntBuilder {
     } else this.#outOfRange();
   }
 
+  /** push() of src[0..n). */
+  pushNumbers(src: Float64Array, n: number): void {
+    while (this.length + n > this.#values.length) this.#grow();
+    const words = this.#words;
+    const v = this.#v;
+    let i = this.length;
+    for (let j = 0; j < n; j++, i++) {
+      const x = src[j]!;
+      if (Number.isSafeInteger(x)) {
+        words[2 * i] = x >>> 0;
+        words[2 * i + 1] = Math.floor(x / TWO_32);
+        if (v.bits !== null) v.setValid(i);
+      } else {
+        words[2 * i] = 0;
+        words[2 * i + 1] = 0;
+        v.setNull(i);
+        this.#stats.outOfRange++;
+      }
+    }
+    this.length = i;
+  }
+
   pushNull(): void {
     const i = this.#reserve();
     this.#values[i] = 0n;
@@ -188,13 +243,15 @@ export class BigIntBuilder {
   }
 
   #reserve(): number {
-    if (this.length === this.#values.length) {
-      const next = new BigInt64Array(this.#values.length * 2);
-      next.set(this.#values);
-      this.#values = next;
-      this.#words = new Int32Array(next.buffer);
-      }
+    if (this.length === this.#values.length) this.#grow();
     return this.length++;
+  }
+
+  #grow(): void {
+    const next = new BigInt64Array(Math.max(16, this.#values.length * 2));
+    next.set(this.#values);
+    this.#values = next;
+    this.#words = new Int32Array(next.buffer);
   }
 
   #slot(): number {
@@ -234,6 +291,26 @@ export class FloatBuilder {
     }
   }
 
+  /** push() of src[0..n). */
+  pushNumbers(src: Float64Array, n: number): void {
+    while (this.length + n > this.#values.length) this.#grow();
+    const values = this.#values;
+    const v = this.#v;
+    let i = this.length;
+    for (let j = 0; j < n; j++, i++) {
+      const x = src[j]!;
+      if (x - x === 0 && (x <= FLOAT32_MAX && x >= -FLOAT32_MAX)) {
+        values[i] = x;
+        if (v.bits !== null) v.setValid(i);
+      } else {
+        values[i] = 0;
+        v.setNull(i);
+        this.#stats.outOfRange++;
+      }
+    }
+    this.length = i;
+  }
+
   pushNull(): void {
     if (this.length === this.#values.length) this.#grow();
     const i = this.length++;
@@ -260,7 +337,7 @@ export class FloatBuilder {
   }
 
   #grow(): void {
-    const next = new Float32Array(this.#values.length * 2);
+    const next = new Float32Array(Math.max(16, this.#values.length * 2));
     next.set(this.#values);
     this.#values = next;
   }
@@ -314,6 +391,13 @@ class Utf8Buffer {
       this.bytes.set(new Uint8Array(src.buffer, src.byteOffset + start, n), this.pos);
       this.pos += n;
     }
+    this.offsets[++this.length] = this.pos;
+  }
+
+  pushKeyed(key: number, text: KeyedText): void {
+    if (this.length + 1 === this.offsets.length) this.#growOffsets();
+    if (this.pos + text.maxBytes > this.bytes.length) this.#growBytes(this.pos + text.maxBytes);
+    this.pos = text.write(key, this.bytes, this.pos);
     this.offsets[++this.length] = this.pos;
   }
 
@@ -442,6 +526,88 @@ export class StringBuilder {
     this.length++;
   }
 
+  /**
+   * The text of `key` (an integer, 0 <= key < 2^53) as `text` writes it. A
+   * dictionary column finds its entry by the key (no string, no byte hash);
+   * a plain one gets the bytes written in place. Entries found by key are
+   * kept apart from those of push() and pushBytes() (a value fed both ways
+   * may be in the dictionary twice, still a correct encoding); a column fed
+   * by another KeyedText than before starts a new key table.
+   */
+  pushKeyed(key: number, text: KeyedText): void {
+    if (this.#dictionary) {
+      if (text !== this.#keyedText) this.#resetKeys(text);
+      const slot = this.#keySlot(key);
+      let k = this.#keyEntry[slot]! - 1;
+      if (k < 0) {
+        k = this.#dict!.length;
+        if (k >= DICT_MIN_ENTRIES && (k * 2 > this.length || k >= DICT_MAX_ENTRIES)) {
+          this.#toPlain();
+          this.pushKeyed(key, text);
+          return;
+        }
+        this.#dict!.pushKeyed(key, text);
+        this.#keys[slot] = key;
+        this.#keyEntry[slot] = k + 1;
+        if (++this.#keyCount * 2 > this.#keys.length) this.#rehashKeys();
+      }
+      const i = this.#reserveIndex();
+      this.#indices![i] = k;
+      if (this.#v.bits !== null) this.#v.setValid(i);
+      return;
+    }
+    this.#plain.pushKeyed(key, text);
+    if (this.#v.bits !== null) this.#v.setValid(this.length);
+    this.length++;
+  }
+
+  /** pushKeyed(keys[j], text) for j < n, or push(texts[j]) where keys[j] is negative. */
+  pushKeys(keys: Float64Array, texts: readonly string[], n: number, text: KeyedText): void {
+    for (let j = 0; j < n; j++) {
+      const key = keys[j]!;
+      if (key >= 0) this.pushKeyed(key, text);
+      else this.push(texts[j]!);
+    }
+  }
+
+  /** Open-addressing table of dictionary entries by key: #keys[slot] = key, #keyEntry[slot] = entry + 1 (0 = empty). */
+  #keys = new Float64Array(0);
+  #keyEntry = new Int32Array(0);
+  #keyCount = 0;
+  #keyedText: KeyedText | null = null;
+
+  #resetKeys(text: KeyedText | null): void {
+    this.#keyedText = text;
+    if (this.#keys.length !== 1024) {
+      this.#keys = new Float64Array(1024);
+      this.#keyEntry = new Int32Array(1024);
+    } else if (this.#keyCount > 0) this.#keyEntry.fill(0);
+    this.#keyCount = 0;
+  }
+
+  /** The slot holding `key`, or the empty slot where it goes. */
+  #keySlot(key: number): number {
+    const keys = this.#keys;
+    const entry = this.#keyEntry;
+    const mask = keys.length - 1;
+    let slot = (Math.imul((key | 0) ^ ((key / 4294967296) | 0), 0x9e3779b1) >>> 16) & mask;
+    while (entry[slot] !== 0 && keys[slot] !== key) slot = (slot + 1) & mask;
+    return slot;
+  }
+
+  #rehashKeys(): void {
+    const oldKeys = this.#keys;
+    const oldEntry = this.#keyEntry;
+    this.#keys = new Float64Array(oldKeys.length * 2);
+    this.#keyEntry = new Int32Array(oldKeys.length * 2);
+    for (let s = 0; s < oldKeys.length; s++) {
+      if (oldEntry[s] === 0) continue;
+      const slot = this.#keySlot(oldKeys[s]!);
+      this.#keys[slot] = oldKeys[s]!;
+      this.#keyEntry[slot] = oldEntry[s]!;
+    }
+  }
+
   pushNull(): void {
     if (this.#dictionary) {
       const i = this.#reserveIndex();
@@ -477,6 +643,7 @@ export class StringBuilder {
       this.#lastValue = undefined;
       if (this.#byteEntries > 0) this.#byteTable.fill(0);
       this.#byteEntries = 0;
+      if (this.#keyedText !== null) this.#resetKeys(this.#keyedText);
       this.length = 0;
       void capacity;
       return out;
@@ -572,6 +739,10 @@ export class StringBuilder {
     this.#lastValue = undefined;
     this.#byteTable = new Int32Array(0);
     this.#byteEntries = 0;
+    this.#keys = new Float64Array(0);
+    this.#keyEntry = new Int32Array(0);
+    this.#keyCount = 0;
+    this.#keyedText = null;
   }
 }
 

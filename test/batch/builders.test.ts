@@ -108,3 +108,82 @@ test('raw bytes into a dictionary column: looked up by their bytes, same values 
   assert.equal(plain.encoding, 'plain');
   assert.deepEqual(Array.from({ length: 2000 }, (_, i) => valueAt(plain, i)), distinct);
 });
+
+test('integer keys into a STRING column: the KeyedText writes the text, a dictionary finds it by key, plain once values stop repeating', async () => {
+  const { StringBuilder } = await import('../../src/batch/builders.ts');
+  const { valueAt } = await import('../../src/batch/vector.ts');
+  const { IPV4_KEYED, ipv4Text } = await import('../../src/dissect/flow/ip-text.ts');
+  const { PROTO_KEYED, FLAGS_KEYED, protoName, tcpFlagsString } = await import('../../src/dissect/flow/flow-row.ts');
+  // Every protocol and flag byte, and addresses with 1-, 2- and 3-digit octets.
+  const b = new StringBuilder(8, true);
+  for (let k = 0; k < 256; k++) b.pushKeyed(k, PROTO_KEYED);
+  const protos = b.finish();
+  assert.deepEqual(Array.from({ length: 256 }, (_, k) => valueAt(protos, k)), Array.from({ length: 256 }, (_, k) => protoName(k)));
+  for (let k = 0; k < 256; k++) b.pushKeyed(k, FLAGS_KEYED);
+  const flags = b.finish();
+  assert.deepEqual(Array.from({ length: 256 }, (_, k) => valueAt(flags, k)), Array.from({ length: 256 }, (_, k) => tcpFlagsString(k)));
+  // A mix of repeating keys, strings (an IPv6 text) and nulls stays a dictionary with each key once.
+  const few = [0, 0x0a000001, 0xc0a80164, 0xffffffff, 0x01020304];
+  const want: (string | null)[] = [];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 13 === 0) {
+      b.pushNull();
+      want.push(null);
+    } else if (i % 17 === 0) {
+      b.push('2001:db8::1');
+      want.push('2001:db8::1');
+    } else {
+      const a = few[i % few.length]!;
+      b.pushKeyed(a, IPV4_KEYED);
+      want.push(ipv4Text(a));
+    }
+  }
+  const repeated = b.finish();
+  assert.ok(repeated.encoding === 'dict' && repeated.dictionary.offsets.length - 1 <= few.length + 2, 'each value once in the dictionary');
+  assert.deepEqual(Array.from({ length: 3000 }, (_, i) => valueAt(repeated, i)), want);
+  // Distinct keys (and key tables of more than 1,024 entries): plain half-way, values kept.
+  const distinct: string[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const a = (Math.imul(i, 0x9e3779b1) >>> 0);
+    b.pushKeyed(a, IPV4_KEYED);
+    distinct.push(ipv4Text(a));
+  }
+  const plain = b.finish();
+  assert.equal(plain.encoding, 'plain');
+  assert.deepEqual(Array.from({ length: 5000 }, (_, i) => valueAt(plain, i)), distinct);
+  // Another KeyedText on the same column: key 6 is now a protocol, not an address.
+  const c = new StringBuilder(8, true);
+  c.pushKeyed(6, IPV4_KEYED);
+  c.pushKeyed(6, PROTO_KEYED);
+  c.pushKeys(Float64Array.of(6, -1, 17), ['', 'x', ''], 3, PROTO_KEYED);
+  const mixed = c.finish();
+  assert.deepEqual([0, 1, 2, 3, 4].map((i) => valueAt(mixed, i)), ['0.0.0.6', 'TCP', 'TCP', 'x', 'UDP']);
+});
+
+test('pushNumbers: the same values, nulls and out-of-range counts as push() one by one', async () => {
+  const values = Float64Array.of(0, 1, -5, 2147483647, 2147483648, 4294967295, 1.5, 2 ** 53 - 1, 2 ** 53, 3.4e38, 1e39, Number.NaN, -(2 ** 31));
+  const one = new TableBuilder(SCHEMAS.flow, 4);
+  const many = new TableBuilder(SCHEMAS.flow, 4);
+  for (const x of values) {
+    one.int('sport').push(x);
+    one.bigint('ibyt').push(x);
+    one.float('tdur').push(x);
+    one.endRow();
+  }
+  // Twice through the bulk path, so that the second run starts with validity bits already there and grows storage.
+  const half = 6;
+  for (const part of [values.subarray(0, half), values.subarray(half)]) {
+    const src = Float64Array.from(part);
+    many.int('sport').pushNumbers(src, src.length);
+    many.bigint('ibyt').pushNumbers(src, src.length);
+    many.float('tdur').pushNumbers(src, src.length);
+  }
+  assert.equal(many.takeOutOfRange(), one.takeOutOfRange());
+  const { valueAt } = await import('../../src/batch/vector.ts');
+  const cols = ['sport', 'ibyt', 'tdur'].map((n) => SCHEMAS.flow.columns.findIndex((c) => c.name === n));
+  const of = (b: TableBuilder) => cols.map((c) => {
+    const v = b.columns[c]!.finish();
+    return Array.from({ length: v.length }, (_, i) => valueAt(v, i));
+  });
+  assert.deepEqual(of(many), of(one));
+});

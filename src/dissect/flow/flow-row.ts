@@ -25,10 +25,11 @@
  */
 import { OUTSIDE_TABLE_TIME, epochInTable, type Row, type Value } from '../../table/schemas.ts';
 import type { TableBuilder } from '../../batch/batch.ts';
-import type { BigIntBuilder, FloatBuilder, IntBuilder, StringBuilder } from '../../batch/builders.ts';
+import type { BigIntBuilder, FloatBuilder, IntBuilder, KeyedText, StringBuilder } from '../../batch/builders.ts';
 import { ColumnarBatchBuilder, type BatchBuilder } from '../batch.ts';
 import { OUT_OF_RANGE, fitBigint, fitFloat, fitInt } from '../../table/values.ts';
 import { cutRaw } from '../types.ts';
+import { IPV4_KEYED } from './ip-text.ts';
 
 /** The first eight flow columns: treceived, unix_tstamp, tryear, trmonth, trday, trhour, trminute, trsec. */
 export type ReceivedTime = readonly [string, number, number, number, number, number, number, number];
@@ -70,6 +71,43 @@ export class FlowRecord {
     this.input = this.output = this.sas = this.das = this.dtos = this.dir = null;
     this.sip = this.dip = this.proto = this.flag = this.rip = '';
   }
+}
+
+/**
+ * A flow as a binary decoder has it (the native nfcapd reader): IPv4
+ * addresses, protocol and TCP flags as numbers, IPv6 addresses as text.
+ * FlowColumns.writeKeys() writes it with the rules of FlowRecord and no
+ * string per value (the columns take the numbers as dictionary keys, or
+ * write their text bytes in place). No value is absent: set every field per
+ * flow.
+ */
+export class FlowKeys {
+  time: ReceivedTime | string = 'no receive time';
+  tdur = 0;
+  /** IPv4 addresses as unsigned 32-bit numbers, used when the IPv6 text beside them is ''. */
+  sip4 = 0;
+  dip4 = 0;
+  rip4 = 0;
+  sip6 = '';
+  dip6 = '';
+  rip6 = '';
+  sport = 0;
+  dport = 0;
+  /** Protocol number (0..255) and TCP flags (low 8 bits). */
+  proto = 0;
+  flags = 0;
+  fwd = 0;
+  stos = 0;
+  ipkt = 0;
+  ibyt = 0;
+  opkt = 0;
+  obyt = 0;
+  input = 0;
+  output = 0;
+  sas = 0;
+  das = 0;
+  dtos = 0;
+  dir = 0;
 }
 
 /** The row for rec (its outOfRange is updated), or the reason it has none. */
@@ -187,6 +225,163 @@ export function flowColumns(t: TableBuilder): FlowColumns {
   return c;
 }
 
+/** Rows staged per move into the builders (the staging holds about 30 x 8 bytes per row). */
+const STAGE_ROWS = 1024;
+
+/**
+ * The flow table's columns fed FlowKeys (the native reader): rows are staged
+ * column by column in typed arrays and moved into the builders STAGE_ROWS at
+ * a time, one loop per column (a builder call per value and column was the
+ * larger part of the reader's time). The same rules as FlowColumns.write():
+ * the builders null and count values that do not fit. `rows` counts the
+ * staged rows too; flush() before taking the batch.
+ */
+export class FlowKeyColumns {
+  readonly #t: TableBuilder;
+  readonly #s: StringBuilder[];
+  readonly #i: IntBuilder[];
+  readonly #b: BigIntBuilder[];
+  readonly #tdur: FloatBuilder;
+  #n = 0;
+  readonly #times: ReceivedTime[] = new Array<ReceivedTime>(STAGE_ROWS);
+  readonly #stage = (): Float64Array => new Float64Array(STAGE_ROWS);
+  /** unix_tstamp, tryear..trsec of the staged rows, filled by flush(). */
+  readonly #timeCols = Array.from({ length: 7 }, this.#stage);
+  readonly #tdurs = this.#stage();
+  readonly #sip = this.#stage();
+  readonly #dip = this.#stage();
+  readonly #rip = this.#stage();
+  /** IPv6 text of the rows whose key above is -1. */
+  readonly #sip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly #dip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly #rip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly #proto = this.#stage();
+  readonly #flags = this.#stage();
+  readonly #sport = this.#stage();
+  readonly #dport = this.#stage();
+  readonly #fwd = this.#stage();
+  readonly #stos = this.#stage();
+  readonly #ipkt = this.#stage();
+  readonly #ibyt = this.#stage();
+  readonly #opkt = this.#stage();
+  readonly #obyt = this.#stage();
+  readonly #input = this.#stage();
+  readonly #output = this.#stage();
+  readonly #sas = this.#stage();
+  readonly #das = this.#stage();
+  readonly #dtos = this.#stage();
+  readonly #dir = this.#stage();
+
+  constructor(t: TableBuilder) {
+    this.#t = t;
+    this.#s = ['treceived', 'sip', 'dip', 'proto', 'flag', 'rip'].map((n) => t.string(n));
+    this.#i = ['tryear', 'trmonth', 'trday', 'trhour', 'trminute', 'trsec', 'sport', 'dport', 'fwd', 'stos', 'input', 'output', 'sas', 'das', 'dtos', 'dir']
+      .map((n) => t.int(n));
+    this.#b = ['unix_tstamp', 'ipkt', 'ibyt', 'opkt', 'obyt'].map((n) => t.bigint(n));
+    this.#tdur = t.float('tdur');
+  }
+
+  /** Rows written, staged ones included. */
+  get rows(): number {
+    return this.#t.rows + this.#n;
+  }
+
+  /** Stages rec's row; rec.time must be a ReceivedTime. */
+  add(rec: FlowKeys): void {
+    const j = this.#n;
+    this.#times[j] = rec.time as ReceivedTime;
+    this.#tdurs[j] = rec.tdur;
+    if (rec.sip6 === '') this.#sip[j] = rec.sip4;
+    else {
+      this.#sip[j] = -1;
+      this.#sip6[j] = rec.sip6;
+    }
+    if (rec.dip6 === '') this.#dip[j] = rec.dip4;
+    else {
+      this.#dip[j] = -1;
+      this.#dip6[j] = rec.dip6;
+    }
+    if (rec.rip6 === '') this.#rip[j] = rec.rip4;
+    else {
+      this.#rip[j] = -1;
+      this.#rip6[j] = rec.rip6;
+    }
+    this.#proto[j] = rec.proto & 0xff;
+    this.#flags[j] = rec.flags & 0xff;
+    this.#sport[j] = rec.sport;
+    this.#dport[j] = rec.dport;
+    this.#fwd[j] = rec.fwd;
+    this.#stos[j] = rec.stos;
+    this.#ipkt[j] = rec.ipkt;
+    this.#ibyt[j] = rec.ibyt;
+    this.#opkt[j] = rec.opkt;
+    this.#obyt[j] = rec.obyt;
+    this.#input[j] = rec.input;
+    this.#output[j] = rec.output;
+    this.#sas[j] = rec.sas;
+    this.#das[j] = rec.das;
+    this.#dtos[j] = rec.dtos;
+    this.#dir[j] = rec.dir;
+    if (++this.#n === STAGE_ROWS) this.flush();
+  }
+
+  /** Moves the staged rows into the column builders. */
+  flush(): void {
+    const n = this.#n;
+    if (n === 0) return;
+    const s = this.#s;
+    const i = this.#i;
+    const b = this.#b;
+    const times = this.#times;
+    const [unix, y, mo, d, h, mi, sec] = this.#timeCols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const treceived = s[0]!;
+    for (let j = 0; j < n; j++) {
+      const t = times[j]!;
+      treceived.push(t[0]);
+      unix[j] = t[1];
+      y[j] = t[2];
+      mo[j] = t[3];
+      d[j] = t[4];
+      h[j] = t[5];
+      mi[j] = t[6];
+      sec[j] = t[7];
+    }
+    b[0]!.pushNumbers(unix, n);
+    i[0]!.pushNumbers(y, n);
+    i[1]!.pushNumbers(mo, n);
+    i[2]!.pushNumbers(d, n);
+    i[3]!.pushNumbers(h, n);
+    i[4]!.pushNumbers(mi, n);
+    i[5]!.pushNumbers(sec, n);
+    this.#tdur.pushNumbers(this.#tdurs, n);
+    s[1]!.pushKeys(this.#sip, this.#sip6, n, IPV4_KEYED);
+    s[2]!.pushKeys(this.#dip, this.#dip6, n, IPV4_KEYED);
+    i[6]!.pushNumbers(this.#sport, n);
+    i[7]!.pushNumbers(this.#dport, n);
+    s[3]!.pushKeys(this.#proto, NO_TEXTS, n, PROTO_KEYED);
+    s[4]!.pushKeys(this.#flags, NO_TEXTS, n, FLAGS_KEYED);
+    i[8]!.pushNumbers(this.#fwd, n);
+    i[9]!.pushNumbers(this.#stos, n);
+    b[1]!.pushNumbers(this.#ipkt, n);
+    b[2]!.pushNumbers(this.#ibyt, n);
+    b[3]!.pushNumbers(this.#opkt, n);
+    b[4]!.pushNumbers(this.#obyt, n);
+    i[10]!.pushNumbers(this.#input, n);
+    i[11]!.pushNumbers(this.#output, n);
+    i[12]!.pushNumbers(this.#sas, n);
+    i[13]!.pushNumbers(this.#das, n);
+    i[14]!.pushNumbers(this.#dtos, n);
+    i[15]!.pushNumbers(this.#dir, n);
+    s[5]!.pushKeys(this.#rip, this.#rip6, n, IPV4_KEYED);
+    this.#n = 0;
+    this.#t.rows += n;
+    // Every column got n values above: the rows are counted without endRow()'s check of all 28.
+    for (const c of this.#t.columns) if (c.length !== this.#t.rows) throw new Error('flow columns out of step');
+  }
+}
+
+const NO_TEXTS: readonly string[] = [];
+
 function int32(rec: FlowRecord, v: number | null): Value {
   if (v === null) return v;
   const fit = fitInt(v);
@@ -284,7 +479,27 @@ export function protoName(proto: number): string {
 const FLAG_STRINGS: readonly string[] = Array.from({ length: 256 }, (_, f) =>
   [...'CEUAPRSF'].map((c, i) => (f & (128 >> i) ? c : '.')).join(''));
 
+/** Texts by number (0..n-1) as a KeyedText: their UTF-8 bytes made once. */
+function keyedTable(texts: readonly string[], fallback: (key: number) => string): KeyedText {
+  const bytes = texts.map((t) => Buffer.from(t, 'utf8'));
+  const maxBytes = Math.max(...bytes.map((b) => b.length), 16);
+  return {
+    maxBytes,
+    write(key: number, out: Uint8Array, at: number): number {
+      const b = bytes[key] ?? Buffer.from(fallback(key), 'utf8');
+      for (let k = 0; k < b.length; k++) out[at + k] = b[k]!;
+      return at + b.length;
+    },
+  };
+}
+
+/** protoName() as a KeyedText (keys 0..255). */
+export const PROTO_KEYED: KeyedText = keyedTable(Array.from({ length: 256 }, (_, p) => protoName(p)), protoName);
+
 /** TCP flags as nfdump prints them (FlagsString): `CEUAPRSF`, '.' for a clear bit; only the low 8 bits count. */
 export function tcpFlagsString(flags: number): string {
   return FLAG_STRINGS[flags & 0xff]!;
 }
+
+/** tcpFlagsString() as a KeyedText (keys 0..255). */
+export const FLAGS_KEYED: KeyedText = keyedTable(FLAG_STRINGS, tcpFlagsString);

@@ -5,6 +5,7 @@
  * when the address is IPv4-compatible (`::a.b.c.d`, first 96 bits zero, not
  * `::` or `::1`-like with a zero 7th group) or IPv4-mapped (`::ffff:a.b.c.d`).
  */
+import type { KeyedText } from '../../batch/builders.ts';
 
 const OCTET: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
 const OCTET_DOT: readonly string[] = OCTET.map((o) => `${o}.`);
@@ -14,6 +15,22 @@ export function ipv4Text(v: number): string {
   // Octets from tables: no number-to-text conversion per address.
   return OCTET_DOT[v >>> 24]! + OCTET_DOT[(v >>> 16) & 255]! + OCTET_DOT[(v >>> 8) & 255]! + OCTET[v & 255]!;
 }
+
+const OCTET_BYTES: readonly (readonly number[])[] = OCTET.map((o) => [...o].map((c) => c.charCodeAt(0)));
+
+/** IPv4 addresses (unsigned 32-bit keys) as dotted-quad bytes, for StringBuilder.pushKeyed (no string per address). */
+export const IPV4_KEYED: KeyedText = {
+  maxBytes: 15,
+  write(v: number, out: Uint8Array, at: number): number {
+    let p = at;
+    for (let shift = 24; shift >= 0; shift -= 8) {
+      const o = OCTET_BYTES[(v >>> shift) & 255]!;
+      for (let k = 0; k < o.length; k++) out[p++] = o[k]!;
+      if (shift > 0) out[p++] = 0x2e;
+    }
+    return p;
+  },
+};
 
 const words = new Array<number>(8);
 

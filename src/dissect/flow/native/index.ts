@@ -32,7 +32,7 @@ import { SpotError, errorMessage } from '../../../errors.ts';
 import { ColumnarBatchBuilder } from '../../batch.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../../types.ts';
 import { SCHEMAS } from '../../../table/schemas.ts';
-import { flowColumns, type FlowRecord } from '../flow-row.ts';
+import { FlowKeyColumns, type FlowKeys } from '../flow-row.ts';
 import { CODEC_NAMES, CODEC_NONE, MAX_BLOCK_BYTES, decompressBlock } from './codecs.ts';
 import {
   BLOCK_HEADER_BYTES, HEADER_PROBE_BYTES, parseAppendixBlock, parseBlockHeader, parseFileHeader,
@@ -144,24 +144,28 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
     const decoder = new RecordDecoder();
     // Records decode into the flow table's column builders (no row array, no object per flow).
     const batch = new ColumnarBatchBuilder(SCHEMAS.flow, Math.min(batchRows, 16_384));
-    const columns = flowColumns(batch.table);
-    const table = batch.table;
+    const columns = new FlowKeyColumns(batch.table);
     let produced = 0;
     let rejected = 0;
     let flows = 0;
     let where = '';
     let inBlock = 0;
-    const onFlow = (rec: FlowRecord) => {
+    const onFlow = (rec: FlowKeys) => {
       inBlock++;
       // A flow with no usable receive time is rejected with its place in the file (block, flow number).
       if (typeof rec.time === 'string') problem(`flow ${flows + inBlock} of the file: ${rec.time}`);
       else {
-        columns.write(rec);
+        columns.add(rec);
         produced++;
       }
     };
     // Stop before a record when its rows (two for a tunnelled flow) could overfill the batch.
-    const full = () => table.rows > 0 && table.rows + 2 > batchRows;
+    const full = () => columns.rows > 0 && columns.rows + 2 > batchRows;
+    // The staged rows go into the columns before each batch is taken.
+    const take = () => {
+      columns.flush();
+      return batch.take();
+    };
     const problem = (reason: string, raw?: Uint8Array) => {
       rejected++;
       batch.rejected.push(raw ? { reason: `${where}${reason}`, raw: cutRaw(Buffer.from(raw.subarray(0, RAW_HEX_BYTES)).toString('hex')) } : { reason: `${where}${reason}` });
@@ -212,14 +216,14 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
           where = `${label}: `;
           inBlock = 0;
           decoder.begin(plain, h.numRecords, mine, mine ? onFlow : ignore, mine ? problem : ignore);
-          while (!decoder.resume(full)) yield batch.take();
+          while (!decoder.resume(full)) yield take();
           flows += decoder.flows;
         }
       } else if (mine && h.type !== ARRAY_BLOCK_TYPE && h.type !== DATA_BLOCK_TYPE_3 && h.type !== DATA_BLOCK_TYPE_2) {
         batch.count('nfcapd_skipped_blocks');
       }
       pos += BLOCK_HEADER_BYTES + h.size;
-      if (table.rows >= batchRows) yield batch.take();
+      if (columns.rows >= batchRows) yield take();
     }
 
     if (countAll && complete && expected !== undefined && expected !== flows) {
@@ -231,6 +235,7 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
       if (produced === 0 && rejected === 0) throw new SpotError('DISSECT_FILE', msg);
       batch.rejected.push({ reason: `${msg} (${produced} rows before the error were kept)` });
     }
+    columns.flush();
     if (batch.pending) yield batch.take();
   } finally {
     await fh.close();

@@ -1,6 +1,6 @@
 /**
  * The records inside one uncompressed nfcapd data block, decoded into a
- * reusable FlowRecord (../flow-row.ts) with the values nfdump 1.7.1 would
+ * reusable FlowKeys (../flow-row.ts) with the values nfdump 1.7.1 would
  * print for them (src/inline/nffile_inline.c ExpandRecord_v3,
  * src/nfdump/nffile_compat.c ExpandRecord_v2, src/output/output_csv.c).
  * A flow's absent parts print as nfdump prints a cleared master record:
@@ -38,8 +38,8 @@
  *   type 8 exporter stats := u32 count, count x {u32 sysid, u32 sequenceFailures, u64 packets, u64 flows}
  *   type 9/15 sampler, 12/13/14 name arrays, others: not flows, skipped
  */
-import { FlowRecord, protoName, receivedTimeFromMs, tcpFlagsString } from '../flow-row.ts';
-import { ipv4Text, ipv6FromWords } from '../ip-text.ts';
+import { FlowKeys, receivedTimeFromMs } from '../flow-row.ts';
+import { ipv6FromWords } from '../ip-text.ts';
 
 export const V3_RECORD = 11;
 export const COMMON_RECORD = 10;
@@ -71,30 +71,12 @@ const TWO32 = 4294967296;
 const MIN_DATA = new Uint8Array(65536);
 for (const [type, need] of [[1, 48], [2, 8], [3, 32], [4, 12], [5, 24], [7, 8], [12, 4], [13, 16], [31, 12], [32, 36]] as const) MIN_DATA[type] = need;
 
-/**
- * IPv4 text by address: flows repeat addresses (exporters, servers), and a
- * string made once is cheaper than one made per row. A direct-mapped cache
- * (a slot per 16-bit hash of the address, the last address in it wins): a
- * Map lookup per address was a sixth of the reader's time.
- */
-const V4_SLOTS = 1 << 16;
-const V4_KEY = new Int32Array(V4_SLOTS);
-const V4_TEXT: string[] = new Array<string>(V4_SLOTS).fill(''); // '' = empty slot (no address prints as '')
-function v4(a: number): string {
-  const h = Math.imul(a, 0x9e3779b1) >>> 16;
-  const s = V4_TEXT[h]!;
-  if (V4_KEY[h] === (a | 0) && s !== '') return s;
-  const t = ipv4Text(a);
-  V4_KEY[h] = a;
-  V4_TEXT[h] = t;
-  return t;
-}
 const words = new Array<number>(8);
 
 /** Decodes records of uncompressed blocks; one instance per file (it keeps the file's extension maps). */
 export class RecordDecoder {
-  readonly rec = new FlowRecord();
-  readonly tunnel = new FlowRecord();
+  readonly rec = new FlowKeys();
+  readonly tunnel = new FlowKeys();
   readonly maps = new Map<number, ExtensionMap>();
   readonly counters: Record<string, number> = {};
   #v: DataView = new DataView(new ArrayBuffer(0));
@@ -111,7 +93,7 @@ export class RecordDecoder {
   #i = 0;
   #at = 0;
   #emit = false;
-  #onFlow: (rec: FlowRecord) => void = () => {};
+  #onFlow: (rec: FlowKeys) => void = () => {};
   #problem: Problem = () => {};
 
   /**
@@ -122,7 +104,7 @@ export class RecordDecoder {
    * and the walk goes on; a record whose size leaves the block ends the walk
    * of this block.
    */
-  begin(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowRecord) => void, problem: Problem): void {
+  begin(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowKeys) => void, problem: Problem): void {
     this.#b = payload;
     this.#v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     this.#n = numRecords;
@@ -207,15 +189,16 @@ export class RecordDecoder {
     return ipv6FromWords(words);
   }
 
-  #clear(): FlowRecord {
+  #clear(): FlowKeys {
     const r = this.rec;
     r.tdur = 0;
-    r.sip = r.dip = r.rip = '0.0.0.0';
+    r.sip4 = r.dip4 = r.rip4 = 0; // 0.0.0.0
+    r.sip6 = r.dip6 = r.rip6 = '';
     r.sport = r.dport = r.fwd = r.stos = 0;
     r.ipkt = r.ibyt = r.opkt = r.obyt = 0;
     r.input = r.output = r.sas = r.das = r.dtos = r.dir = 0;
-    r.proto = protoName(0);
-    r.flag = tcpFlagsString(0);
+    r.proto = 0;
+    r.flags = 0;
     this.#hasTunnel = false;
     return r;
   }
@@ -261,18 +244,19 @@ export class RecordDecoder {
           r.ibyt = this.#u64(d + 32);
           r.sport = v.getUint16(d + 40, true);
           r.dport = v.getUint16(d + 42, true);
-          r.proto = protoName(this.#b[d + 44]!);
-          r.flag = tcpFlagsString(this.#b[d + 45]!);
+          r.proto = this.#b[d + 44]!;
+          r.flags = this.#b[d + 45]!;
           r.fwd = this.#b[d + 46]!;
           r.stos = this.#b[d + 47]!;
           break;
         case 2: // IPv4 addresses
-          r.sip = v4(v.getUint32(d, true));
-          r.dip = v4(v.getUint32(d + 4, true));
+          r.sip4 = v.getUint32(d, true);
+          r.dip4 = v.getUint32(d + 4, true);
+          r.sip6 = r.dip6 = '';
           break;
         case 3: // IPv6 addresses
-          r.sip = this.#ipv6(d);
-          r.dip = this.#ipv6(d + 16);
+          r.sip6 = this.#ipv6(d);
+          r.dip6 = this.#ipv6(d + 16);
           break;
         case 4: // misc
           r.input = v.getUint32(d, true);
@@ -289,10 +273,11 @@ export class RecordDecoder {
           r.das = v.getUint32(d + 4, true);
           break;
         case 12: // received from (IPv4)
-          r.rip = v4(v.getUint32(d, true));
+          r.rip4 = v.getUint32(d, true);
+          r.rip6 = '';
           break;
         case 13: // received from (IPv6)
-          r.rip = this.#ipv6(d);
+          r.rip6 = this.#ipv6(d);
           break;
         case 31: // tunnel IPv4
           this.#tunnelOf(false, v.getUint32(d + 8, true));
@@ -316,10 +301,11 @@ export class RecordDecoder {
   #tunnelOf(ipv6: boolean, proto: number): void {
     const t = this.tunnel;
     t.time = receivedTimeFromMs(0);
-    t.sip = t.dip = ipv6 ? '::' : '0.0.0.0';
-    t.rip = '0.0.0.0';
-    t.proto = protoName(proto & 255);
-    t.flag = tcpFlagsString(0);
+    t.sip4 = t.dip4 = t.rip4 = 0;
+    t.sip6 = t.dip6 = ipv6 ? '::' : '';
+    t.rip6 = '';
+    t.proto = proto & 255;
+    t.flags = 0;
     t.sport = t.dport = t.fwd = t.stos = 0;
     t.ipkt = t.ibyt = t.opkt = t.obyt = 0;
     t.input = t.output = t.sas = t.das = t.dtos = t.dir = 0;
@@ -341,19 +327,19 @@ export class RecordDecoder {
     const lastMs = v.getUint32(at + 16, true) * 1000 + v.getUint16(at + 10, true);
     r.tdur = RecordDecoder.duration(firstMs % TWO32, Math.floor(firstMs / TWO32), lastMs % TWO32, Math.floor(lastMs / TWO32));
     r.fwd = b[at + 20]!;
-    r.flag = tcpFlagsString(b[at + 21]!);
-    r.proto = protoName(b[at + 22]!);
+    r.flags = b[at + 21]!;
+    r.proto = b[at + 22]!;
     r.stos = b[at + 23]!;
     r.sport = v.getUint16(at + 24, true);
     r.dport = v.getUint16(at + 26, true);
     let p = at + 32;
     if (flags & 1) {
-      r.sip = this.#ipv6(p);
-      r.dip = this.#ipv6(p + 16);
+      r.sip6 = this.#ipv6(p);
+      r.dip6 = this.#ipv6(p + 16);
       p += 32;
     } else {
-      r.sip = v4(v.getUint32(p, true));
-      r.dip = v4(v.getUint32(p + 4, true));
+      r.sip4 = v.getUint32(p, true);
+      r.dip4 = v.getUint32(p + 4, true);
       p += 8;
     }
     if (flags & 2) {
@@ -384,8 +370,8 @@ export class RecordDecoder {
         case 15: r.opkt = this.#u64(p); break;
         case 16: r.obyt = v.getUint32(p, true); break;
         case 17: r.obyt = this.#u64(p); break;
-        case 23: r.rip = v4(v.getUint32(p, true)); break;
-        case 24: r.rip = this.#ipv6(p); break;
+        case 23: r.rip4 = v.getUint32(p, true); r.rip6 = ''; break;
+        case 24: r.rip6 = this.#ipv6(p); break;
         case 27: received = this.#u64(p); break;
       }
       p += EXT_SIZE[id]!;
