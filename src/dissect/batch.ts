@@ -1,11 +1,10 @@
 /**
  * Accumulates one DissectBatch at a time: rows, rejections and named counters.
  *
- * ColumnarBatchBuilder is the fast path: the dissector writes values into
- * the column builders of `table` (src/batch) and ends each row; no record
- * becomes an array or object. BatchBuilder is the compatibility shim for
- * dissectors that still push Row arrays: the pipeline converts their rows to
- * columns (columnsOf), checking every value as a column builder would.
+ * ColumnarBatchBuilder: the dissector writes values into the column builders
+ * of `table` (src/batch) and ends each row; no record becomes an array or
+ * object. Every dissector writes this way; columnsOf still converts a batch
+ * given as rows (tests, tools), checking every value as a builder would.
  *
  * Porting a dissector (see src/batch/README.md):
  *   const out = new ColumnarBatchBuilder(SCHEMAS.dns, batchRows);
@@ -16,29 +15,6 @@
 import { OUT_OF_RANGE_COUNTER, TableBuilder, batchFromRows, rowsOf, type ColumnBatch } from '../batch/batch.ts';
 import type { Row, TableSchema } from '../table/schemas.ts';
 import type { DissectBatch, Rejection } from './types.ts';
-
-export class BatchBuilder {
-  rows: Row[] = [];
-  rejected: Rejection[] = [];
-  counters: Record<string, number> = {};
-
-  count(name: string, n = 1): void {
-    this.counters[name] = (this.counters[name] ?? 0) + n;
-  }
-
-  /** True when anything (rows, rejections or counts) waits to be yielded. */
-  get pending(): boolean {
-    return this.rows.length > 0 || this.rejected.length > 0 || Object.keys(this.counters).length > 0;
-  }
-
-  take(): DissectBatch {
-    const batch: DissectBatch = { rows: this.rows, rejected: this.rejected, counters: this.counters };
-    this.rows = [];
-    this.rejected = [];
-    this.counters = {};
-    return batch;
-  }
-}
 
 /** A batch of columns whose `rows` are made only if read. */
 class ColumnarDissectBatch implements DissectBatch {

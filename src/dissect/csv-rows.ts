@@ -16,16 +16,19 @@
  * Skipped, not rejected: empty lines, lines starting with `#`, and a first
  * line that names the columns (a CSV header). A line with the wrong number
  * of fields or a value of the wrong type is rejected with the reason; the
- * file goes on. Memory: one line at a time (bounded by MAX_LINE_BYTES).
+ * file goes on. Memory: one line at a time (bounded by MAX_LINE_BYTES); each
+ * line is written into the table's column builders (no row array).
  */
 import { createReadStream } from 'node:fs';
 import type { PipelineConfig } from '../config/load.ts';
 import { SpotError, errorMessage } from '../errors.ts';
-import { SCHEMAS, type ColumnType, type Row, type TableName, type Value } from '../table/schemas.ts';
+import { SCHEMAS, type ColumnType, type TableName, type Value } from '../table/schemas.ts';
+import type { TableBuilder } from '../batch/batch.ts';
+import { ColumnarBatchBuilder } from './batch.ts';
 import { readLines } from './lines.ts';
 import { FIT } from '../table/values.ts';
 import { dissectorForFile } from './registry.ts';
-import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type Dissector, type Rejection } from './types.ts';
+import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type Dissector } from './types.ts';
 
 /** What `SourceRef.format` says for files in this format. */
 export const CSV_ROWS_FORMAT = 'csv';
@@ -87,8 +90,7 @@ export function csvRowsDissector(table: TableName): Dissector {
   const header = columns.map((c) => c.name).join(',');
   return async function* dissectCsvRows(file, options): AsyncGenerator<DissectBatch, void, undefined> {
     const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
-    let rows: Row[] = [];
-    let rejected: Rejection[] = [];
+    const out = new ColumnarBatchBuilder(SCHEMAS[table], Math.min(batchRows, 16_384));
     let skipped = 0;
     let stream;
     try {
@@ -105,44 +107,48 @@ export function csvRowsDissector(table: TableName): Dissector {
         if (range && line.offset >= range.end) break;
         if (range && line.offset < range.start) continue;
         if (line.tooLongBytes !== undefined) {
-          rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes is longer than ${MAX_LINE_BYTES}`, raw: cutRaw(line.text) });
+          out.rejected.push({ at: line.number, reason: `line of ${line.tooLongBytes} bytes is longer than ${MAX_LINE_BYTES}`, raw: cutRaw(line.text) });
         } else if (line.text === '' || line.text.startsWith('#') || (line.number === 1 && line.text.replace(/^\uFEFF/, '').replaceAll('"', '') === header)) {
           skipped++;
         } else {
-          const row = parseRow(line.text, columns);
-          if (typeof row === 'string') rejected.push({ at: line.number, reason: row, raw: cutRaw(line.text) });
-          else rows.push(row);
+          const reason = writeRow(line.text, out.table);
+          if (reason !== null) out.rejected.push({ at: line.number, reason, raw: cutRaw(line.text) });
         }
-        if (rows.length >= batchRows || rejected.length >= batchRows) {
-          yield { rows, rejected };
-          rows = [];
-          rejected = [];
-        }
+        if (out.table.rows >= batchRows || out.rejected.length >= batchRows) yield out.take();
       }
     } catch (err) {
       if (err instanceof SpotError) throw err;
       throw new SpotError('DISSECT_FILE', `cannot read ${file}: ${errorMessage(err)}`, { cause: err });
     }
-    yield { rows, rejected, counters: { skipped_lines: skipped } };
+    out.count('skipped_lines', skipped);
+    yield out.take();
   };
 }
 
-function parseRow(text: string, columns: readonly { name: string; type: ColumnType }[]): Row | string {
+/** Writes one line as a row into `out` (and ends it), or returns the reason it is rejected (nothing kept then). */
+function writeRow(text: string, out: TableBuilder): string | null {
   let fields: (string | null)[];
   try {
     fields = splitCsvLine(text);
   } catch (err) {
     return `malformed CSV: ${errorMessage(err)}`;
   }
+  const columns = out.schema.columns;
   if (fields.length !== columns.length) return `${fields.length} field(s), the table has ${columns.length} columns`;
-  const row: Row = new Array(columns.length);
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i]!;
     const v = typed(c.type, fields[i]!, c.name);
-    if (v !== null && typeof v === 'object') return v.reason;
-    row[i] = v;
+    if (v !== null && typeof v === 'object') {
+      out.abortRow();
+      return v.reason;
+    }
+    const b = out.columns[i]!;
+    if (v === null) b.pushNull();
+    else if (b.type === 'STRING') b.push(v as string);
+    else b.push(v as number);
   }
-  return row;
+  out.endRow();
+  return null;
 }
 
 /** The dissector for a source: by its file name (a listener segment, or the pipeline's own kind), or the CSV-rows reader for already-dissected input. */

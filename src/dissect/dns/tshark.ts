@@ -13,7 +13,8 @@
  *   time  = e.g. "Jan  4, 2017 04:41:06.337519000 UTC" (TZ=UTC)
  *   epoch = seconds "." 9 digits; unix_tstamp = its integer part
  *
- * stdout is read line by line as it arrives (never buffered whole). Errors:
+ * stdout is read line by line as it arrives (never buffered whole), each line
+ * written into the dns column builders (no row array). Errors:
  * - tshark missing -> SpotError TOOL_MISSING;
  * - tshark exits non-zero: if its stderr says the capture was "cut short in
  *   the middle of a packet" the rows already read are kept (they are what
@@ -29,9 +30,12 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { SpotError } from '../../errors.ts';
-import { hourFromEpoch, type Row } from '../../table/schemas.ts';
-import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector, type Rejection } from '../types.ts';
-import { FIT, OUT_OF_RANGE } from '../../table/values.ts';
+import { SCHEMAS, hourFromEpoch, type Row } from '../../table/schemas.ts';
+import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../types.ts';
+import { FIT } from '../../table/values.ts';
+import { TableBuilder, rowsOf } from '../../batch/batch.ts';
+import type { BigIntBuilder, IntBuilder, StringBuilder } from '../../batch/builders.ts';
+import { ColumnarBatchBuilder } from '../batch.ts';
 
 export const SPOT_DNS_FIELDS = [
   'frame.time',
@@ -81,39 +85,86 @@ export function tsharkDnsArgs(file: string, processOpt: readonly string[] = [], 
   return args;
 }
 
-const STRING = (v: string | undefined): string => v ?? '';
-/**
- * A number field as its column holds it (src/table/values.ts): empty -> null;
- * a value the column cannot hold (tshark prints frame.len up to 2^32-1) -> null,
- * reported through `outOfRange`.
- */
-function num(v: string | undefined, fit: (n: number) => number | null, outOfRange: () => void): number | null {
-  if (v === undefined || v === '') return null;
-  const n = fit(Number(v));
-  if (n === null) outOfRange();
-  return n;
+/** The dns table's column builders, in the order a tshark line fills them. */
+export class TsharkColumns {
+  readonly frameTime: StringBuilder;
+  readonly unixTs: BigIntBuilder;
+  readonly frameLen: IntBuilder;
+  readonly ipDst: StringBuilder;
+  readonly ipSrc: StringBuilder;
+  readonly name: StringBuilder;
+  readonly cls: StringBuilder;
+  readonly type: IntBuilder;
+  readonly rcode: IntBuilder;
+  readonly a: StringBuilder;
+  readonly table: TableBuilder;
+
+  constructor(table: TableBuilder) {
+    this.table = table;
+    this.frameTime = table.string('frame_time');
+    this.unixTs = table.bigint('unix_tstamp');
+    this.frameLen = table.int('frame_len');
+    this.ipDst = table.string('ip_dst');
+    this.ipSrc = table.string('ip_src');
+    this.name = table.string('dns_qry_name');
+    this.cls = table.string('dns_qry_class');
+    this.type = table.int('dns_qry_type');
+    this.rcode = table.int('dns_qry_rcode');
+    this.a = table.string('dns_a');
+  }
 }
 
 /**
- * One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason
- * it is unusable. `outOfRange` is called once per value stored as NULL because
- * its column cannot hold it.
+ * A number field into its column (src/batch/builders.ts checks the range):
+ * empty -> NULL; a value the column cannot hold (tshark prints frame.len up
+ * to 2^32-1) -> NULL, counted by the builder as out of range.
  */
-export function tsharkLineToRow(line: string, ipv6Addresses = false, outOfRange: () => void = () => {}): Row | string {
+function pushNumber(col: IntBuilder, v: string | undefined): void {
+  if (v === undefined || v === '') col.pushNull();
+  else col.push(Number(v));
+}
+
+/**
+ * Writes one tshark output line as a dns row into `c` (and ends the row), or
+ * returns the reason it is unusable (nothing written then).
+ */
+export function writeTsharkLine(line: string, ipv6Addresses: boolean, c: TsharkColumns): string | null {
   const f = line.split('\t');
   const want = SPOT_DNS_FIELDS.length + (ipv6Addresses ? IPV6_FIELDS.length : 0);
   if (f.length !== want) return `expected ${want} tab-separated fields, got ${f.length}`;
   const [time, epoch, len, ip4src, ip4dst, name, type, cls, rcode, a, ip6src, ip6dst] = f;
-  // IPv4 first (as Spot's fields); the IPv6 header's addresses only where there is no IPv4 one.
-  const src = ip4src || ip6src;
-  const dst = ip4dst || ip6dst;
   const dot = epoch!.indexOf('.');
-  const seconds = num(dot < 0 ? epoch : epoch!.slice(0, dot), FIT.BIGINT, () => {});
+  const whole = dot < 0 ? epoch! : epoch!.slice(0, dot);
+  const seconds = whole === '' ? null : FIT.BIGINT(Number(whole));
   if (seconds === null) return `unusable frame.time_epoch ${JSON.stringify(epoch)}`;
   const hour = hourFromEpoch(Number(seconds));
   if (typeof hour === 'string') return hour;
-  return [STRING(time), seconds, num(len, FIT.INT, outOfRange), STRING(dst), STRING(src), STRING(name), STRING(cls),
-    num(type, FIT.INT, outOfRange), num(rcode, FIT.INT, outOfRange), STRING(a)];
+  c.frameTime.push(time ?? '');
+  c.unixTs.push(Number(seconds));
+  pushNumber(c.frameLen, len);
+  // IPv4 first (as Spot's fields); the IPv6 header's addresses only where there is no IPv4 one.
+  c.ipDst.push(ip4dst || ip6dst || '');
+  c.ipSrc.push(ip4src || ip6src || '');
+  c.name.push(name ?? '');
+  c.cls.push(cls ?? '');
+  pushNumber(c.type, type);
+  pushNumber(c.rcode, rcode);
+  c.a.push(a ?? '');
+  c.table.endRow();
+  return null;
+}
+
+/**
+ * One tshark output line -> a dns row (column order of SCHEMAS.dns), or a reason
+ * it is unusable; `outOfRange` is called once per value stored as NULL because
+ * its column cannot hold it. The row form of writeTsharkLine, for tests and tools.
+ */
+export function tsharkLineToRow(line: string, ipv6Addresses = false, outOfRange: () => void = () => {}): Row | string {
+  const c = new TsharkColumns(new TableBuilder(SCHEMAS.dns, 1));
+  const reason = writeTsharkLine(line, ipv6Addresses, c);
+  if (reason !== null) return reason;
+  for (let n = c.table.takeOutOfRange(); n > 0; n--) outOfRange();
+  return rowsOf(c.table.take())[0]!;
 }
 
 const TRUNCATED = /cut short in the middle of a packet|appears to be damaged or corrupt|truncated/i;
@@ -157,27 +208,18 @@ async function* tsharkDns(
   });
 
   const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
-  let rows: Row[] = [];
-  let rejected: Rejection[] = [];
+  const out = new ColumnarBatchBuilder(SCHEMAS.dns, Math.min(batchRows, 16_384));
+  const columns = new TsharkColumns(out.table);
   let lineNo = 0;
   let responses = 0;
-  let outOfRange = 0;
-  const countOutOfRange = () => void outOfRange++;
   try {
     for await (const line of lines) {
       lineNo++;
       if (line === '') continue;
-      const row = tsharkLineToRow(line, ipv6Addresses, countOutOfRange);
-      if (typeof row === 'string') rejected.push({ at: lineNo, reason: `tshark output line: ${row}`, raw: cutRaw(line) });
-      else {
-        rows.push(row);
-        responses++;
-      }
-      if (rows.length >= batchRows) {
-        yield rejected.length ? { rows, rejected } : { rows };
-        rows = [];
-        rejected = [];
-      }
+      const reason = writeTsharkLine(line, ipv6Addresses, columns);
+      if (reason !== null) out.rejected.push({ at: lineNo, reason: `tshark output line: ${reason}`, raw: cutRaw(line) });
+      else responses++;
+      if (out.table.rows >= batchRows) yield out.take();
     }
   } finally {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -197,15 +239,15 @@ async function* tsharkDns(
     .filter((l) => l.trim() !== '' && !l.startsWith('Running as user'))
     .join(' ')
     .trim();
-  const counters: Record<string, number> = { tshark_responses: responses };
-  if (outOfRange) counters[OUT_OF_RANGE] = outOfRange;
+  out.count('tshark_responses', responses);
   if (code !== 0) {
     if (TRUNCATED.test(message)) {
-      rejected.push({ reason: `capture cut short: ${message}` });
-      yield { rows, rejected, counters: { ...counters, truncated_files: 1 } };
+      out.rejected.push({ reason: `capture cut short: ${message}` });
+      out.count('truncated_files');
+      yield out.take();
       return;
     }
     throw new SpotError('DISSECT_FILE', message || `tshark exited with code ${code}`);
   }
-  yield rejected.length ? { rows, rejected, counters } : { rows, counters };
-};
+  yield out.take();
+}

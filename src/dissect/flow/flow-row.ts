@@ -26,8 +26,8 @@
 import { OUTSIDE_TABLE_TIME, epochInTable, type Row, type Value } from '../../table/schemas.ts';
 import type { TableBuilder } from '../../batch/batch.ts';
 import type { BigIntBuilder, FloatBuilder, IntBuilder, KeyedText, StringBuilder } from '../../batch/builders.ts';
-import { ColumnarBatchBuilder, type BatchBuilder } from '../batch.ts';
-import { OUT_OF_RANGE, fitBigint, fitFloat, fitInt } from '../../table/values.ts';
+import type { ColumnarBatchBuilder } from '../batch.ts';
+import { fitBigint, fitFloat, fitInt } from '../../table/values.ts';
 import { cutRaw } from '../types.ts';
 import { IPV4_KEYED } from './ip-text.ts';
 
@@ -133,22 +133,12 @@ export function flowRowOf(rec: FlowRecord): Row | string {
  * rejection when it has no usable receive time. `at`/`raw` locate the record
  * in its source for that rejection. Returns true when a row was added.
  */
-export function appendFlowRow(batch: BatchBuilder | ColumnarBatchBuilder, rec: FlowRecord, at?: number, raw?: string): boolean {
-  if (batch instanceof ColumnarBatchBuilder) {
-    if (typeof rec.time === 'string') {
-      batch.rejected.push(raw === undefined ? { at, reason: rec.time } : { at, reason: rec.time, raw: cutRaw(raw) });
-      return false;
-    }
-    flowColumns(batch.table).write(rec);
-    return true;
-  }
-  const row = flowRowOf(rec);
-  if (typeof row === 'string') {
-    batch.rejected.push(raw === undefined ? { at, reason: row } : { at, reason: row, raw: cutRaw(raw) });
+export function appendFlowRow(batch: ColumnarBatchBuilder, rec: FlowRecord, at?: number, raw?: string): boolean {
+  if (typeof rec.time === 'string') {
+    batch.rejected.push(raw === undefined ? { at, reason: rec.time } : { at, reason: rec.time, raw: cutRaw(raw) });
     return false;
   }
-  if (rec.outOfRange) batch.count(OUT_OF_RANGE, rec.outOfRange);
-  batch.rows.push(row);
+  flowColumns(batch.table).write(rec);
   return true;
 }
 

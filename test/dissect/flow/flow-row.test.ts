@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { rm } from 'node:fs/promises';
-import { BatchBuilder } from '../../../src/dissect/batch.ts';
+import { ColumnarBatchBuilder } from '../../../src/dissect/batch.ts';
 import {
   FlowRecord,
   appendFlowRow,
@@ -58,7 +58,7 @@ test('receive time from ms and from nfdump text give the same eight columns; ms 
 });
 
 test('appendFlowRow: out-of-range values become null and are counted; no time -> rejection', () => {
-  const b = new BatchBuilder();
+  const b = new ColumnarBatchBuilder(SCHEMAS.flow);
   const rec = new FlowRecord();
   rec.time = receivedTimeFromMs(1_700_000_000_123);
   rec.sip = '10.0.0.1';
@@ -69,7 +69,8 @@ test('appendFlowRow: out-of-range values become null and are counted; no time ->
   rec.sas = -1;
   assert.equal(appendFlowRow(b, rec), true);
   const cols = SCHEMAS.flow.columns.map((c) => c.name);
-  const row = b.rows[0]!;
+  const batch = b.take();
+  const row = batch.rows[0]!;
   assert.equal(row.length, cols.length);
   assert.equal(row[cols.indexOf('input')], null);
   assert.equal(row[cols.indexOf('ibyt')], null);
@@ -77,7 +78,7 @@ test('appendFlowRow: out-of-range values become null and are counted; no time ->
   assert.equal(row[cols.indexOf('sas')], -1);
   assert.equal(row[cols.indexOf('treceived')], '2023-11-14 22:13:20');
   assert.deepEqual(SCHEMAS.flow.hourOf(row), { y: 2023, m: 11, d: 14, h: 22 });
-  assert.equal(b.counters.value_out_of_range, 2);
+  assert.equal(batch.counters?.value_out_of_range, 2);
   rec.reset();
   assert.equal(appendFlowRow(b, rec, 7, 'raw bytes'), false);
   assert.deepEqual(b.rejected, [{ at: 7, reason: 'no receive time', raw: 'raw bytes' }]);
