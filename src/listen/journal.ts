@@ -46,21 +46,39 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Initial size of a journal's append buffer (it doubles when a flush interval brings more). */
-const ARENA_BYTES = 4 * 1024 * 1024;
-
 /**
- * Append buffers of closed journals, for their successors: a rotation then
- * reuses buffers already grown to the flush size and already paged in (a fresh
- * one costs page faults and, at high rates, a grow-and-copy per rotation).
+ * Append memory comes in chunks of CHUNK_BYTES, recycled through a pool once
+ * their records are written: pages stay mapped and warm. The listener once
+ * grew one contiguous buffer per journal (doubling and copying when a slow
+ * fdatasync held a flush back, freeing it at rotation); under `start`, with
+ * the workers on the same disk, faulting and zeroing fresh pages for those
+ * copies took ~45 % of the listener's main thread (perf: clear_page_erms
+ * under the memmove of an append) and the socket overflowed.
+ * A record never spans two chunks (a UDP datagram is < 64 KiB; a larger
+ * record gets a chunk of its own, not pooled).
  */
-const arenaPool: Buffer[] = [];
-const ARENA_POOL_MAX = 2;
-/** Larger buffers (grown while a slow fdatasync held the flush back) are not kept: memory returns once the disk catches up. */
-const ARENA_POOL_LARGEST = 16 * 1024 * 1024;
-const takeArena = (): Buffer => arenaPool.pop() ?? Buffer.allocUnsafe(ARENA_BYTES);
-function giveArena(b: Buffer | null): void {
-  if (b && b.length >= ARENA_BYTES && b.length <= ARENA_POOL_LARGEST && arenaPool.length < ARENA_POOL_MAX) arenaPool.push(b);
+export const CHUNK_BYTES = 1024 * 1024;
+/** Chunks kept for reuse: 64 MiB, about a second of appends at 50,000 datagrams/s (a flush held back that long still reuses). */
+const POOL_MAX = 64;
+const chunkPool: Buffer[] = [];
+const takeChunk = (n: number): Buffer => (n > CHUNK_BYTES ? Buffer.allocUnsafe(n) : chunkPool.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES));
+function recycle(chunks: readonly Buffer[]): void {
+  for (const c of chunks) if (c.length === CHUNK_BYTES && chunkPool.length < POOL_MAX) chunkPool.push(c);
+}
+
+/** Writes every block at `position` on, in order (writev; a short write continues where it stopped). */
+async function writeBlocks(fh: FileHandle, blocks: Uint8Array[], position: number): Promise<number> {
+  let at = position;
+  let rest = blocks.filter((b) => b.length > 0);
+  while (rest.length) {
+    let { bytesWritten } = await fh.writev(rest, at);
+    at += bytesWritten;
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
+    rest = rest.slice(i);
+    if (rest.length && bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
+  }
+  return at - position;
 }
 
 export class Journal {
@@ -68,13 +86,12 @@ export class Journal {
   readonly header: SegmentHeader;
   readonly #fh: FileHandle;
   /**
-   * Records appended since the last flush, encoded in place: one copy of
-   * each datagram, no per-record buffer and no concatenation at flush (at
-   * tens of thousands of datagrams a second, those showed in profiles).
-   * `#spare` is the buffer a flush in progress wrote from, reused next.
+   * Records appended since the last flush, encoded in place (one copy of
+   * each datagram, no per-record buffer, no concatenation at flush: at tens
+   * of thousands of datagrams a second, those showed in profiles). A flush
+   * takes them; appends during its write go to fresh (pooled) chunks.
    */
-  #arena = new PendingRecords(takeArena());
-  #spare: PendingRecords | null = null;
+  #arena = new PendingRecords();
   /** Bytes in the file (durable after the last flush) plus pending. */
   bytes: number;
   /** Datagrams appended (pending included). */
@@ -105,7 +122,7 @@ export class Journal {
 
   /** Appends an encoded record (encodeDatagram). */
   append(record: Uint8Array): void {
-    this.#arena.append(record, 1);
+    this.#arena.append(record);
     this.bytes += record.length;
     this.datagrams++;
   }
@@ -116,13 +133,12 @@ export class Journal {
     this.datagrams++;
   }
 
-  /** Appends the records `p` holds (and empties it). */
+  /** Appends the records `p` holds (its chunks move over, nothing is copied) and empties it. */
   appendPending(p: PendingRecords): void {
-    const block = p.take();
-    if (!p.lastCount) return;
-    this.#arena.append(block, p.lastCount);
-    this.bytes += block.length;
-    this.datagrams += p.lastCount;
+    const bytes = p.bytes;
+    const records = this.#arena.adopt(p);
+    this.bytes += bytes;
+    this.datagrams += records;
   }
 
   get pendingBytes(): number {
@@ -132,30 +148,16 @@ export class Journal {
   /** Writes what is pending and fdatasyncs; returns the number of records made durable. */
   async flush(): Promise<number> {
     if (this.#arena.count === 0) return 0;
-    const full = this.#arena;
-    let buf: Uint8Array = full.take();
-    const records = full.lastCount;
-    // appends during the write go to the other buffer
-    this.#arena = this.#spare ?? new PendingRecords(takeArena());
-    this.#spare = null;
-    while (buf.length) {
-      const { bytesWritten } = await this.#fh.write(buf, 0, buf.length, this.#written);
-      this.#written += bytesWritten;
-      buf = buf.subarray(bytesWritten);
-    }
+    const taken = this.#arena.take();
+    this.#written += await writeBlocks(this.#fh, taken.blocks, this.#written);
     await this.#fh.datasync();
-    this.#spare = full;
-    return records;
+    recycle(taken.chunks);
+    return taken.count;
   }
 
   async close(): Promise<void> {
     await this.flush();
     await this.#fh.close();
-    // both buffers go to the successor; a (wrong) append after close grows a fresh one
-    giveArena(this.#spare?.buffer ?? null);
-    giveArena(this.#arena.buffer);
-    this.#spare = null;
-    this.#arena = new PendingRecords();
   }
 
   /** Closes the journal and renames it into collector_path; returns the segment path (null when it held no datagram and was removed). */
@@ -165,67 +167,95 @@ export class Journal {
   }
 }
 
+/** What PendingRecords.take() hands over: the records as blocks to write, and the chunks they live in (recycled after the write). */
+export interface TakenRecords {
+  readonly blocks: Uint8Array[];
+  readonly chunks: Buffer[];
+  readonly count: number;
+}
+
 /**
- * Records encoded in place in one growing buffer: a journal's appends since
- * its last flush, and those that arrive while no journal is open (a rotation
- * creating the successor). At tens of thousands of datagrams a second, a
- * buffer per record showed as GC work, worst when a slow disk makes the wait
- * long.
+ * Records encoded in place in pooled chunks (CHUNK_BYTES each): a journal's
+ * appends since its last flush, and those that arrive while no journal is
+ * open (a rotation creating the successor). At tens of thousands of
+ * datagrams a second, a buffer per record showed as GC work, and one
+ * growing buffer as page faults (see CHUNK_BYTES).
  */
 export class PendingRecords {
-  #buf: Buffer;
+  /** Filled parts of the chunks before the current one. */
+  #blocks: Uint8Array[] = [];
+  /** Every chunk holding records since the last take (the current one last). */
+  #chunks: Buffer[] = [];
+  #cur: Buffer | null = null;
   #used = 0;
+  #bytes = 0;
   /** Records appended since the last take. */
   count = 0;
-  /** Records in the block the last take() returned. */
-  lastCount = 0;
-
-  constructor(buf: Buffer = Buffer.alloc(0)) {
-    this.#buf = buf;
-  }
 
   /** Bytes appended since the last take. */
   get bytes(): number {
-    return this.#used;
+    return this.#bytes;
   }
 
-  /** The buffer records are encoded into (to hand on to a successor). */
-  get buffer(): Buffer {
-    return this.#buf;
+  /** Room for a record of `n` bytes at #cur[#used]. */
+  #room(n: number): Buffer {
+    const cur = this.#cur;
+    if (cur && this.#used + n <= cur.length) return cur;
+    this.#seal();
+    const next = takeChunk(n);
+    this.#cur = next;
+    this.#chunks.push(next);
+    return next;
   }
 
-  #room(n: number): void {
-    if (this.#used + n <= this.#buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, 1024 * 1024, this.#used + n));
-    this.#buf.copy(bigger, 0, 0, this.#used);
-    this.#buf = bigger;
+  /** Closes the current chunk: its filled part joins the blocks. */
+  #seal(): void {
+    if (this.#cur && this.#used > 0) this.#blocks.push(this.#cur.subarray(0, this.#used));
+    this.#cur = null;
+    this.#used = 0;
   }
 
-  /** Appends `records` already encoded records. */
-  append(block: Uint8Array, records: number): void {
-    this.#room(block.length);
-    this.#buf.set(block, this.#used);
-    this.#used += block.length;
-    this.count += records;
+  /** Appends one encoded record. */
+  append(record: Uint8Array): void {
+    const b = this.#room(record.length);
+    b.set(record, this.#used);
+    this.#used += record.length;
+    this.#bytes += record.length;
+    this.count++;
   }
 
   /** Encodes and appends one datagram record; returns its length. */
   appendDatagram(d: JournalDatagram): number {
     const n = datagramRecordLength(d);
-    this.#room(n);
-    encodeDatagramInto(d, this.#buf, this.#used);
+    const b = this.#room(n);
+    encodeDatagramInto(d, b, this.#used);
     this.#used += n;
+    this.#bytes += n;
     this.count++;
     return n;
   }
 
-  /** The records appended since the last take (valid until the next append), and forgets them. */
-  take(): Uint8Array {
-    const block = this.#buf.subarray(0, this.#used);
-    this.lastCount = this.count;
-    this.#used = 0;
+  /** Moves the records of `other` after ours (no copy) and empties it; returns how many. */
+  adopt(other: PendingRecords): number {
+    if (other.count === 0) return 0;
+    const t = other.take();
+    this.#seal();
+    this.#blocks.push(...t.blocks);
+    this.#chunks.push(...t.chunks);
+    this.#bytes += t.blocks.reduce((a, b) => a + b.length, 0);
+    this.count += t.count;
+    return t.count;
+  }
+
+  /** Hands over the records appended since the last take (the chunks are the taker's to recycle), and forgets them. */
+  take(): TakenRecords {
+    this.#seal();
+    const taken = { blocks: this.#blocks, chunks: this.#chunks, count: this.count };
+    this.#blocks = [];
+    this.#chunks = [];
+    this.#bytes = 0;
     this.count = 0;
-    return block;
+    return taken;
   }
 }
 

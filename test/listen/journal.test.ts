@@ -101,3 +101,43 @@ test('datagrams appended while a flush writes, past the append buffer, by record
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('many flushes with appends in flight: chunks recycled after each write never overwrite records not yet written', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'spot-journal-'));
+  try {
+    const j = await Journal.create(dir, { format: FORMAT_VERSION, pipeline: 'edge', seq: 1, createdMs: Date.UTC(2026, 0, 2), templates: { v: 1, domains: [] } });
+    const sent: JournalDatagram[] = [];
+    let i = 0;
+    const add = (n: number) => {
+      for (const end = i + n; i < end; i++) {
+        // 1.2-1.5 KB each, distinct bytes: a chunk reused too early shows as a CRC error or a wrong payload
+        const d: JournalDatagram = { ...dg(i), payload: Buffer.alloc(1200 + ((i * 37) % 300), (i * 13) & 255) };
+        sent.push(d);
+        j.appendDatagram(d);
+      }
+    };
+    let written = 0;
+    for (let round = 0; round < 25; round++) {
+      add(1000 + round * 40); // 1.2-2.9 MB: two to three chunks
+      const flushing = j.flush();
+      add(700); // lands in other chunks while the write is in flight
+      written += await flushing;
+    }
+    written += await j.flush();
+    assert.equal(written, sent.length);
+    const path = (await j.rotate(dir))!;
+    const back: JournalDatagram[] = [];
+    let header = true;
+    const scan: SegmentScan = { validEnd: 0 };
+    for await (const item of readSegment(path, scan)) {
+      if (header) { header = false; continue; }
+      const d = item as JournalDatagram;
+      back.push({ ...d, payload: Buffer.from(d.payload) });
+    }
+    assert.equal(scan.damage, undefined);
+    assert.equal(back.length, sent.length);
+    assert.deepEqual(back, sent.map((d) => ({ ...d, payload: Buffer.from(d.payload) })));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
