@@ -32,6 +32,8 @@ export interface PipelineConfig {
   readonly listen: readonly ListenAddress[];
   readonly listenSegmentSeconds: number;
   readonly listenSegmentBytes: number;
+  /** How many nice levels below the listener `start` runs the collector and the workers of a pipeline that listens. */
+  readonly listenFileSideNice: number;
 }
 
 export type HdfsAuthConfig =
@@ -237,6 +239,7 @@ export function parseConfig(raw: unknown, file: string): Config {
       listen,
       listenSegmentSeconds: p.listen_segment_seconds as number,
       listenSegmentBytes: p.listen_segment_bytes as number,
+      listenFileSideNice: p.listen_file_side_nice as number,
     };
   }
   const tls = kafka.tls as Plain;

@@ -47,6 +47,7 @@ const pipelineSpec = {
     },
     listen_segment_seconds: { kind: 'number', min: 1, default: 60, doc: 'New. A listener segment is closed and handed to the collector after this many seconds (if it holds any datagram).' },
     listen_segment_bytes: { kind: 'int', min: 65536, default: 67108864, doc: 'New. ... or once it reaches this many bytes.' },
+    listen_file_side_nice: { kind: 'int', min: 0, default: 19, doc: 'New. Beside a listener, `start` runs the collector and the workers this many nice levels below the listener (capped at nice 19; 0: the same priority). Under CPU contention the socket, whose buffer holds well under a second, is served first; segments wait as files. Idle CPU still goes to the workers.' },
     small_file_bytes: { kind: 'int', min: 0, doc: 'New. Files up to this size are dissected by the collector and travel as record batches; larger ones travel as a reference to the archived original (default: kafka.message_size; 0 in embedded mode with a local store, where every file goes by reference and the workers dissect it).' },
   },
 } as const satisfies KeySpec;

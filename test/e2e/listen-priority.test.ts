@@ -1,13 +1,13 @@
 /**
  * `start` on a pipeline that listens: the listener keeps start's priority,
- * the collector and the workers run FILE_SIDE_NICE lower (a socket cannot
- * wait, files can). Read from /proc/<pid>/stat (field 19, nice).
+ * the collector and the workers run `listen_file_side_nice` (default 19)
+ * levels lower, capped at 19 (a socket cannot wait, files can). Read from
+ * /proc/<pid>/stat (field 19, nice).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { FILE_SIDE_NICE } from '../../src/cli/start.ts';
 import { freeUdpPort } from '../helpers/netflow.ts';
 import { waitHealthy } from '../helpers/listen.ts';
 import { workspace } from '../helpers/workspace.ts';
@@ -33,10 +33,11 @@ function children(ppid: number): Array<{ pid: number; nice: number; cmd: string 
   return out;
 }
 
-test('start with listen: collector and workers run at a lower priority than the listener', async () => {
+for (const [key, lower] of [[undefined, 19], [6, 6]] as const) {
+test(`start with listen (listen_file_side_nice ${key ?? 'default'}): collector and workers run ${lower} nice levels below the listener`, async () => {
   const port = await freeUdpPort();
   const http = await freeUdpPort();
-  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}` } });
+  const ws = workspace({ edge: { type: 'flow', listen: `udp://127.0.0.1:${port}`, ...(key === undefined ? {} : { listen_file_side_nice: key }) } });
   const child = ws.spawnCli(['start', 'edge', '-c', ws.configFile, '--workers', '2', '--http', `127.0.0.1:${http}`]);
   try {
     await waitHealthy(http);
@@ -52,10 +53,11 @@ test('start with listen: collector and workers run at a lower priority than the 
     assert.equal(listener.length, 1, JSON.stringify(kids));
     assert.equal(fileSide.length, 3, JSON.stringify(kids));
     assert.equal(listener[0]!.nice, own);
-    for (const k of fileSide) assert.equal(k.nice, Math.min(19, own + FILE_SIDE_NICE), k.cmd);
+    for (const k of fileSide) assert.equal(k.nice, Math.min(19, own + lower), k.cmd);
   } finally {
     try { process.kill(-child.pid!, 'SIGTERM'); } catch {}
     await new Promise((r) => child.once('exit', r));
     ws.remove();
   }
 });
+}
