@@ -147,15 +147,10 @@ export class Worker {
             // after POISON_ATTEMPTS the same way): keep the message, try again. What is done so far is
             // committed first, so that a long wait never leaves finished messages to be redone.
             if (!(await this.#commitDone(done, backoff, signal))) return;
-            retried(this.#d.pipeline.name, 'worker');
             const attempts = Math.max(failures.attempts(key), 1);
             if (attempts >= 2) this.#reportBlocked(record, attempts, failures.since(key), err);
-            const delay = backoff.next();
-            if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) {
-              this.#d.log.warn({ err: errorMessage(err), offset: record.offset, kind: failureKind(err), attempts, retryInMs: delay }, 'message not done, retrying');
-            }
-            await sleep(delay, undefined, { signal }).catch(() => undefined);
-            if (signal.aborted) return;
+            const fields = { offset: record.offset, kind: failureKind(err), attempts };
+            if (!(await this.#waitToRetry(err, fields, 'message not done, retrying', backoff, signal))) return;
           }
         }
         if (signal.aborted) break; // the message in hand is finished and committed below; the rest waits
@@ -192,17 +187,24 @@ export class Worker {
         } catch (err) {
           if (isFatal(err)) throw err;
           if (this.#lost(partition)) continue;
-          retried(this.#d.pipeline.name, 'worker');
-          const delay = backoff.next();
-          if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) {
-            this.#d.log.warn({ err: errorMessage(err), partition, offset: next - 1, attempts: backoff.attempts, retryInMs: delay }, 'offset commit failed, retrying');
-          }
-          await sleep(delay, undefined, { signal }).catch(() => undefined);
-          if (signal.aborted) return false;
+          const fields = { partition, offset: next - 1, attempts: backoff.attempts + 1 };
+          if (!(await this.#waitToRetry(err, fields, 'offset commit failed, retrying', backoff, signal))) return false;
         }
       }
     }
     return true;
+  }
+
+  /**
+   * Counts a retry, logs it (the first three and then every tenth of a run)
+   * and waits the backoff's next delay. False when `signal` aborted meanwhile.
+   */
+  async #waitToRetry(err: unknown, fields: object, message: string, backoff: BackoffTimer, signal: AbortSignal): Promise<boolean> {
+    retried(this.#d.pipeline.name, 'worker');
+    const delay = backoff.next();
+    if (backoff.attempts <= 3 || backoff.attempts % 10 === 0) this.#d.log.warn({ err: errorMessage(err), ...fields, retryInMs: delay }, message);
+    await sleep(delay, undefined, { signal }).catch(() => undefined);
+    return !signal.aborted;
   }
 
   /** True when the consumer is a group member that no longer holds `partition`. */
