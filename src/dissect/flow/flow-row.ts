@@ -143,6 +143,20 @@ export function appendFlowRow(batch: ColumnarBatchBuilder, rec: FlowRecord, at?:
 }
 
 /**
+ * The flow table's builders by type, in the order FlowColumns and
+ * FlowKeyColumns index them (s[0] = treceived, i[0] = tryear, b[0] = unix_tstamp, ...).
+ */
+function flowBuilders(t: TableBuilder): { s: StringBuilder[]; i: IntBuilder[]; b: BigIntBuilder[]; tdur: FloatBuilder } {
+  return {
+    s: ['treceived', 'sip', 'dip', 'proto', 'flag', 'rip'].map((n) => t.string(n)),
+    i: ['tryear', 'trmonth', 'trday', 'trhour', 'trminute', 'trsec', 'sport', 'dport', 'fwd', 'stos', 'input', 'output', 'sas', 'das', 'dtos', 'dir']
+      .map((n) => t.int(n)),
+    b: ['unix_tstamp', 'ipkt', 'ibyt', 'opkt', 'obyt'].map((n) => t.bigint(n)),
+    tdur: t.float('tdur'),
+  };
+}
+
+/**
  * The flow table's column builders, fed a FlowRecord with no row array: the
  * same rules as flowRowOf (the builders null and count values that do not fit
  * INT or BIGINT, as value_out_of_range).
@@ -156,11 +170,7 @@ class FlowColumns {
 
   constructor(t: TableBuilder) {
     this.#t = t;
-    this.#s = ['treceived', 'sip', 'dip', 'proto', 'flag', 'rip'].map((n) => t.string(n));
-    this.#i = ['tryear', 'trmonth', 'trday', 'trhour', 'trminute', 'trsec', 'sport', 'dport', 'fwd', 'stos', 'input', 'output', 'sas', 'das', 'dtos', 'dir']
-      .map((n) => t.int(n));
-    this.#b = ['unix_tstamp', 'ipkt', 'ibyt', 'opkt', 'obyt'].map((n) => t.bigint(n));
-    this.#tdur = t.float('tdur');
+    ({ s: this.#s, i: this.#i, b: this.#b, tdur: this.#tdur } = flowBuilders(t));
   }
 
   write(rec: FlowRecord): void {
@@ -264,11 +274,7 @@ export class FlowKeyColumns {
 
   constructor(t: TableBuilder) {
     this.#t = t;
-    this.#s = ['treceived', 'sip', 'dip', 'proto', 'flag', 'rip'].map((n) => t.string(n));
-    this.#i = ['tryear', 'trmonth', 'trday', 'trhour', 'trminute', 'trsec', 'sport', 'dport', 'fwd', 'stos', 'input', 'output', 'sas', 'das', 'dtos', 'dir']
-      .map((n) => t.int(n));
-    this.#b = ['unix_tstamp', 'ipkt', 'ibyt', 'opkt', 'obyt'].map((n) => t.bigint(n));
-    this.#tdur = t.float('tdur');
+    ({ s: this.#s, i: this.#i, b: this.#b, tdur: this.#tdur } = flowBuilders(t));
   }
 
   /** Rows written, staged ones included. */
