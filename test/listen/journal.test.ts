@@ -10,6 +10,21 @@ import { readSegment, type SegmentScan } from '../../src/listen/segment-reader.t
 const dg = (i: number, address = i % 2 ? '192.0.2.7' : '2001:db8::7'): JournalDatagram =>
   ({ arrivalMs: 1_700_000_000_000 + i, address, port: 1000 + i, localPort: 2055, payload: Buffer.alloc(10 + i, i) });
 
+/** The segment at `path` reads back undamaged, its datagrams after the header exactly `sent`, in order. */
+async function assertSegmentHolds(path: string, sent: readonly JournalDatagram[]): Promise<void> {
+  const back: JournalDatagram[] = [];
+  let header = true;
+  const scan: SegmentScan = { validEnd: 0 };
+  for await (const item of readSegment(path, scan)) {
+    if (header) { header = false; continue; }
+    const d = item as JournalDatagram;
+    back.push({ ...d, payload: Buffer.from(d.payload) });
+  }
+  assert.equal(scan.damage, undefined);
+  assert.equal(back.length, sent.length);
+  assert.deepEqual(back, sent.map((d) => ({ ...d, payload: Buffer.from(d.payload) })));
+}
+
 test('a journal torn mid-record (crash during a write) is cut at its last intact record and rotated; the next seq follows', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'spot-journal-'));
   try {
@@ -86,17 +101,7 @@ test('datagrams appended while a flush writes, past the append buffer, by record
     j.appendPending(pending); // emptied by the first: adds nothing
     const path = (await j.rotate(dir))!;
     assert.equal(j.datagrams, 5110);
-    const back: JournalDatagram[] = [];
-    let header = true;
-    const scan: SegmentScan = { validEnd: 0 };
-    for await (const item of readSegment(path, scan)) {
-      if (header) { header = false; continue; }
-      const d = item as JournalDatagram;
-      back.push({ ...d, payload: Buffer.from(d.payload) });
-    }
-    assert.equal(scan.damage, undefined);
-    assert.equal(back.length, sent.length);
-    assert.deepEqual(back, sent.map((d) => ({ ...d, payload: Buffer.from(d.payload) })));
+    await assertSegmentHolds(path, sent);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -126,17 +131,7 @@ test('many flushes with appends in flight: chunks recycled after each write neve
     written += await j.flush();
     assert.equal(written, sent.length);
     const path = (await j.rotate(dir))!;
-    const back: JournalDatagram[] = [];
-    let header = true;
-    const scan: SegmentScan = { validEnd: 0 };
-    for await (const item of readSegment(path, scan)) {
-      if (header) { header = false; continue; }
-      const d = item as JournalDatagram;
-      back.push({ ...d, payload: Buffer.from(d.payload) });
-    }
-    assert.equal(scan.damage, undefined);
-    assert.equal(back.length, sent.length);
-    assert.deepEqual(back, sent.map((d) => ({ ...d, payload: Buffer.from(d.payload) })));
+    await assertSegmentHolds(path, sent);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
