@@ -21,7 +21,7 @@
  *   npx node bench/ingest-bench.ts [--packets N] [--lines N] [--flows N] [--only dns,proxy,flow] [--big] [--skip-alternatives]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -233,7 +233,12 @@ async function flowInput(dir: string, flows: number): Promise<string> {
 
 // ------------------------------------------------------------------ main
 
-const work = mkdtempSync(join(tmpdir(), 'spot-bench-inputs-'));
+// SPOT_BENCH_INPUTS=DIR keeps the generated inputs there and reuses them on the next run (profiling).
+const keptInputs = process.env.SPOT_BENCH_INPUTS;
+const work = keptInputs ? (mkdirSync(keptInputs, { recursive: true }), keptInputs) : mkdtempSync(join(tmpdir(), 'spot-bench-inputs-'));
+const reuse = async (path: string, make: () => Promise<void>) => {
+  if (!keptInputs || !existsSync(path)) await make();
+};
 const results: string[][] = [];
 const memory: string[][] = [];
 const row = (cells: (string | number)[]) => results.push(cells.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toFixed(2)) : c)));
@@ -246,7 +251,7 @@ try {
   if (only.includes('dns')) {
     const packets = arg('--packets', 1_000_000);
     const pcap = join(work, 'dns.pcap');
-    await dnsInput(pcap, packets);
+    await reuse(pcap, () => dnsInput(pcap, packets));
     const mb = statSync(pcap).size / 1e6;
     const ours = await ingest(pcap, 'dns', 'native');
     const label = `${packets.toLocaleString('en-US')} packets, ${mb.toFixed(0)} MB`;
@@ -267,7 +272,7 @@ try {
   if (only.includes('proxy')) {
     const lines = arg('--lines', 500_000);
     const log = join(work, 'proxy.log');
-    await proxyInput(log, lines);
+    await reuse(log, () => proxyInput(log, lines));
     const mb = statSync(log).size / 1e6;
     const ours = await ingest(log, 'proxy');
     const label = `${lines.toLocaleString('en-US')} lines, ${mb.toFixed(0)} MB`;
@@ -308,7 +313,7 @@ try {
     }
   }
 } finally {
-  rmSync(work, { recursive: true, force: true });
+  if (!keptInputs) rmSync(work, { recursive: true, force: true });
 }
 
 console.log('\nEnd to end (start p --workers 2 --once, one file to Parquet parts) vs the tool Spot ran, same input, same run:\n');
