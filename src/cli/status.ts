@@ -51,7 +51,7 @@ export async function statusCommand(argv: string[]): Promise<number> {
     if (r.listen) {
       for (const so of r.listen.sockets) console.log(`  listen:  ${esc(so.listen)}: receive buffer ${so.receiveBufferBytes} bytes, ${so.kernelDrops} kernel drop(s)`);
       for (const e of r.listen.exporters) {
-        console.log(`  exporter ${esc(e.exporter)} v${e.version} domain ${e.domain}: ${e.datagrams} datagram(s) journaled, ${e.sequenceLost} lost (sequence), ${e.undecodable} undecodable`);
+        console.log(`  exporter ${esc(e.exporter)} ${e.label} domain ${e.domain}: ${e.datagrams} datagram(s) journaled, ${e.sequenceLost} lost (sequence), ${e.undecodable} undecodable`);
       }
     }
     for (const q of r.quarantine) console.log(`  quarantined ${q.kind} ${esc(q.name)}: ${esc(q.reason)}`);

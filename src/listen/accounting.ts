@@ -7,8 +7,14 @@
  *
  * ON-DISK-FORMAT stats.json: { "v": 1, "pipeline", "updatedMs", "sockets":
  *   [{ "listen", "receiveBufferBytes", "kernelDrops" }], "exporters":
- *   [{ "exporter", "version", "domain", "datagrams", "sequenceLost",
- *      "undecodable", "lastMs" }] }  (counts since the listener started)
+ *   [{ "exporter", "protocol", "version", "domain", "datagrams",
+ *      "sequenceLost", "undecodable", "lastMs" }] }  (counts since the
+ *   listener started; protocol "netflow", "ipfix", "sflow" or "" when the
+ *   datagram was not recognised; stats.json without it: read as "")
+ *
+ * A track is one (exporter, protocol, version, domain): NetFlow v5 and sFlow
+ * v5 from one sender are two tracks, as their sequence numbers count
+ * different things.
  *
  * Sequence rules (what an exporter's sequence number counts): NetFlow v5
  * flows, v9 export packets, IPFIX data records, sFlow datagrams. A jump
@@ -23,8 +29,12 @@ import { JOURNAL_DIR } from './journal.ts';
 /** Most exporter domains tracked by label; more are folded into exporter "other" (bounded metrics). */
 export const MAX_EXPORTERS = 1000;
 
+/** What a datagram was: its sequence rules and the accounting key depend on it. */
+export type ListenProtocol = 'netflow' | 'ipfix' | 'sflow' | '';
+
 interface Track {
   readonly exporter: string;
+  readonly protocol: ListenProtocol;
   readonly version: number;
   readonly domain: number;
   /** Exporter "other" (MAX_EXPORTERS reached): domains of many exporters, so no sequence tracking. */
@@ -69,19 +79,19 @@ export class ListenAccounting {
     this.#pipeline = pipeline;
   }
 
-  #track(exporter: string, version: number, domain: number): Track {
+  #track(exporter: string, protocol: ListenProtocol, version: number, domain: number): Track {
     let list = this.#byExporter.get(exporter);
     if (list) {
-      for (const t of list) if (t.version === version && t.domain === domain) return t;
+      for (const t of list) if (t.version === version && t.domain === domain && t.protocol === protocol) return t;
     }
     const folded = this.#count >= MAX_EXPORTERS && exporter !== 'other';
-    // folded: one "other" track per version (its datagrams keep their version label)
-    if (folded) return this.#track('other', version, 0);
+    // folded: one "other" track per protocol and version (its datagrams keep those labels)
+    if (folded) return this.#track('other', protocol, version, 0);
     const labels = { pipeline: this.#pipeline, exporter, domain: String(domain) };
     const t: Track = {
-      exporter, version, domain, folded: exporter === 'other', datagrams: 0, sequenceLost: 0, undecodable: 0, lastMs: 0, expect: -1,
+      exporter, protocol, version, domain, folded: exporter === 'other', datagrams: 0, sequenceLost: 0, undecodable: 0, lastMs: 0, expect: -1,
       pendingDatagrams: 0, pendingLost: 0, pendingLastMs: 0, pending: false,
-      datagramsCounter: metrics.listenDatagrams.labels({ ...labels, version: String(version) }),
+      datagramsCounter: metrics.listenDatagrams.labels({ ...labels, protocol, version: String(version) }),
       lostCounter: metrics.listenSequenceLost.labels(labels),
     };
     if (!list) this.#byExporter.set(exporter, (list = []));
@@ -98,8 +108,8 @@ export class ListenAccounting {
    * template not yet seen). Per datagram only plain field updates: the
    * metrics are incremented once per batch.
    */
-  received(exporter: string, version: number, domain: number, sequence: number, units: number, arrivalMs: number): void {
-    const t = this.#track(exporter, version, domain);
+  received(exporter: string, protocol: ListenProtocol, version: number, domain: number, sequence: number, units: number, arrivalMs: number): void {
+    const t = this.#track(exporter, protocol, version, domain);
     if (!t.pending) {
       t.pending = true;
       this.#dirty.push(t);
@@ -139,8 +149,8 @@ export class ListenAccounting {
     }
   }
 
-  undecodable(exporter: string, version: number, domain: number): void {
-    const t = this.#track(exporter, version, domain);
+  undecodable(exporter: string, protocol: ListenProtocol, version: number, domain: number): void {
+    const t = this.#track(exporter, protocol, version, domain);
     t.undecodable++;
     metrics.listenUndecodable.inc({ pipeline: this.#pipeline, exporter: t.exporter });
   }
@@ -156,7 +166,7 @@ export class ListenAccounting {
       v: 1, pipeline: this.#pipeline, updatedMs: Date.now(),
       sockets: this.sockets.map((s) => ({ ...s })),
       exporters: [...this.#byExporter.values()].flat().map((t) => ({
-        exporter: t.exporter, version: t.version, domain: t.domain, datagrams: t.datagrams, sequenceLost: t.sequenceLost, undecodable: t.undecodable, lastMs: t.lastMs,
+        exporter: t.exporter, protocol: t.protocol, version: t.version, domain: t.domain, datagrams: t.datagrams, sequenceLost: t.sequenceLost, undecodable: t.undecodable, lastMs: t.lastMs,
       })),
     };
   }
@@ -171,14 +181,36 @@ export class ListenAccounting {
 export interface ListenStats {
   readonly updatedMs: number;
   readonly sockets: ReadonlyArray<{ listen: string; receiveBufferBytes: number; kernelDrops: number }>;
-  readonly exporters: ReadonlyArray<{ exporter: string; version: number; domain: number; datagrams: number; sequenceLost: number; undecodable: number; lastMs: number }>;
+  readonly exporters: ReadonlyArray<ExporterStats>;
+}
+
+export interface ExporterStats {
+  readonly exporter: string;
+  readonly protocol: ListenProtocol;
+  readonly version: number;
+  readonly domain: number;
+  readonly datagrams: number;
+  readonly sequenceLost: number;
+  readonly undecodable: number;
+  readonly lastMs: number;
+  /** Its protocol as status and the status page show it (protocolLabel); not in stats.json. */
+  readonly label: string;
+}
+
+/** How status and the status page name a track's protocol: "sflow v5", "netflow v9", "ipfix", "?" (not recognised). */
+export function protocolLabel(e: Pick<ExporterStats, 'protocol' | 'version'>): string {
+  if (!e.version) return '?';
+  return e.protocol === 'ipfix' ? 'ipfix' : `${e.protocol || 'netflow'} v${e.version}`;
 }
 
 /** The listener's last stats.json for a pipeline, or null (not listening, or not started yet). */
 export function readListenStats(collectorPath: string): ListenStats | null {
   try {
     const s = JSON.parse(readFileSync(join(collectorPath, JOURNAL_DIR, STATS_FILE), 'utf8')) as ListenStats & { v: number };
-    return s.v === 1 ? { updatedMs: s.updatedMs, sockets: s.sockets, exporters: s.exporters } : null;
+    return s.v === 1 ? { updatedMs: s.updatedMs, sockets: s.sockets, exporters: s.exporters.map((e) => {
+      const protocol = e.protocol ?? '';
+      return { ...e, protocol, label: protocolLabel({ protocol, version: e.version }) };
+    }) } : null;
   } catch {
     return null;
   }

@@ -20,7 +20,7 @@ import { SpotError, errorMessage } from '../errors.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { metrics } from '../telemetry/metrics.ts';
-import { ListenAccounting } from './accounting.ts';
+import { ListenAccounting, type ListenProtocol } from './accounting.ts';
 import { Journal, PendingRecords, recoverJournals } from './journal.ts';
 import type { ListenAddress } from './listen-url.ts';
 import { FORMAT_VERSION, type JournalDatagram, type SegmentHeader } from './segment-format.ts';
@@ -95,7 +95,7 @@ export class Listener {
   }
 
   /** What #learn found in the last datagram (one object, rewritten per datagram: nothing allocated for it). */
-  readonly #learned = { version: 0, domain: 0, sequence: 0, units: 0, problem: undefined as string | undefined };
+  readonly #learned = { protocol: '' as ListenProtocol, version: 0, domain: 0, sequence: 0, units: 0, problem: undefined as string | undefined };
 
   /** Template bookkeeping of one datagram; leaves what accounting needs in #learned. */
   #learn(d: JournalDatagram & DatagramMeta): void {
@@ -104,6 +104,7 @@ export class Listener {
     if (isSflow(p)) {
       // sFlow (v5; v2/v4 are counted undecodable): the sequence counts datagrams per sender and sub-agent.
       const r = this.#sflow.decode(p, d);
+      l.protocol = 'sflow';
       l.version = 5;
       l.domain = r.subAgent;
       l.sequence = r.sequence;
@@ -115,6 +116,7 @@ export class Listener {
     const r = this.#decoder.decode(p, d);
     if (this.#decoder.heldCount) this.#decoder.takeUnresolved(); // the listener does not hold data; the segment dissector does
     // IPFIX: data records of data templates, as nfcapd counts them (RFC 7011 says data records; options records excluded by nfcapd too)
+    l.protocol = r.version === 10 ? 'ipfix' : r.version ? 'netflow' : '';
     l.version = r.version;
     l.domain = r.domain;
     l.sequence = r.sequence;
@@ -155,8 +157,8 @@ export class Listener {
     else this.#waiting.appendDatagram(d); // while a rotation creates the successor journal
     this.#learn(d);
     const l = this.#learned;
-    this.#acct.received(address, l.version, l.domain, l.sequence, l.units, d.arrivalMs);
-    if (l.problem) this.#acct.undecodable(address, l.version, l.domain);
+    this.#acct.received(address, l.protocol, l.version, l.domain, l.sequence, l.units, d.arrivalMs);
+    if (l.problem) this.#acct.undecodable(address, l.protocol, l.version, l.domain);
   }
 
   #tick(): void {

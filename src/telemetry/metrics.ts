@@ -73,7 +73,7 @@ export const metrics = {
   // Live collection (src/listen). Label exporter = the exporter's address, domain = v9 source id / IPFIX observation domain /
   // v5 engine type*256+id / sFlow sub-agent; bounded by the number of exporters (src/listen/accounting.ts caps it).
   listenDatagrams: new Counter({
-    name: 'spot_ingest_listen_datagrams_total', registers, labelNames: ['pipeline', 'exporter', 'domain', 'version'],
+    name: 'spot_ingest_listen_datagrams_total', registers, labelNames: ['pipeline', 'exporter', 'domain', 'protocol', 'version'],
     help: 'Datagrams journaled (fsynced to the listener journal) per exporter and observation domain.',
   }),
   listenSequenceLost: new Counter({

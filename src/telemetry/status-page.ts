@@ -145,8 +145,8 @@ function listenTable(p) {
       el("thead", {}, el("tr", {}, el("th", {}, "socket"), el("th", { class: "num" }, "receive buffer"), el("th", { class: "num" }, "kernel drops"))),
       el("tbody", {}, ...l.sockets.map((s) => el("tr", {}, el("td", {}, s.listen), el("td", { class: "num" }, num(s.receiveBufferBytes)), el("td", { class: "num" }, num(s.kernelDrops)))))),
     el("table", {},
-      el("thead", {}, el("tr", {}, el("th", {}, "exporter"), el("th", {}, "version"), el("th", { class: "num" }, "domain"), el("th", { class: "num" }, "datagrams"), el("th", { class: "num" }, "lost (sequence)"), el("th", { class: "num" }, "undecodable"), el("th", {}, "last"))),
-      el("tbody", {}, ...l.exporters.map((e) => el("tr", {}, el("td", {}, e.exporter), el("td", {}, e.version ? "v" + e.version : "?"), el("td", { class: "num" }, e.domain), el("td", { class: "num" }, num(e.datagrams)), el("td", { class: "num" }, num(e.sequenceLost)), el("td", { class: "num" }, num(e.undecodable)), el("td", {}, ago(e.lastMs)))))));
+      el("thead", {}, el("tr", {}, el("th", {}, "exporter"), el("th", {}, "protocol"), el("th", { class: "num" }, "domain"), el("th", { class: "num" }, "datagrams"), el("th", { class: "num" }, "lost (sequence)"), el("th", { class: "num" }, "undecodable"), el("th", {}, "last"))),
+      el("tbody", {}, ...l.exporters.map((e) => el("tr", {}, el("td", {}, e.exporter), el("td", {}, e.label), el("td", { class: "num" }, e.domain), el("td", { class: "num" }, num(e.datagrams)), el("td", { class: "num" }, num(e.sequenceLost)), el("td", { class: "num" }, num(e.undecodable)), el("td", {}, ago(e.lastMs)))))));
 }
 function section(p) {
   return el("section", { class: "pipeline", "data-pipeline": p.pipeline },
