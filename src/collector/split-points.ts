@@ -1,7 +1,9 @@
 /**
  * Exact split points for a large capture or log, found by the collector in
- * one sequential read, so that each byte range a worker takes reads only its
- * own bytes (from its start minus the lookback), locally and over WebHDFS:
+ * one sequential read (the very read that archives the file, when it can:
+ * src/collector/fingerprint.ts ArchiveCopy), so that each byte range a worker
+ * takes reads only its own bytes (from its start minus the lookback), locally
+ * and over WebHDFS:
  *
  *   pcap    every range starts and ends on a record boundary; `lookback`
  *           reaches back to a record boundary too, and further where a
@@ -15,16 +17,20 @@
  *           before the range (it sets the field order), `firstLine` = lines
  *           before the range (rejections keep absolute line numbers)
  *
- * The record walk is the grammar of src/dissect/dns/native/capture-reader.ts
- * (record headers only, data skipped). It keeps every 1,024th record's
- * position (RecordIndex), not every record's, so the collector's memory is
- * flat in the capture's size; a lookup re-reads headers from the nearest one. A file that does not walk cleanly to
- * its end (not a capture, damaged) keeps its plain ranges: the worker then
- * reads from byte 0, as before, and reports the damage.
+ * The planning pass is src/dissect/dns/native/capture-reader.ts itself: its
+ * record observer gives the record boundaries, its packets feed the
+ * reassembly-span scan. It keeps every 1,024th record's position
+ * (RecordIndex), not every record's, so the collector's memory is flat in the
+ * capture's size; a lookup re-reads record headers (the grammar of `step`
+ * below) from the nearest one. A file that does not read cleanly to its end
+ * (not a capture, damaged) keeps its plain ranges: the worker then reads from
+ * byte 0, as before, and reports the damage.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { FileRange } from '../queue/message.ts';
-import { reassemblySpans } from '../dissect/dns/native/reassembly-spans.ts';
+import { SpotError } from '../errors.ts';
+import { CaptureReader, PCAP_RECORD, type ByteSource, type RecordObserver } from '../dissect/dns/native/capture-reader.ts';
+import { ReassemblySpanScan, type ReassemblySpans } from '../dissect/dns/native/reassembly-spans.ts';
 
 const WINDOW = 1 << 20;
 
@@ -34,9 +40,9 @@ class Window {
   base = 0; // file offset of buf[0]
   end = 0; // valid bytes in buf
   eof = false;
-  readonly #fh: FileHandle;
+  readonly #fh: ByteSource;
 
-  constructor(fh: FileHandle, bytes = WINDOW * 2) {
+  constructor(fh: ByteSource, bytes = WINDOW * 2) {
     this.#fh = fh;
     this.buf = Buffer.allocUnsafe(bytes);
   }
@@ -155,38 +161,17 @@ class RecordIndex {
     this.#checkpoints = checkpoints;
   }
 
-  /** Walks the capture; null when it is not a clean capture or has no record. */
-  static async build(path: string, size: number): Promise<RecordIndex | null> {
+  /** The index of the capture at `path` from a planning pass's checkpoints; null when its header is not a capture's. */
+  static async open(path: string, size: number, checkpoints: Cursor[]): Promise<RecordIndex | null> {
+    const head = Buffer.alloc(24);
     const fh = await open(path, 'r');
     try {
-      const w = new Window(fh);
-      if ((await w.need(0, 24)) < 0 || w.available(0) < 24) return null;
-      const magicLE = w.buf.readUInt32LE(0);
-      const magicBE = w.buf.readUInt32BE(0);
-      const isPcap = (m: number) => m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34;
-      let format: CaptureFormat;
-      let c: Cursor;
-      if (isPcap(magicLE) || isPcap(magicBE)) {
-        const le = isPcap(magicLE);
-        format = { kind: 'pcap', le, rh: (le ? magicLE : magicBE) === 0xa1b2cd34 ? 24 : 16 };
-        c = { at: 24, le, section: [[0, 24]] };
-      } else if (magicBE === 0x0a0d0d0a) {
-        format = { kind: 'pcapng' };
-        c = { at: 0, le: true, section: [] };
-      } else return null;
-      const checkpoints: Cursor[] = [];
-      for (let n = 0; ; n++) {
-        let start = step(w, size, format, c);
-        if (start === MORE) start = await stepRead(w, size, format, c);
-        if (start === BAD) return null;
-        if (start === END) break;
-        // The cursor at the record itself (pcapng: after the section blocks before it).
-        if (n % CHECKPOINT === 0) checkpoints.push({ at: start, le: c.le, section: c.section });
-      }
-      return checkpoints.length > 0 ? new RecordIndex(path, size, format, checkpoints) : null;
+      if ((await fh.read(head, 0, 24, 0)).bytesRead < 24) return null;
     } finally {
       await fh.close();
     }
+    const format = captureFormatOf(head);
+    return format && checkpoints.length > 0 ? new RecordIndex(path, size, format, checkpoints) : null;
   }
 
   /**
@@ -223,24 +208,112 @@ class RecordIndex {
   }
 }
 
-/** Capture ranges moved onto record boundaries, each with its preamble; the plain ranges when the file does not walk. */
-export async function alignCaptureRanges(path: string, size: number, ranges: readonly FileRange[]): Promise<FileRange[]> {
-  const index = await RecordIndex.build(path, size);
-  if (!index) return [...ranges];
-  // The first range starts where it was asked to (0, or where a grown file's new bytes begin).
-  const bounds: number[] = [];
-  for (const [i, r] of ranges.entries()) bounds.push(i === 0 ? r.start : (await index.around(r.start)).atOrAfter);
-  bounds.push(ranges[ranges.length - 1]!.end);
-  // A second read: where TCP messages and fragmented datagrams in progress make a range start earlier.
-  const spans = bounds[0]! > 0 || ranges.length > 1 ? await reassemblySpans(path, bounds.slice(0, -1).filter((b) => b > 0)) : undefined;
+/** A capture's format from its first 24 bytes; null when they are not a capture's. */
+function captureFormatOf(head: Buffer): CaptureFormat | null {
+  const magicLE = head.readUInt32LE(0);
+  const magicBE = head.readUInt32BE(0);
+  const isPcap = (m: number) => m === 0xa1b2c3d4 || m === 0xa1b23c4d || m === 0xa1b2cd34;
+  if (isPcap(magicLE) || isPcap(magicBE)) {
+    const le = isPcap(magicLE);
+    return { kind: 'pcap', le, rh: (le ? magicLE : magicBE) === 0xa1b2cd34 ? 24 : 16 };
+  }
+  return magicBE === 0x0a0d0d0a ? { kind: 'pcapng' } : null;
+}
+
+/** What one planning pass over a capture found: the ranges' record-aligned starts, checkpoints, reassembly spans. */
+export interface CapturePlan {
+  /** The ranges planned for (their starts, before alignment). */
+  readonly ranges: readonly FileRange[];
+  /** bounds[i]: where range i starts (the first record at or after its planned start; range 0 keeps its own). */
+  readonly bounds: readonly number[];
+  readonly checkpoints: Cursor[];
+  readonly spans: ReassemblySpans;
+}
+
+/**
+ * Follows one reading of a capture (CaptureReader's records and packets):
+ * where each range starts, every CHECKPOINT-th record's cursor, and the
+ * reassembly spans that matter to those starts (found as the walk passes them,
+ * before any packet after them).
+ */
+class CapturePlanner implements RecordObserver {
+  readonly checkpoints: Cursor[] = [];
+  readonly bounds: number[];
+  readonly scan: ReassemblySpanScan;
+  readonly #targets: readonly number[];
+  /** Range starts after the first, for the span scan (ascending, grown as they are found). */
+  readonly #starts: number[];
+  #records = 0;
+  #le = true;
+  #section: [number, number][] = [[0, 24]];
+
+  constructor(ranges: readonly FileRange[]) {
+    this.bounds = [ranges[0]!.start];
+    this.#targets = ranges.map((r) => r.start);
+    this.#starts = ranges[0]!.start > 0 ? [ranges[0]!.start] : [];
+    this.scan = new ReassemblySpanScan(this.#starts);
+  }
+
+  record(start: number, length: number, blockType: number, le: boolean): void {
+    if (blockType === 0x0a0d0d0a) {
+      this.#section = [[start, length]];
+      this.#le = le;
+      return;
+    }
+    if (blockType === 1) {
+      this.#section = [...this.#section, [start, length]];
+      return;
+    }
+    if (blockType === PCAP_RECORD) this.#le = le;
+    while (this.bounds.length < this.#targets.length && start >= this.#targets[this.bounds.length]!) {
+      this.bounds.push(start);
+      this.#starts.push(start);
+    }
+    if (this.#records++ % CHECKPOINT === 0) this.checkpoints.push({ at: start, le: this.#le, section: this.#section });
+  }
+}
+
+/**
+ * Plans the alignment of `ranges` (ascending, covering [ranges[0].start, size)) from one reading of
+ * the capture through `source`, which is read in order from byte 0 to its end; null when the bytes
+ * are not a clean capture (the plain ranges stay).
+ */
+export async function planCaptureRanges(name: string, source: ByteSource, size: number, ranges: readonly FileRange[]): Promise<CapturePlan | null> {
+  const reader = new CaptureReader(name, undefined, undefined, source);
+  const planner = new CapturePlanner(ranges);
+  reader.recordObserver = planner;
+  const sink = {
+    packet(buf: Buffer, off: number, capLen: number, origLen: number, sec: number, ns: number, linktype: number, frame: number) {
+      planner.scan.packet(reader.absoluteOffset(off), buf, off, capLen, origLen, sec, ns, linktype, frame);
+    },
+  };
+  try {
+    while (await reader.step(sink));
+  } catch (err) {
+    if (err instanceof SpotError && err.code === 'DISSECT_FILE') return null; // not a capture
+    throw err;
+  } finally {
+    await reader.close();
+  }
+  if (reader.corrupt || reader.truncated || reader.bytesRead !== size || planner.checkpoints.length === 0) return null;
+  const bounds = [...planner.bounds];
+  while (bounds.length < ranges.length) bounds.push(size); // no record at or after that start
+  return { ranges, bounds, checkpoints: planner.checkpoints, spans: planner.scan.finish() };
+}
+
+/** Capture ranges moved onto record boundaries, each with its preamble, from a plan of the capture at `path`; the plain ranges when there is none. */
+export async function alignPlannedCaptureRanges(path: string, size: number, plan: CapturePlan | null, ranges: readonly FileRange[]): Promise<FileRange[]> {
+  const index = plan && (await RecordIndex.open(path, size, plan.checkpoints));
+  if (!plan || !index) return [...ranges];
+  const bounds = [...plan.bounds, ranges[ranges.length - 1]!.end];
   const out: FileRange[] = [];
   for (const [i, r] of ranges.entries()) {
     const start = bounds[i]!;
     const end = bounds[i + 1]!;
     const back = await index.around(Math.max(0, start - r.lookback));
     let from = back.atOrAfter < size ? Math.min(back.atOrAfter, start) : start;
-    if (spans && start > 0) {
-      const need = spans.readerStart(start, from);
+    if (start > 0) {
+      const need = plan.spans.readerStart(start, from);
       // The record holding that packet: the last record start at or before it.
       if (need < from) from = (await index.around(need)).atOrBefore;
     }
@@ -248,6 +321,18 @@ export async function alignCaptureRanges(path: string, size: number, ranges: rea
     out.push({ ...r, start, end, lookback: start - from, aligned: true as const, preamble: section.filter(([o]) => o < from) });
   }
   return out;
+}
+
+/** Capture ranges moved onto record boundaries, each with its preamble; the plain ranges when the file does not read cleanly. */
+export async function alignCaptureRanges(path: string, size: number, ranges: readonly FileRange[]): Promise<FileRange[]> {
+  const fh = await open(path, 'r');
+  let plan: CapturePlan | null;
+  try {
+    plan = await planCaptureRanges(path, fh, size, ranges);
+  } finally {
+    await fh.close();
+  }
+  return await alignPlannedCaptureRanges(path, size, plan, ranges);
 }
 
 /** Log ranges moved onto line starts, each with the `#Fields:` line in force and the number of lines before it. */

@@ -41,6 +41,20 @@ export interface PacketSink {
 
 export type CaptureFormat = 'pcap' | 'pcapng' | 'empty';
 
+/** What a reader reads from: a file handle, or the collector's archiving copy (positions read in order). */
+export interface ByteSource {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+}
+
+/** `blockType` of a classic pcap record in RecordObserver.record. */
+export const PCAP_RECORD = -1;
+
+/** Sees every record (pcapng: every block) the reader steps over, before its packet is delivered. */
+export interface RecordObserver {
+  /** A record or block at file offset `start`, `length` bytes; blockType = pcapng's, or PCAP_RECORD; `le` = its byte order. */
+  record(start: number, length: number, blockType: number, le: boolean): void;
+}
+
 /** Where a reader of one byte range starts: see CaptureReader.startAt. */
 export interface CaptureSeek {
   readonly preamble: readonly (readonly [offset: number, length: number])[];
@@ -79,7 +93,13 @@ export class CaptureReader {
   /** Link types seen (pcap: one; pcapng: one per interface). */
   readonly linktypes = new Set<number>();
 
-  private fh: FileHandle | undefined;
+  /** Told of each record (range planning, src/collector/split-points.ts). */
+  recordObserver: RecordObserver | undefined;
+
+  private fh: ByteSource | undefined;
+  /** The reader opened `fh` itself (and closes it). */
+  private owned: FileHandle | undefined;
+  private readonly given: ByteSource | undefined;
   private readonly file: string;
   private buf: Buffer;
   private pos = 0;
@@ -101,8 +121,10 @@ export class CaptureReader {
   private limit = Number.POSITIVE_INFINITY;
   private readonly seek: CaptureSeek | undefined;
 
-  constructor(file: string, chunkBytes = DEFAULT_CHUNK, seek?: CaptureSeek) {
+  /** `file` names the capture (errors); `source`, when given, is read instead of opening it (and left open). */
+  constructor(file: string, chunkBytes = DEFAULT_CHUNK, seek?: CaptureSeek, source?: ByteSource) {
     this.file = file;
+    this.given = source;
     this.buf = Buffer.allocUnsafe(Math.max(4096, chunkBytes));
     this.seek = seek;
   }
@@ -132,8 +154,9 @@ export class CaptureReader {
   }
 
   async close(): Promise<void> {
-    const fh = this.fh;
+    const fh = this.owned;
     this.fh = undefined;
+    this.owned = undefined;
     if (fh) await fh.close();
   }
 
@@ -145,9 +168,10 @@ export class CaptureReader {
   async step(sink: PacketSink, maxPackets = Number.POSITIVE_INFINITY): Promise<boolean> {
     if (this.done) return false;
     this.budget = Math.max(1, maxPackets);
-    if (!this.fh) {
+    if (!this.fh && this.given) this.fh = this.given;
+    else if (!this.fh) {
       try {
-        this.fh = await open(this.file, 'r');
+        this.fh = this.owned = await open(this.file, 'r');
       } catch (err) {
         throw new SpotError('DISSECT_FILE', `cannot open capture ${this.file}: ${(err as Error).message}`, { cause: err });
       }
@@ -259,6 +283,7 @@ export class CaptureReader {
         return 0;
       }
       if (avail < rh + incl) return rh + incl;
+      this.recordObserver?.record(this.absoluteOffset(p), rh + incl, PCAP_RECORD, le);
       this.packets++;
       this.budget--;
       const ns = this.nanos ? frac : frac * 1000;
@@ -296,6 +321,7 @@ export class CaptureReader {
         return 0;
       }
       if (avail < total) return total;
+      this.recordObserver?.record(this.absoluteOffset(p), total, rawType, le);
       const body = p + 8;
       const bodyEnd = p + total - 4;
       if (rawType === 1) this.readInterface(b, body, bodyEnd, le);

@@ -2,7 +2,8 @@
  * Where a byte range of a capture must start reading so that its reassembly
  * state (DNS over TCP, IP fragments) is exactly the whole file's: the
  * collector runs this once over the file (headers and TCP framing only, no
- * DNS parsing) and grows each range's lookback as far back as needed.
+ * DNS parsing), in the same pass as its record walk (src/collector/split-points.ts),
+ * and grows each range's lookback as far back as needed.
  *
  * A reader that starts mid-capture sees each TCP direction first at some
  * segment. Its framing is the whole file's from then on when that segment is
@@ -26,7 +27,6 @@
  * range start (most DNS-over-TCP connections are short and are not), a
  * fragmented datagram only if it straddles one.
  */
-import { CaptureReader, type PacketSink } from './capture-reader.ts';
 import { DnsFrameDecoder } from './frame-decoder.ts';
 import type { ReassemblyObserver } from './reassembly.ts';
 
@@ -123,27 +123,32 @@ export interface ReassemblySpans {
 }
 
 /**
- * Reads the whole capture once for the reassembly spans that matter to ranges starting at `starts`
- * (record offsets, ascending); span offsets are those of packet data, as ranges key on.
+ * Follows a capture's packets, in file order, for the reassembly spans that matter to ranges starting
+ * at `starts` (record offsets, ascending; the caller may append to it as it finds them, as long as each
+ * start is there before the packet of its record); span offsets are those of packet data, as ranges key on.
  */
-export async function reassemblySpans(file: string, starts: readonly number[]): Promise<ReassemblySpans> {
-  const reader = new CaptureReader(file);
-  const decoder = new DnsFrameDecoder();
-  const collector = new SpanCollector(starts);
-  decoder.emitRows = false;
-  decoder.observer = collector;
-  const sink: PacketSink = {
-    packet(buf, off, capLen, origLen, sec, ns, linktype, frame) {
-      collector.at = reader.absoluteOffset(off);
-      decoder.packet(buf, off, capLen, origLen, sec, ns, linktype, frame);
-    },
-  };
-  try {
-    while (await reader.step(sink, 1 << 16));
-  } finally {
-    await reader.close();
+export class ReassemblySpanScan {
+  readonly #decoder = new DnsFrameDecoder();
+  readonly #collector: SpanCollector;
+
+  constructor(starts: readonly number[]) {
+    this.#collector = new SpanCollector(starts);
+    this.#decoder.emitRows = false;
+    this.#decoder.observer = this.#collector;
   }
-  const groups = collector.finish();
+
+  /** One packet, whose data starts at file offset `at`. */
+  packet(at: number, buf: Buffer, off: number, capLen: number, origLen: number, sec: number, ns: number, linktype: number, frame: number): void {
+    this.#collector.at = at;
+    this.#decoder.packet(buf, off, capLen, origLen, sec, ns, linktype, frame);
+  }
+
+  finish(): ReassemblySpans {
+    return spansOf(this.#collector.finish());
+  }
+}
+
+function spansOf(groups: readonly SpanGroup[]): ReassemblySpans {
   let count = 0;
   for (const g of groups) count += g.spans.length / 2;
   return {
