@@ -33,11 +33,11 @@ import { FINGERPRINT_CHARS, dayHourDir, safeName } from '../table/partition.ts';
 import { SCHEMAS } from '../table/schemas.ts';
 import type { Logger } from '../telemetry/log.ts';
 import { collectorQueued, collectorTook, dissectorCounted, fileQuarantined, metrics, retried, stopwatch } from '../telemetry/metrics.ts';
-import { copyWithDigest, fingerprintFile } from './fingerprint.ts';
+import { ArchiveCopy, fingerprintFile, type DigestResult } from './fingerprint.ts';
 import { nameOfPath, type FileIdentity, type Ledger, type NewVersion } from '../state/ledger.ts';
 import { displayPath, listInputs, mtimeMsOf, statKey, type InputPath, type RefusedInput } from '../state/list-files.ts';
 import { isSupported, pipelineMatchers } from './match.ts';
-import { alignCaptureRanges, alignLogRanges } from './split-points.ts';
+import { alignCaptureRanges, alignLogRanges, alignPlannedCaptureRanges, planCaptureRanges, planLogRanges } from './split-points.ts';
 
 /**
  * Test hook (scripts/chaos.ts): SPOT_CHAOS_DELAY_MS=N sleeps N ms at the
@@ -116,6 +116,13 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 /** dev, ino, size and mtime of two stat keys agree (their ctimes may not). */
 function sameContentStat(a: string, b: string): boolean {
   return a.slice(0, a.lastIndexOf(':')) === b.slice(0, b.lastIndexOf(':'));
+}
+
+/** A large file's ranges, planned while it was copied (for its new bytes starting at `from`). */
+interface PlannedRanges {
+  readonly from: number;
+  /** The ranges, given the archived copy `local` (a capture's lookups read it). */
+  align(local: string): Promise<FileRange[]>;
 }
 
 // O_NOFOLLOW: a symlink swapped in after the listing is not followed (ELOOP).
@@ -323,7 +330,15 @@ export class Collector {
       const prev = ledger.latestFinished(pipeline.name, c.input.key);
       const preferred = `${pipeline.type}/binary/${dayHourDir(c.mtimeMs)}/${safeName(c.input.name)}`;
       temp = await store.tempPathFor(preferred);
-      const digest = await copyWithDigest(fh, temp, prev && { size: prev.size, scheme: prev.scheme });
+      const copy = await ArchiveCopy.open(fh, temp, prev && { size: prev.size, scheme: prev.scheme });
+      let digest: DigestResult;
+      let planned: PlannedRanges | undefined;
+      try {
+        planned = await this.#planWhileCopying(c, copy);
+        digest = await copy.finish();
+      } finally {
+        await copy.close();
+      }
       await this.#d.hooks?.afterCopy?.(c);
       // The copy is the file only if nothing changed while it was read. A file deleted meanwhile
       // was still read whole through our descriptor: that copy is complete, and it is taken.
@@ -367,7 +382,7 @@ export class Collector {
         return true;
       }
       try {
-        await this.#deliver(source, version, localCopy, publish);
+        await this.#deliver(source, version, localCopy, publish, planned);
       } catch (err) {
         await rm(localCopy, { force: true }).catch(() => undefined); // not published: recover() forgets the version
         throw err;
@@ -411,7 +426,7 @@ export class Collector {
    * makes the archive appear; it runs before anything is queued or quarantined.
    * Only bytes from `v.startOffset` on are this version's own.
    */
-  async #deliver(source: SourceRef, v: FileIdentity & { startOffset: number }, local: string, publish?: () => Promise<void>): Promise<void> {
+  async #deliver(source: SourceRef, v: FileIdentity & { startOffset: number }, local: string, publish?: () => Promise<void>, planned?: PlannedRanges): Promise<void> {
     const { pipeline, ledger, log } = this.#d;
     const name = source.name;
     const size = v.size;
@@ -419,7 +434,7 @@ export class Collector {
     const nothingNew = v.startOffset > 0 && v.startOffset >= size;
     if (size > pipeline.smallFileBytes || nothingNew) {
       // Split points are found in the local copy before it is published (and perhaps gone).
-      const ranges = nothingNew ? [] : await this.#referenceRanges(source, v.startOffset, local);
+      const ranges = nothingNew ? [] : planned?.from === v.startOffset ? await planned.align(local) : await this.#referenceRanges(source, v.startOffset, local);
       await publish?.();
       const messages = nothingNew ? 0 : await this.#sendReferences(source, ranges, v.startOffset, partition);
       ledger.markQueued(pipeline.name, v, { partition, rows: 0, rejected: 0 });
@@ -465,15 +480,42 @@ export class Collector {
    * it (Spot split it with editcap). Returns the number of messages.
    */
   async #referenceRanges(source: SourceRef, from: number, local: string): Promise<FileRange[]> {
-    const n = this.#d.partitions;
-    const ranges = this.#resumable(source.name) ? fileRanges(source.size - from, RANGE_CHUNK_BYTES, n, RANGE_LOOKBACK_BYTES)
-      .map((r) => ({ ...r, start: r.start + from, end: r.end + from })) : [];
+    const ranges = this.#plainRanges(source.name, source.size, from);
     // Captures and logs: cuts on exact record / line boundaries, so that each worker reads only its own bytes.
-    if (ranges.length > 1 && !this.#d.skipConversion) {
+    if (this.#alignsRanges(source.type, ranges)) {
       if (source.type === 'proxy') return await alignLogRanges(local, source.size, ranges);
       if (source.type === 'dns') return await alignCaptureRanges(local, source.size, ranges);
     }
     return ranges;
+  }
+
+  /** The byte ranges of a large file's bytes from `from` on, before alignment (none when its dissector reads it whole). */
+  #plainRanges(name: string, size: number, from: number): FileRange[] {
+    if (!this.#resumable(name)) return [];
+    return fileRanges(size - from, RANGE_CHUNK_BYTES, this.#d.partitions, RANGE_LOOKBACK_BYTES)
+      .map((r) => ({ ...r, start: r.start + from, end: r.end + from }));
+  }
+
+  #alignsRanges(type: string, ranges: readonly FileRange[]): boolean {
+    return ranges.length > 1 && !this.#d.skipConversion && (type === 'proxy' || type === 'dns');
+  }
+
+  /**
+   * For a large capture or log: its ranges planned from the bytes `copy` reads to archive it (one read
+   * of the file, not a second one over the archive), as for a new version (from byte 0); a grown
+   * file's are planned again from its archive. Runs the copy forwards; finish() copies the rest.
+   */
+  async #planWhileCopying(c: Candidate, copy: ArchiveCopy): Promise<PlannedRanges | undefined> {
+    const { pipeline } = this.#d;
+    if (c.size <= pipeline.smallFileBytes) return undefined;
+    const ranges = this.#plainRanges(c.input.name, c.size, 0);
+    if (!this.#alignsRanges(pipeline.type, ranges)) return undefined;
+    if (pipeline.type === 'proxy') {
+      const aligned = await planLogRanges(copy, c.size, ranges);
+      return { from: 0, align: async () => aligned };
+    }
+    const plan = await planCaptureRanges(c.input.display, copy, c.size, ranges);
+    return { from: 0, align: (local) => alignPlannedCaptureRanges(local, c.size, plan, ranges) };
   }
 
   async #sendReferences(source: SourceRef, ranges: readonly FileRange[], from: number, partition: number): Promise<number> {

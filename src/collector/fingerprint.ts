@@ -86,30 +86,132 @@ class Digester {
   }
 }
 
+/** Chunks read ahead or still being written: reading, hashing and writing overlap. */
+const COPY_BUFFERS = 4;
+
+interface CopyChunk {
+  readonly buf: Buffer;
+  readonly at: number;
+  readonly bytes: number;
+}
+
 /**
  * Copies an open input (from byte 0 to its end as read now) into the file
- * `to`, hashing on the way: one read of the input. The caller compares the
- * size read with its stat to see whether the file changed meanwhile.
+ * `to`, hashing on the way: one read of the input. The bytes can be read
+ * (`read`, in order, forwards) as they pass, so that the collector plans a
+ * large file's ranges in the same read (src/collector/split-points.ts);
+ * `finish` copies what is left. Reads run ahead and writes behind the
+ * reader, in the thread pool, while the hash and the planning take the main
+ * thread. The caller compares the size read with its stat to see whether the
+ * file changed meanwhile.
  */
-export async function copyWithDigest(input: FileHandle, to: string, probe?: PrefixProbe): Promise<DigestResult> {
-  const digester = new Digester(probe);
-  const out = await open(to, 'w');
-  try {
-    const buf = Buffer.allocUnsafe(COPY_CHUNK);
-    let position = 0;
-    for (;;) {
-      const { bytesRead } = await input.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      digester.update(chunk);
-      let written = 0;
-      while (written < bytesRead) written += (await out.write(chunk, written, bytesRead - written)).bytesWritten;
-      position += bytesRead;
-    }
-  } finally {
-    await out.close();
+export class ArchiveCopy {
+  readonly #input: FileHandle;
+  readonly #out: FileHandle;
+  readonly #digester: Digester;
+  readonly #free: Buffer[] = Array.from({ length: COPY_BUFFERS }, () => Buffer.allocUnsafe(COPY_CHUNK));
+  readonly #writes = new Set<Promise<void>>();
+  /** The next chunk of the input, being read (null at its end). */
+  #next: Promise<CopyChunk | null>;
+  #readAt = 0;
+  /** The chunk being served to `read`, and how much of it was. */
+  #current: CopyChunk | null = null;
+  #served = 0;
+  #ended = false;
+  #closed = false;
+
+  private constructor(input: FileHandle, out: FileHandle, probe?: PrefixProbe) {
+    this.#input = input;
+    this.#out = out;
+    this.#digester = new Digester(probe);
+    this.#next = this.#readAhead();
   }
-  return digester.result();
+
+  static async open(input: FileHandle, to: string, probe?: PrefixProbe): Promise<ArchiveCopy> {
+    return new ArchiveCopy(input, await open(to, 'w'), probe);
+  }
+
+  async #readAhead(): Promise<CopyChunk | null> {
+    while (this.#free.length === 0) await Promise.race(this.#writes);
+    const buf = this.#free.pop()!;
+    const at = this.#readAt;
+    const { bytesRead } = await this.#input.read(buf, 0, buf.length, at);
+    if (bytesRead === 0) {
+      this.#free.push(buf);
+      return null;
+    }
+    this.#readAt = at + bytesRead;
+    return { buf, at, bytes: bytesRead };
+  }
+
+  /** Takes the next chunk: hashed, its write started, the one after it being read. False at the end of the input. */
+  async #advance(): Promise<boolean> {
+    if (this.#current) this.#release(this.#current);
+    this.#current = null;
+    if (this.#ended) return false;
+    const chunk = await this.#next;
+    if (!chunk) {
+      this.#ended = true;
+      return false;
+    }
+    this.#next = this.#readAhead();
+    this.#next.catch(() => undefined); // awaited by the next #advance; not unhandled meanwhile
+    this.#digester.update(chunk.buf.subarray(0, chunk.bytes));
+    this.#current = chunk;
+    this.#served = 0;
+    return true;
+  }
+
+  /** Writes a chunk out; its buffer is free again once written. */
+  #release(chunk: CopyChunk): void {
+    const write = (async () => {
+      let written = 0;
+      while (written < chunk.bytes) written += (await this.#out.write(chunk.buf, written, chunk.bytes - written, chunk.at + written)).bytesWritten;
+      this.#free.push(chunk.buf);
+    })();
+    const tracked = write.finally(() => this.#writes.delete(tracked));
+    tracked.catch(() => undefined); // awaited by finish()
+    this.#writes.add(tracked);
+  }
+
+  /** ByteSource: the input's bytes from `position` (never before what was already read). */
+  async read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }> {
+    for (;;) {
+      const c = this.#current;
+      if (c && position < c.at + this.#served) throw new Error(`archive copy read at ${position}, before ${c.at + this.#served}`);
+      if (c && position < c.at + c.bytes) {
+        const n = Math.min(length, c.at + c.bytes - position);
+        c.buf.copy(buffer, offset, position - c.at, position - c.at + n);
+        this.#served = position - c.at + n;
+        return { bytesRead: n };
+      }
+      if (!(await this.#advance())) return { bytesRead: 0 };
+    }
+  }
+
+  /** Copies the rest of the input, waits for every write, closes the copy; the digest of all bytes read. */
+  async finish(): Promise<DigestResult> {
+    try {
+      while (await this.#advance());
+      while (this.#writes.size > 0) await Promise.all(this.#writes);
+    } finally {
+      await this.close();
+    }
+    return this.#digester.result();
+  }
+
+  /** Closes the copy (after finish, or on a failure: writes in flight are waited for first). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([this.#next, ...this.#writes]);
+    await this.#out.close();
+  }
+}
+
+/** Copies an open input into `to`, hashing on the way (ArchiveCopy, nothing else reading its bytes). */
+export async function copyWithDigest(input: FileHandle, to: string, probe?: PrefixProbe): Promise<DigestResult> {
+  return await (await ArchiveCopy.open(input, to, probe)).finish();
 }
 
 /** The digest of a file's first `limit` bytes (all of it when absent): tests, and the shrunk-file check. */

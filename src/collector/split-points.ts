@@ -335,50 +335,52 @@ export async function alignCaptureRanges(path: string, size: number, ranges: rea
   return await alignPlannedCaptureRanges(path, size, plan, ranges);
 }
 
-/** Log ranges moved onto line starts, each with the `#Fields:` line in force and the number of lines before it. */
+/**
+ * Log ranges moved onto line starts, each with the `#Fields:` line in force and the number of lines
+ * before it, from one reading of the log through `source` (in order, from byte 0; it stops at the
+ * last range's start).
+ */
+export async function planLogRanges(source: ByteSource, size: number, ranges: readonly FileRange[]): Promise<FileRange[]> {
+  const w = new Window(source);
+  const out: FileRange[] = [];
+  let lines = 0;
+  let lineStart = 0;
+  let header: [number, number] | undefined;
+  for (const r of ranges) {
+    const target = Math.max(r.start, lineStart);
+    // Walk whole lines up to the first line starting at or after the target; awaits only to read on.
+    while (lineStart < target) {
+      const headBytes = Math.min(64, size - lineStart);
+      if (lineStart < w.base || w.available(lineStart) < headBytes) await w.need(lineStart, Math.min(WINDOW, size - lineStart));
+      const i = lineStart - w.base;
+      const first = w.available(lineStart) > 0 ? w.buf[i]! : 0;
+      const isHeader = (first === 0x23 || first === 0xef || first === 0x20 || first === 0x09)
+        && FIELDS_LINE.test(w.buf.toString('latin1', i, i + Math.min(headBytes, w.available(lineStart))));
+      let nl = w.buf.indexOf(0x0a, i);
+      if (nl >= w.end) nl = -1;
+      // A line longer than the window: read on (its first bytes are no longer needed).
+      while (nl < 0 && w.base + w.end < size && !w.eof) {
+        const at = w.base + w.end;
+        await w.need(at, Math.min(WINDOW, size - at));
+        nl = w.buf.indexOf(0x0a, 0);
+        if (nl >= w.end) nl = -1;
+      }
+      const next = nl < 0 ? size : w.base + nl + 1;
+      if (isHeader) header = [lineStart, next - lineStart];
+      lines++;
+      lineStart = next;
+    }
+    out.push({ ...r, start: lineStart, lookback: 0, aligned: true as const, firstLine: lines, ...(header ? { header } : {}) });
+  }
+  const last = ranges[ranges.length - 1]!.end;
+  return out.map((r, i) => ({ ...r, end: i + 1 < out.length ? out[i + 1]!.start : last }));
+}
+
+/** Log ranges moved onto line starts (planLogRanges over the file at `path`). */
 export async function alignLogRanges(path: string, size: number, ranges: readonly FileRange[]): Promise<FileRange[]> {
   const fh = await open(path, 'r');
   try {
-    const w = new Window(fh);
-    /** Offset of the next newline at or after `from`, or -1 when there is none. */
-    const newline = async (from: number): Promise<number> => {
-      let at = from;
-      while (at < size) {
-        if (at < w.base || at >= w.base + w.end) await w.need(at, Math.min(WINDOW, size - at));
-        const i = at - w.base;
-        if (i >= w.end) return -1;
-        const nl = w.buf.indexOf(0x0a, i);
-        if (nl >= 0 && nl < w.end) return w.base + nl;
-        at = w.base + w.end;
-      }
-      return -1;
-    };
-    const headerAt = async (at: number): Promise<boolean> => {
-      const head = Buffer.alloc(Math.min(64, size - at));
-      await fh.read(head, 0, head.length, at);
-      return FIELDS_LINE.test(head.toString('latin1'));
-    };
-    const out: FileRange[] = [];
-    let lines = 0;
-    let lineStart = 0;
-    let header: [number, number] | undefined;
-    for (let k = 0; k < ranges.length; k++) {
-      const r = ranges[k]!;
-      const target = Math.max(r.start, lineStart);
-      // Walk whole lines up to the first line starting at or after the target.
-      while (lineStart < target) {
-        if (lineStart < w.base || lineStart >= w.base + w.end) await w.need(lineStart, Math.min(WINDOW, size - lineStart));
-        const first = w.available(lineStart) > 0 ? w.buf[lineStart - w.base]! : 0;
-        const nl = await newline(lineStart);
-        const next = nl < 0 ? size : nl + 1;
-        if ((first === 0x23 || first === 0xef || first === 0x20 || first === 0x09) && (await headerAt(lineStart))) header = [lineStart, next - lineStart];
-        lines++;
-        lineStart = next;
-      }
-      out.push({ ...r, start: lineStart, lookback: 0, aligned: true as const, firstLine: lines, ...(header ? { header } : {}) });
-    }
-    const last = ranges[ranges.length - 1]!.end;
-    return out.map((r, i) => ({ ...r, end: i + 1 < out.length ? out[i + 1]!.start : last }));
+    return await planLogRanges(fh, size, ranges);
   } finally {
     await fh.close();
   }
