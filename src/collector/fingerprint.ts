@@ -88,6 +88,13 @@ class Digester {
 
 /** Chunks read ahead or still being written: reading, hashing and writing overlap. */
 const COPY_BUFFERS = 4;
+/**
+ * The copy is flushed to disk (fdatasync, in the background) every SYNC_EVERY bytes written: the
+ * store's publish fsyncs it before it becomes the archive (src/store/local/local-store.ts), and then
+ * has only the last few MiB left to write (measured: 133 MB, publish's fsync 50-70 ms -> 7-11 ms, the
+ * copy no slower). A staging copy the HDFS store uploads is flushed too: disk bandwidth, not time.
+ */
+const SYNC_EVERY = 16 << 20;
 
 interface CopyChunk {
   readonly buf: Buffer;
@@ -119,6 +126,8 @@ export class ArchiveCopy {
   #served = 0;
   #ended = false;
   #closed = false;
+  #unsynced = 0;
+  #syncing: Promise<void> | undefined;
 
   private constructor(input: FileHandle, out: FileHandle, probe?: PrefixProbe) {
     this.#input = input;
@@ -168,6 +177,12 @@ export class ArchiveCopy {
       let written = 0;
       while (written < chunk.bytes) written += (await this.#out.write(chunk.buf, written, chunk.bytes - written, chunk.at + written)).bytesWritten;
       this.#free.push(chunk.buf);
+      this.#unsynced += chunk.bytes;
+      if (this.#unsynced >= SYNC_EVERY && !this.#syncing) {
+        this.#unsynced = 0;
+        this.#syncing = this.#out.datasync().finally(() => (this.#syncing = undefined));
+        this.#syncing.catch(() => undefined);
+      }
     })();
     const tracked = write.finally(() => this.#writes.delete(tracked));
     tracked.catch(() => undefined); // awaited by finish()
@@ -205,6 +220,7 @@ export class ArchiveCopy {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled([this.#next, ...this.#writes]);
+    await this.#syncing?.catch(() => undefined);
     await this.#out.close();
   }
 }
