@@ -13,12 +13,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dissectDnsNative } from '../../../src/dissect/dns/native/index.ts';
 import { dissectDnsTshark } from '../../../src/dissect/dns/tshark.ts';
-import { alignCaptureRanges } from '../../../src/collector/split-points.ts';
+import { alignCaptureRanges, alignPlannedCaptureRanges, planCaptureRanges } from '../../../src/collector/split-points.ts';
+import { ArchiveCopy, fingerprintFile } from '../../../src/collector/fingerprint.ts';
 import { fileRanges, type FileRange } from '../../../src/queue/message.ts';
 import { rangePieces, type DissectOptions } from '../../../src/dissect/types.ts';
 import { RANGE_LOOKBACK_BYTES } from '../../../src/dissect/registry.ts';
@@ -199,6 +201,30 @@ for (const format of ['pcap', 'pcapng'] as const) {
     for (const r of fileRanges(size, 1_300_000, 1, L)) plainRows.push(...(await rows(file, { byteRange: r })));
     assert.deepEqual(plainRows, whole, 'unaligned ranges');
     assert.ok(grown > 0, 'some range start fell in the stretch and had its lookback grown');
+  });
+}
+
+for (const format of ['pcap', 'pcapng'] as const) {
+  test(`${format}: ranges planned from the bytes the collector archives (ArchiveCopy) are the ranges aligned from the file; the copy is the file`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spot-tcp-lookback-'));
+    const file = join(dir, `c.${format}`);
+    if (format === 'pcap') writePcap(file, packets);
+    else writePcapng(file, packets);
+    const size = statSync(file).size;
+    for (const chunk of [700_000, 1_300_000]) {
+      const planned = fileRanges(size, chunk, 1, L);
+      const input = await open(file, 'r');
+      const to = join(dir, `copy-${chunk}`);
+      const copy = await ArchiveCopy.open(input, to);
+      const plan = await planCaptureRanges(file, copy, size, planned);
+      const digest = await copy.finish();
+      await input.close();
+      assert.ok(readFileSync(to).equals(readFileSync(file)), 'the copy is the file');
+      assert.equal(digest.fingerprint, (await fingerprintFile(file)).fingerprint);
+      const ranges = await alignPlannedCaptureRanges(to, size, plan, planned);
+      assert.deepEqual(ranges, await alignCaptureRanges(file, size, planned));
+      assert.ok(ranges.some((r) => r.lookback > L + 65_536), 'a TCP message in progress grew a lookback');
+    }
   });
 }
 
