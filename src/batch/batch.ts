@@ -226,12 +226,48 @@ export function gatherRows(batch: ColumnBatch, rows: Int32Array): ColumnBatch {
   return { table: batch.table, length: rows.length, columns: batch.columns.map((c) => gatherVector(c, rows)) };
 }
 
-/** Rows [start, end) of a batch (the whole batch itself when that is all of it). */
+/**
+ * Rows [start, end) of a batch (the whole batch itself when that is all of
+ * it). Numbers, dictionary indices and string bytes are views of the batch's
+ * buffers, not copies (the slice keeps them alive); a plain string column gets
+ * its own offsets (rebased, so that offsets[0] = 0), and validity is copied only
+ * when `start` is not on a byte boundary.
+ */
 export function sliceRows(batch: ColumnBatch, start: number, end: number): ColumnBatch {
   if (start === 0 && end === batch.length) return batch;
-  const rows = new Int32Array(end - start);
-  for (let j = 0; j < rows.length; j++) rows[j] = start + j;
-  return gatherRows(batch, rows);
+  return { table: batch.table, length: end - start, columns: batch.columns.map((c) => sliceVector(c, start, end)) };
+}
+
+function sliceBits(validity: Uint8Array | null, start: number, end: number): { validity: Uint8Array | null; nullCount: number } {
+  if (validity === null) return { validity: null, nullCount: 0 };
+  let nulls = 0;
+  for (let i = start; i < end; i++) if ((validity[i >> 3]! & (1 << (i & 7))) === 0) nulls++;
+  if (nulls === 0) return { validity: null, nullCount: 0 };
+  if ((start & 7) === 0) return { validity: validity.subarray(start >> 3, (end + 7) >> 3), nullCount: nulls };
+  const n = end - start;
+  const out = new Uint8Array((n + 7) >> 3);
+  for (let j = 0, i = start; j < n; j++, i++) if (validity[i >> 3]! & (1 << (i & 7))) out[j >> 3]! |= 1 << (j & 7);
+  return { validity: out, nullCount: nulls };
+}
+
+function sliceVector(v: Vector, start: number, end: number): Vector {
+  const bits = sliceBits(v.validity, start, end);
+  const length = end - start;
+  switch (v.type) {
+    case 'INT':
+      return { type: 'INT', length, values: v.values.subarray(start, end), ...bits };
+    case 'BIGINT':
+      return { type: 'BIGINT', length, values: v.values.subarray(start, end), ...bits };
+    case 'FLOAT':
+      return { type: 'FLOAT', length, values: v.values.subarray(start, end), ...bits };
+    case 'STRING': {
+      if (v.encoding === 'dict') return { type: 'STRING', encoding: 'dict', length, indices: v.indices.subarray(start, end), dictionary: v.dictionary, ...bits };
+      const base = v.offsets[start]!;
+      const offsets = new Int32Array(length + 1);
+      for (let j = 1; j <= length; j++) offsets[j] = v.offsets[start + j]! - base;
+      return { type: 'STRING', encoding: 'plain', length, offsets, bytes: v.bytes.subarray(base, v.offsets[end]!), ...bits };
+    }
+  }
 }
 
 export { isValid };

@@ -164,6 +164,9 @@ function noHourReason(schema: TableSchema, batch: ColumnBatch, i: number): strin
   return typeof h === 'string' ? h : 'the record has no time (NULL), so no hour partition';
 }
 
+/** Fewest rows per run, on average, for a batch's hours to be taken as views of it rather than copied. */
+const MIN_RUN_ROWS = 64;
+
 export class HourBuckets {
   readonly #schema: TableSchema;
   readonly #partRows: number;
@@ -182,26 +185,48 @@ export class HourBuckets {
     if (batch.length === 0) return;
     const { ids, hours, single } = rowHours(this.#schema, batch);
     if (single) {
-      this.#addRun(hours[0]!, batch, ready);
+      this.#addRun(hours[0]!, [batch], batch.length, ready);
       return;
     }
     // Split by hour, keeping row order within each hour; hours in order of first appearance.
+    // An hour's rows usually come in a few runs (records in time order: an hour boundary, or
+    // inputs interleaving hours in blocks): each run is then a view of the batch (sliceRows), no
+    // copy. Rows scattered over many short runs are copied together (gatherRows).
     const counts = new Int32Array(hours.length);
+    // Runs of each hour as [start, end) pairs of rows; hours in order of first appearance.
+    const runs: number[][] = hours.map(() => []);
+    const order: number[] = [];
+    let runCount = 0;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id < 0) rejected.push({ reason: noHourReason(this.#schema, batch, i), raw: rowText(batch, i) });
-      else counts[id]!++;
+      if (id < 0) {
+        rejected.push({ reason: noHourReason(this.#schema, batch, i), raw: rowText(batch, i) });
+        continue;
+      }
+      if (counts[id]!++ === 0) order.push(id);
+      const own = runs[id]!;
+      if (own.length > 0 && own[own.length - 1] === i) own[own.length - 1] = i + 1;
+      else {
+        own.push(i, i + 1);
+        runCount++;
+      }
+    }
+    if (runCount * MIN_RUN_ROWS <= batch.length) {
+      for (const id of order) {
+        const own = runs[id]!;
+        const pieces: ColumnBatch[] = [];
+        for (let r = 0; r < own.length; r += 2) pieces.push(sliceRows(batch, own[r]!, own[r + 1]!));
+        this.#addRun(hours[id]!, pieces, counts[id]!, ready);
+      }
+      return;
     }
     const rows = hours.map((_, id) => new Int32Array(counts[id]!));
     const fill = new Int32Array(hours.length);
-    const order: number[] = [];
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      if (id < 0) continue;
-      if (fill[id] === 0) order.push(id);
-      rows[id]![fill[id]!++] = i;
+      if (id >= 0) rows[id]![fill[id]!++] = i;
     }
-    for (const id of order) this.#addRun(hours[id]!, gatherRows(batch, rows[id]!), ready);
+    for (const id of order) this.#addRun(hours[id]!, [gatherRows(batch, rows[id]!)], counts[id]!, ready);
   }
 
   /** Everything still buffered, in hour order. */
@@ -209,17 +234,31 @@ export class HourBuckets {
     return [...this.#buckets.keys()].sort().map((k) => this.#take(k));
   }
 
-  #addRun(hour: Hour, batch: ColumnBatch, ready: Bucket[]): void {
+  /**
+   * Adds `rows` rows of one hour, given as `pieces` (one run of rows after
+   * another), cutting parts at `partRows`: the cuts depend only on the row
+   * counts, not on how the rows are split into pieces.
+   */
+  #addRun(hour: Hour, pieces: readonly ColumnBatch[], rows: number, ready: Bucket[]): void {
     const key = hourKey(hour);
+    let piece = 0;
     let at = 0;
-    while (at < batch.length) {
+    let left = rows;
+    while (left > 0) {
       let bucket = this.#buckets.get(key);
       if (!bucket) this.#buckets.set(key, (bucket = { hour, batches: [], rows: 0 }));
-      const take = Math.min(this.#partRows - bucket.rows, batch.length - at);
-      bucket.batches.push(sliceRows(batch, at, at + take));
+      let take = Math.min(this.#partRows - bucket.rows, left);
       bucket.rows += take;
       this.#buffered += take;
-      at += take;
+      left -= take;
+      while (take > 0) {
+        const p = pieces[piece]!;
+        const n = Math.min(take, p.length - at);
+        bucket.batches.push(sliceRows(p, at, at + n));
+        at += n;
+        take -= n;
+        if (at === p.length) [piece, at] = [piece + 1, 0];
+      }
       if (bucket.rows >= this.#partRows) ready.push(this.#take(key));
       else if (this.#buffered >= this.#maxBufferedRows) ready.push(this.#take(this.#largest()));
     }

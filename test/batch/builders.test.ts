@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TableBuilder, batchFromRows, gatherRows, rowsOf } from '../../src/batch/batch.ts';
+import { TableBuilder, batchFromRows, gatherRows, rowsOf, sliceRows } from '../../src/batch/batch.ts';
 import { SCHEMAS, type Row } from '../../src/table/schemas.ts';
 
 test('values that do not fit their column become NULL and are counted, the same for every table', () => {
@@ -186,4 +186,19 @@ test('pushNumbers: the same values, nulls and out-of-range counts as push() one 
     return Array.from({ length: v.length }, (_, i) => valueAt(v, i));
   });
   assert.deepEqual(of(many), of(one));
+});
+
+test('sliceRows: any range, aligned or not, reads back the same rows (nulls, plain and dictionary strings)', () => {
+  const schema = SCHEMAS.dns;
+  const rows: Row[] = Array.from({ length: 37 }, (_, i) => [`t${i % 3}`, i % 5 === 0 ? null : 1_500_000_000 + i, i, `client-${i}`, i % 4 === 0 ? null : 'b', 'n', '0x0001', 1, 0, `a${i}`]);
+  const batch = batchFromRows(schema, rows).batch;
+  for (const [start, end] of [[0, 37], [0, 8], [3, 20], [8, 37], [13, 14], [5, 5]] as const) {
+    const part = sliceRows(batch, start, end);
+    assert.equal(part.length, end - start);
+    assert.deepEqual(rowsOf(part), rowsOf(batch).slice(start, end), `rows ${start}..${end}`);
+    for (const v of part.columns) {
+      assert.equal(v.nullCount, rowsOf(part).filter((r) => r[part.columns.indexOf(v)] === null).length);
+      if (v.type === 'STRING' && v.encoding === 'plain') assert.equal(v.offsets[0], 0);
+    }
+  }
 });

@@ -4,6 +4,7 @@ import { batchFromRows, rowsOf } from '../../src/batch/batch.ts';
 import { HourBuckets, type Bucket } from '../../src/table/hour-buckets.ts';
 import { SCHEMAS, type Row } from '../../src/table/schemas.ts';
 import type { Rejection } from '../../src/dissect/types.ts';
+import type { BigIntVector } from '../../src/batch/vector.ts';
 
 const dnsRow = (epoch: number | null): Row => ['t', epoch, 60, 'a', 'b', 'n', '0x0001', 1, 0, ''];
 const batch = (rows: Row[]) => batchFromRows(SCHEMAS.dns, rows).batch;
@@ -56,4 +57,25 @@ test('the same input gives the same sequence of buckets', () => {
     return ready.map((b) => `${b.hour.h}:${b.rows}`);
   };
   assert.deepEqual(run(), run());
+});
+
+test('hours coming in runs are cut into views of the batch, with the same parts and rows as a copy', () => {
+  const hourA = 1_500_000_000;
+  const hourB = hourA + 3600;
+  const input = [
+    ...Array.from({ length: 130 }, (_, i) => dnsRow(hourA + i)),
+    ...Array.from({ length: 140 }, (_, i) => dnsRow(hourB + i)),
+    ...Array.from({ length: 130 }, (_, i) => dnsRow(hourA + 200 + i)),
+  ];
+  const whole = batch(input);
+  const buckets = new HourBuckets(SCHEMAS.dns, 100, 1000);
+  const ready: Bucket[] = [];
+  buckets.add(whole, ready, []);
+  ready.push(...buckets.drain());
+  assert.deepEqual(ready.map((b) => `${b.hour.h}:${b.rows}`), ['2:100', '2:100', '3:100', '2:60', '3:40']);
+  const byHour = (h: number) => ready.filter((b) => b.hour.h === h).flatMap(bucketRows);
+  assert.deepEqual(byHour(2), [...input.slice(0, 130), ...input.slice(270)]);
+  assert.deepEqual(byHour(3), input.slice(130, 270));
+  const buffer = (whole.columns[1] as BigIntVector).values.buffer;
+  for (const b of ready) for (const piece of b.batches) assert.equal((piece.columns[1] as BigIntVector).values.buffer, buffer, 'a view, not a copy');
 });

@@ -29,7 +29,7 @@
 import { zstdCompressSync } from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
-import type { Vector } from '../../batch/vector.ts';
+import type { Utf8Array, Vector } from '../../batch/vector.ts';
 import type { ColumnType } from '../schemas.ts';
 import { FixedDictionary, StringDictionary } from './dictionary.ts';
 import { PageBytes, bitWidthFor, writeDefinitionLevels, writeHybrid } from './rle-hybrid.ts';
@@ -207,9 +207,12 @@ export class ChunkEncoder {
   #stringIndices(vectors: readonly Vector[], count: number, dict: StringDictionary): Int32Array {
     const out = (this.#indices = grow(this.#indices, count));
     let at = 0;
+    // Slices of one batch (src/table/hour-buckets.ts) share its dictionary: mapped once.
+    let mapped: Utf8Array | null = null;
+    let map: Int32Array = new Int32Array(0);
     for (const v of vectors) {
       if (v.type !== 'STRING' || v.encoding !== 'dict') throw new TypeError('not a dictionary STRING vector');
-      const map = dict.mapBatch(v.dictionary);
+      if (v.dictionary !== mapped) [mapped, map] = [v.dictionary, dict.mapBatch(v.dictionary)];
       const idx = v.indices;
       if (v.validity === null) for (let i = 0; i < v.length; i++) out[at++] = map[idx[i]!]!;
       else for (let i = 0; i < v.length; i++) if (v.validity[i >> 3]! & (1 << (i & 7))) out[at++] = map[idx[i]!]!;
