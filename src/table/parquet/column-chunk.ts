@@ -191,9 +191,10 @@ export class ChunkEncoder {
         out.ensure(e - s);
         const b = out.bytes;
         let at = out.length;
-        if (e - s < 16) for (let j = s; j < e; j++) b[at++] = src.bytes[j]!;
+        if (e - s < 32) for (let j = s; j < e; j++) b[at++] = src.bytes[j]!;
         else {
-          b.set(src.bytes.subarray(s, e), at);
+          // A plain view: the builders' bytes are Buffers, whose subarray() costs more than a short copy.
+          b.set(new Uint8Array(src.bytes.buffer, src.bytes.byteOffset + s, e - s), at);
           at += e - s;
         }
         out.length = at;

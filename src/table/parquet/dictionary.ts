@@ -131,6 +131,9 @@ export class StringDictionary {
 
   constructor(limit = Number.MAX_SAFE_INTEGER) {
     this.#limit = limit;
+    // A bounded dictionary gets its whole table at once: growing it by rehashing cost more than the
+    // hashing itself for columns that end up plain (they run up to the limit).
+    if (limit < 1 << 20) this.#slots = new Int32Array(tableSize(limit + 1));
   }
 
   /** Entries in PLAIN layout: u32 length, then the bytes. */
