@@ -9,7 +9,7 @@
  *   OPTIONAL with the physical and converted types Spark and Hive expect:
  *   INT -> INT32 (INT_32), BIGINT -> INT64 (INT_64), FLOAT -> FLOAT,
  *   STRING -> BYTE_ARRAY (UTF8); data pages v1, ZSTD, dictionary pages where
- *   values repeat (column-chunk.ts); chunk statistics: null count, and min/max
+ *   values repeat, zstd level 1 for number columns and 3 for strings (column-chunk.ts); chunk statistics: null count, and min/max
  *   of INT and BIGINT columns. FileMetaData and page headers are Thrift
  *   compact structs serialized by hyparquet-writer.
  *

@@ -26,7 +26,7 @@
  * compressed pages (ArrayBuffers are collected late; fresh ones per column
  * cost more resident memory than DuckDB did).
  */
-import { zstdCompressSync } from 'node:zlib';
+import { constants, zstdCompressSync } from 'node:zlib';
 import { ByteWriter } from 'hyparquet-writer/src/bytewriter.js';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import type { Utf8Array, Vector } from '../../batch/vector.ts';
@@ -40,6 +40,13 @@ export const PHYSICAL: Record<ColumnType, PhysicalType> = { INT: 'INT32', BIGINT
 /** Distinct values above which a number column is written plain. */
 export const DICTIONARY_LIMIT = 16_384;
 const PAGE_TARGET_BYTES = 1 << 20;
+/**
+ * zstd levels: numbers (and their dictionary indices) compress within 1 % as
+ * small at level 1 as at zstd's default 3, for ~40 % less of zstd's time;
+ * strings stay at 3 (a DNS part's strings grew 18 % at level 1).
+ */
+const NUMBER_ZSTD_LEVEL = 1;
+const STRING_ZSTD_LEVEL = 3;
 
 export interface ChunkStatistics {
   null_count: bigint;
@@ -131,8 +138,8 @@ function valuesBefore(bits: Uint8Array | null, rows: number, step: number): numb
   return out;
 }
 
-function page(header: object, body: Uint8Array): { header: Uint8Array; compressed: Uint8Array; uncompressed: number } {
-  const compressed = zstdCompressSync(body, { pledgedSrcSize: body.length } as object);
+function page(header: object, body: Uint8Array, level: number): { header: Uint8Array; compressed: Uint8Array; uncompressed: number } {
+  const compressed = zstdCompressSync(body, { pledgedSrcSize: body.length, params: { [constants.ZSTD_c_compressionLevel]: level } } as object);
   const w = new ByteWriter(64);
   writePageHeader(w, { ...header, uncompressed_page_size: body.length, compressed_page_size: compressed.length } as Parameters<typeof writePageHeader>[1]);
   return { header: w.getBytes(), compressed, uncompressed: body.length };
@@ -288,6 +295,7 @@ export class ChunkEncoder {
       }
     }
 
+    const level = type === 'STRING' ? STRING_ZSTD_LEVEL : NUMBER_ZSTD_LEVEL;
     let dataPageAt = 0;
     let width = 0;
     if (indices !== null) {
@@ -295,7 +303,7 @@ export class ChunkEncoder {
       // Wider indices are padded to whole bytes: zstd then finds repeated indices, which it does
       // not across bit boundaries (a flow part's dip column: 3 % smaller than at the exact width).
       if (width > 8) width = width <= 16 ? 16 : 24;
-      push(page({ type: 'DICTIONARY_PAGE', dictionary_page_header: { num_values: dictSize, encoding: 'PLAIN_DICTIONARY' } }, dictBody!));
+      push(page({ type: 'DICTIONARY_PAGE', dictionary_page_header: { num_values: dictSize, encoding: 'PLAIN_DICTIONARY' } }, dictBody!, level));
       dataPageAt = bytes;
     }
     const step = pageRows(rows, plain !== null ? plain.length : count * 4);
@@ -326,7 +334,7 @@ export class ChunkEncoder {
           definition_level_encoding: 'RLE',
           repetition_level_encoding: 'RLE',
         },
-      }, body.view()));
+      }, body.view(), level));
     }
     return { parts, bytes, uncompressedBytes, dictionary: indices !== null, dataPageAt, statistics };
   }
