@@ -128,6 +128,13 @@ export class ArchiveCopy {
   #closed = false;
   #unsynced = 0;
   #syncing: Promise<void> | undefined;
+  /**
+   * The first write or background datasync that failed (ENOSPC, EIO). Kept,
+   * because a failed write leaves the set of writes in flight before finish()
+   * looks, and Linux reports a writeback error to one fsync only: a later
+   * fsync of the copy would succeed over the lost bytes. finish() throws it.
+   */
+  #failure: { error: unknown } | undefined;
 
   private constructor(input: FileHandle, out: FileHandle, probe?: PrefixProbe) {
     this.#input = input;
@@ -157,6 +164,7 @@ export class ArchiveCopy {
   async #advance(): Promise<boolean> {
     if (this.#current) this.#release(this.#current);
     this.#current = null;
+    if (this.#failure) throw this.#failure.error;
     if (this.#ended) return false;
     const chunk = await this.#next;
     if (!chunk) {
@@ -174,14 +182,21 @@ export class ArchiveCopy {
   /** Writes a chunk out; its buffer is free again once written. */
   #release(chunk: CopyChunk): void {
     const write = (async () => {
-      let written = 0;
-      while (written < chunk.bytes) written += (await this.#out.write(chunk.buf, written, chunk.bytes - written, chunk.at + written)).bytesWritten;
-      this.#free.push(chunk.buf);
+      try {
+        let written = 0;
+        while (written < chunk.bytes) written += (await this.#out.write(chunk.buf, written, chunk.bytes - written, chunk.at + written)).bytesWritten;
+      } catch (err) {
+        this.#failure ??= { error: err };
+        throw err;
+      } finally {
+        this.#free.push(chunk.buf); // also after a failure: a read-ahead waiting for a buffer must not wait forever
+      }
       this.#unsynced += chunk.bytes;
       if (this.#unsynced >= SYNC_EVERY && !this.#syncing) {
         this.#unsynced = 0;
-        this.#syncing = this.#out.datasync().finally(() => (this.#syncing = undefined));
-        this.#syncing.catch(() => undefined);
+        this.#syncing = this.#out.datasync()
+          .catch((err: unknown) => void (this.#failure ??= { error: err }))
+          .finally(() => (this.#syncing = undefined));
       }
     })();
     const tracked = write.finally(() => this.#writes.delete(tracked));
@@ -212,6 +227,7 @@ export class ArchiveCopy {
     } finally {
       await this.close();
     }
+    if (this.#failure) throw this.#failure.error; // a write or background sync failed: the copy is not the input
     return this.#digester.result();
   }
 

@@ -78,3 +78,62 @@ test('ArchiveCopy: reads of any size, and skips forward, serve the input\'s byte
   assert.ok(readFileSync(join(dir, 'copy')).equals(bytes));
   assert.equal(digest.fingerprint, (await fingerprintFile(file)).fingerprint);
 });
+
+test('a copy whose writes fail (a full disk: /dev/full) is refused with the error, never returned as complete, and does not hang', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-archive-full-'));
+  // 2.5 MiB: fewer chunks than buffers (a lost write error would pass unseen); 12 MiB: more (a lost buffer would hang the read-ahead)
+  for (const mib of [2.5, 12]) {
+    const file = join(dir, `in-${mib}`);
+    writeFileSync(file, Buffer.alloc(mib * 1024 * 1024, 7));
+    const input = await open(file, 'r');
+    try {
+      const copy = await ArchiveCopy.open(input, '/dev/full');
+      // Read through it as the range planner does, slowly: each chunk's write fails while nobody waits for it.
+      const readAll = async () => {
+        const buf = Buffer.alloc(256 * 1024);
+        for (let at = 0; ; at += buf.length) {
+          if ((await copy.read(buf, 0, buf.length, at)).bytesRead === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+        await copy.finish();
+      };
+      const outcome = await Promise.race([
+        readAll().then(() => 'complete', (err: NodeJS.ErrnoException) => err.code),
+        new Promise((resolve) => setTimeout(resolve, 10_000, 'hung')),
+      ]);
+      assert.equal(outcome, 'ENOSPC', `${mib} MiB`);
+    } finally {
+      await input.close();
+    }
+  }
+});
+
+test('a disk full for a moment (one write fails, the later ones succeed) fails the copy: the hole is never taken for the file', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'spot-archive-hole-'));
+  const file = join(dir, 'in');
+  writeFileSync(file, Buffer.alloc(5 * 1024 * 1024, 9));
+  const real = await open(join(dir, 'out'), 'w');
+  let writes = 0;
+  // The copy's output with its first write refused, as when the chaos suite's ballast filled the store for a while.
+  const flaky = {
+    write: (...args: Parameters<typeof real.write>) => (++writes === 1 ? Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })) : real.write(...args)),
+    datasync: () => real.datasync(),
+    close: () => real.close(),
+  };
+  const input = await open(file, 'r');
+  try {
+    // ArchiveCopy.open opens a path; its (TypeScript-private) constructor takes the output handle, here the flaky one.
+    const copy = new (ArchiveCopy as unknown as new (i: typeof input, o: typeof flaky) => ArchiveCopy)(input, flaky);
+    const buf = Buffer.alloc(256 * 1024);
+    const outcome = await (async () => {
+      for (let at = 0; ; at += buf.length) {
+        if ((await copy.read(buf, 0, buf.length, at)).bytesRead === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      await copy.finish();
+    })().then(() => 'complete', (err: NodeJS.ErrnoException) => err.code);
+    assert.equal(outcome, 'ENOSPC');
+  } finally {
+    await input.close();
+  }
+});
