@@ -4,7 +4,8 @@
  *
  * - Start position: the group's committed offset for the partition; without
  *   one, the partition's earliest offset (log start).
- * - poll: one Fetch from the partition leader (long-polling up to waitMs),
+ * - poll: one Fetch from the partition leader (long-polling up to waitMs, or
+ *   until the abort signal: the fetch then completes into the next poll),
  *   records at or after the read position, in offset order; the position
  *   moves past what poll returned. Records are not committed by reading.
  * - commit(partition, next): an OffsetCommit as a "simple" consumer
@@ -66,6 +67,8 @@ export class KafkaPartitionConsumer implements QueueConsumer {
   #topicId = '';
   #leader = -1;
   #buffer: QueueRecord[] = [];
+  /** The fetch under way, if any (see #fetchUnlessAborted). */
+  #inflight: Promise<void> | undefined;
   #closed = false;
 
   private constructor(o: ResolvedKafkaOptions, topic: string, partition: number, group: string) {
@@ -190,16 +193,47 @@ export class KafkaPartitionConsumer implements QueueConsumer {
     }
   }
 
-  async poll(max: number, waitMs: number): Promise<QueueRecord[]> {
+  async poll(max: number, waitMs: number, signal?: AbortSignal): Promise<QueueRecord[]> {
     if (this.#closed) return [];
     if (this.#buffer.length === 0) {
       const until = Date.now() + Math.max(0, waitMs);
       // a fetch can come back empty before waitMs (e.g. a batch of control records only)
       do {
-        await this.#fetchOnce(Math.max(0, until - Date.now()));
+        if (!(await this.#fetchUnlessAborted(Math.max(0, until - Date.now()), signal))) break;
       } while (this.#buffer.length === 0 && !this.#closed && Date.now() < until);
     }
     return this.#buffer.splice(0, Math.max(1, max));
+  }
+
+  /**
+   * One fetch (or the one already in flight), false when `signal` ends the wait first. The broker
+   * holds a long poll for up to its maxWaitTime and a request cannot be withdrawn, so an aborted
+   * wait leaves the fetch running: what it brings lands in the buffer for the next poll, and a
+   * next poll joins it instead of fetching the same offsets twice. (`start --once` says FINISH
+   * while the workers idle in a long poll: waiting it out cost every run up to 500 ms.)
+   */
+  async #fetchUnlessAborted(waitMs: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (signal?.aborted) return false;
+    if (!this.#inflight) {
+      const fetch = this.#fetchOnce(waitMs).finally(() => {
+        if (this.#inflight === fetch) this.#inflight = undefined;
+      });
+      fetch.catch(() => {}); // a fetch nobody waits for any more fails again on the next poll, not unhandled
+      this.#inflight = fetch;
+    }
+    const fetch = this.#inflight;
+    if (!signal) {
+      await fetch;
+      return true;
+    }
+    const aborted = Promise.withResolvers<false>();
+    const onAbort = () => aborted.resolve(false);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([fetch.then(() => true), aborted.promise]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   async commit(partition: number, nextOffset: number): Promise<void> {

@@ -105,6 +105,30 @@ test('kafka: poll waits up to waitMs for new records and returns them as soon as
   }
 });
 
+test('kafka: an abort ends a long poll at once; what the fetch under way brings comes on the next poll, once', async () => {
+  const t = topicName('abort');
+  const q = queueFor(broker);
+  try {
+    await (await q.admin()).ensureTopic(t, 1);
+    const c = await q.consumer(t, 0, 'g');
+    const stop = new AbortController();
+    const t0 = Date.now();
+    const pending = c.poll(10, 10_000, stop.signal);
+    setTimeout(() => stop.abort(), 200);
+    assert.deepEqual(await pending, []);
+    const waited = Date.now() - t0;
+    assert.ok(waited < 2_000, `aborted poll returned after ${waited} ms, not at the abort`);
+    // the fetch of the aborted poll is still waiting on the broker: these records answer it
+    await (await q.producer()).send(t, 0, values('after', 3));
+    const got = await drain(c, 3);
+    assert.deepEqual(got.map((r) => [r.offset, r.value.toString()]), [[0, 'after-0'], [1, 'after-1'], [2, 'after-2']]);
+    assert.deepEqual(await c.poll(10, 300), [], 'nothing delivered twice');
+    assert.deepEqual(await c.poll(10, 10_000, AbortSignal.abort()), [], 'an aborted signal does not wait');
+  } finally {
+    await q.close();
+  }
+});
+
 test('kafka: ensureTopic is idempotent, grows partitions, survives a race, refuses bad input', async () => {
   const t = topicName('ensure');
   const q = queueFor(broker);
