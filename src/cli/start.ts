@@ -12,7 +12,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
-import { partitionsOf } from '../worker/multi-partition-consumer.ts';
 import type { MetricsHub } from '../telemetry/hub.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, PARENT_SERVES_ENV, parseHttpOption } from '../telemetry/http.ts';
 import { lockPipeline } from '../state/pipeline-lock.ts';
@@ -61,13 +60,17 @@ export async function startCommand(argv: string[]): Promise<number> {
   // Held until we exit (the kernel drops it if we are killed): a second start on this pipeline refuses.
   const lock = lockPipeline(config.statePath, pipeline.name, 'start');
   const topic = standaloneTopic(pipeline.name);
-  const queue = await openQueue(config);
-  const admin = await queue.admin();
-  await admin.ensureTopic(topic, requested);
-  // A topic keeps its partitions (a queue cannot shrink): with fewer workers than partitions, each worker
-  // serves several (worker k: partitions p with p % workers == k), so every partition is still read.
-  const partitions = (await admin.backlog(topic, workerGroup(pipeline.name))).length;
-  if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; each worker serves several');
+  // The queue is opened and the topic made while the children start, not before: over Kafka, loading the
+  // client and a topic's creation took 0.4-0.6 s that every run waited for (bench/kafka-bench.ts). Nothing
+  // of it is needed to launch a child: the collector ensures the topic itself, and worker k of N (-i k --of N)
+  // serves the partitions p % N == k of however many the topic has, found when the topic is there.
+  const queueReady = (async () => {
+    const queue = await openQueue(config);
+    const admin = await queue.admin();
+    await admin.ensureTopic(topic, requested);
+    return { queue, admin, partitions: (await admin.backlog(topic, workerGroup(pipeline.name))).length };
+  })();
+  queueReady.catch(() => {}); // awaited below, once the children are launched
   // Children push their metrics here over IPC (no port of their own); see src/telemetry/hub.ts.
   // The hub, the metrics (prom-client), telemetry and progress are loaded while the children start, not
   // before: nothing of them is needed to launch a child, and every run waits for its children's start-up.
@@ -139,9 +142,10 @@ export async function startCommand(argv: string[]): Promise<number> {
     });
   };
   const make = (name: string, args: string[]): Child => ({ name, args, proc: null, exited: Promise.resolve(0), restarts: 0 });
-  const collector = make('collector', ['collector', ...common, '-w', String(partitions), ...(once ? ['--once'] : [])]);
-  const workers = Array.from({ length: requested }, (_, i) =>
-    make(`worker-${i}`, ['worker', ...common, '-i', partitionsOf(i, requested, partitions).join(',')]));
+  // A topic keeps its partitions (a queue cannot shrink): with fewer workers than partitions, each worker
+  // serves several (worker k: partitions p with p % workers == k), so every partition is still read.
+  const collector = make('collector', ['collector', ...common, '-w', String(requested), ...(once ? ['--once'] : [])]);
+  const workers = Array.from({ length: requested }, (_, i) => make(`worker-${i}`, ['worker', ...common, '-i', String(i), '--of', String(requested)]));
   // Live collection: the listener child journals datagrams into segments in collector_path (src/listen).
   const listener = pipeline.listen.length ? make('listener', ['listen', '-t', pipeline.name, '-c', configFile]) : null;
   const listening = Promise.withResolvers<void>();
@@ -153,6 +157,18 @@ export async function startCommand(argv: string[]): Promise<number> {
     clearTimeout(deadline);
   }
   for (const child of [collector, ...workers]) launch(child);
+  let layout: Awaited<typeof queueReady>;
+  try {
+    layout = await queueReady;
+  } catch (err) {
+    // As before the children existed: a queue that cannot be reached at start-up ends `start`.
+    fatal = true;
+    for (const c of [...(listener ? [listener] : []), collector, ...workers]) c.proc?.kill('SIGTERM');
+    await Promise.all([listener, collector, ...workers].map((c) => c?.exited));
+    throw err;
+  }
+  const { queue, admin, partitions } = layout;
+  if (partitions > requested) log.info({ requested, partitions }, 'topic has more partitions than --workers; each worker serves several');
   const [{ sumOf }, , { startTelemetry }, { Progress, outstandingFiles }, { backlogOf }, { problemChecks, readProblems }] = await later;
   const hub = await hubReady;
   const telemetry = await startTelemetry({

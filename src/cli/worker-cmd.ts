@@ -17,7 +17,7 @@ import { spoolDirOf, sweepSpool } from '../quarantine/quarantine.ts';
 import { ProblemReport, problemChecks } from '../telemetry/problems.ts';
 import { startTelemetry } from '../telemetry/telemetry.ts';
 import { ReopeningGroupConsumer } from '../worker/reopening-consumer.ts';
-import { MultiPartitionConsumer } from '../worker/multi-partition-consumer.ts';
+import { MultiPartitionConsumer, partitionsOf } from '../worker/multi-partition-consumer.ts';
 import { Worker } from '../worker/worker.ts';
 import { retrying } from '../retry.ts';
 import { untilDone, waitForTopic } from './kafka-topic.ts';
@@ -30,15 +30,21 @@ const USAGE = COMMAND_HELP.worker.usage;
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     type: { type: 'string', short: 't' }, config: { type: 'string', short: 'c' }, id: { type: 'string', short: 'i' }, topic: { type: 'string' },
-    http: { type: 'string' }, group: { type: 'boolean' },
+    http: { type: 'string' }, group: { type: 'boolean' }, of: { type: 'string' },
   }, USAGE);
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
   const group = Boolean(values.group);
   if (group && values.id !== undefined) throw new SpotError('USAGE', `-i and --group exclude each other: a group worker gets its partitions from the group\nusage: ${USAGE}`);
   // -i 3 (Spot's worker id) or -i 0,2 (a worker serving several partitions); -1: no fixed partition (group mode).
-  const owned = group ? [] : required(values.id, '-i <id> (or --group)', USAGE).split(',').map((id) => intOption(id, '-i', 0, 0));
-  const partition = group ? -1 : owned[0]!;
+  const ids = group ? [] : required(values.id, '-i <id> (or --group)', USAGE).split(',').map((id) => intOption(id, '-i', 0, 0));
+  // -i k --of N (how `start` launches its workers, before the topic's partition count is known): worker k of N
+  // serves the partitions p with p % N == k of however many the topic has (at least N).
+  const of = values.of === undefined ? undefined : intOption(values.of, '--of', 1, 1);
+  if (of !== undefined && (group || ids.length !== 1 || ids[0]! >= of)) {
+    throw new SpotError('USAGE', `--of N takes one -i k with k < N (worker k of N)\nusage: ${USAGE}`);
+  }
+  const partition = group ? -1 : ids[0]!;
   const endpoint = parseHttpOption(values.http, DEFAULT_PORTS.worker + Math.max(0, partition));
   const topic = values.topic ?? standaloneTopic(pipeline.name);
   const log = logger('worker', group ? { pipeline: pipeline.name, mode: 'group' } : { pipeline: pipeline.name, partition });
@@ -61,15 +67,21 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const admin = await queue.admin();
   // A broker that is down at start-up is waited for, not fatal.
   let consumer: QueueConsumer;
+  const owned: number[] = [];
   if (group) {
     await waitForTopic(admin, topic, signal, log);
     const join = () => (queue as KafkaQueue).groupConsumer(topic, workerGroup(pipeline.name));
     const partitions = async () => (await admin.backlog(topic, 'none')).length;
     consumer = new ReopeningGroupConsumer(join, log, { first: await untilDone('join group', join, signal, log), partitions });
   } else {
-    const highest = Math.max(...owned);
-    if (queue.kind === 'kafka') await waitForTopic(admin, topic, signal, log, highest + 1);
-    else await admin.ensureTopic(topic, highest + 1);
+    const need = of ?? Math.max(...ids) + 1;
+    let partitions: number;
+    if (queue.kind === 'kafka') partitions = await waitForTopic(admin, topic, signal, log, need);
+    else {
+      await admin.ensureTopic(topic, need);
+      partitions = (await admin.backlog(topic, 'none')).length;
+    }
+    owned.push(...(of === undefined ? ids : partitionsOf(partition, of, partitions)));
     const consumers = new Map<number, QueueConsumer>();
     for (const p of owned) consumers.set(p, await untilDone('open consumer', () => queue.consumer(topic, p, workerGroup(pipeline.name)), signal, log));
     consumer = consumers.size === 1 ? consumers.get(partition)! : new MultiPartitionConsumer(consumers);
