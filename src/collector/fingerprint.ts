@@ -241,11 +241,6 @@ export class ArchiveCopy {
   }
 }
 
-/** Copies an open input into `to`, hashing on the way (ArchiveCopy, nothing else reading its bytes). */
-export async function copyWithDigest(input: FileHandle, to: string, probe?: PrefixProbe): Promise<DigestResult> {
-  return await (await ArchiveCopy.open(input, to, probe)).finish();
-}
-
 /** The digest of a file's first `limit` bytes (all of it when absent): tests, and the shrunk-file check. */
 export async function fingerprintFile(path: string, limit = Infinity): Promise<{ fingerprint: string; size: number }> {
   const handle = await open(path, 'r');
