@@ -5,17 +5,20 @@
  * real single-node Kafka broker on 127.0.0.1 (started here, Spot's
  * kafka.message_size 900,000).
  *
- *   large   one Blue Coat log of --lines lines (default 500,000, ~140 MB):
+ *   large   one Blue Coat log of --lines lines (default 4,000,000, ~1 GB):
  *           a reference in byte ranges on both queues
- *   small   --files logs of --per-file lines (default 300 x 2,000, ~0.55 MB each):
+ *   small   --files logs of --per-file lines (default 1,500 x 2,000, ~0.55 MB each):
  *           over Kafka each is dissected by the collector and travels as
  *           record batches (Spot's small/large rule); embedded, each goes by
  *           reference and the workers dissect it (the embedded default)
  *
  * A third run is embedded with Spot's small/large rule (small_file_bytes
  * 900,000, as over Kafka): the queue alone is then the difference.
- * The inputs are big enough that process start-up (~1 s) stays under 5 % of a
- * run. Reported: seconds per run (best of --repeat, default 2), rows, and the
+ * The issue asks for a workload on which process start-up is under 5 % of the
+ * run, so each way is also timed on an empty input directory (best of
+ * --repeat) and that start-up is printed with its share of the run: over
+ * Kafka it includes the client's load in four processes and the topic's
+ * creation, several seconds on 2 cores, hence the large defaults. Reported: seconds per run (best of --repeat, default 2), rows, and the
  * ratios embedded s / Kafka s (1.0 = Kafka as fast), with the same rule and
  * against the embedded default; beside them the CPU seconds of the
  * spot-ingest process tree and of the broker in the best run, and the load
@@ -124,10 +127,10 @@ const repeat = Math.max(1, arg('--repeat', 2));
 const warmup = Math.max(0, arg('--warmup', 1));
 const table: string[] = [];
 try {
-  const lines = arg('--lines', 500_000);
+  const lines = arg('--lines', 4_000_000);
   const large = join(work, 'large.log');
   await proxyLog(large, lines, 1);
-  const files = arg('--files', 300);
+  const files = arg('--files', 1_500);
   const perFile = arg('--per-file', 2_000);
   const small: string[] = [];
   for (let i = 0; i < files; i++) {
@@ -138,16 +141,20 @@ try {
   const mb = (fs: readonly string[]) => fs.reduce((n, f) => n + statSync(f).size, 0) / 1e6;
   for (const [label, inputs] of [[`large: 1 log, ${lines.toLocaleString('en-US')} lines, ${mb([large]).toFixed(0)} MB`, [large]],
     [`small: ${files} logs of ${perFile.toLocaleString('en-US')} lines, ${mb(small).toFixed(0)} MB`, small]] as const) {
-    const ways = [() => ingest(inputs, null), () => ingest(inputs, null, 900_000), () => ingest(inputs, broker.bootstrap)];
-    for (let k = 0; k < warmup; k++) for (const way of ways) await way();
+    const ways = [(i: readonly string[]) => ingest(i, null), (i: readonly string[]) => ingest(i, null, 900_000),
+      (i: readonly string[]) => ingest(i, broker.bootstrap)];
+    for (let k = 0; k < warmup; k++) for (const way of ways) await way(inputs);
     const best: (Run | undefined)[] = [undefined, undefined, undefined];
+    // Start-up: the same way on nothing to do (best of --repeat).
+    const idle = [Infinity, Infinity, Infinity];
     const load0 = loadavg()[0]!;
     let loadMax = load0;
     // Alternate them so that machine noise falls on all three.
     for (let k = 0; k < repeat; k++) {
       for (const [i, way] of ways.entries()) {
-        const r = await way();
+        const r = await way(inputs);
         if (!best[i] || r.seconds < best[i]!.seconds) best[i] = r;
+        idle[i] = Math.min(idle[i]!, (await way([])).seconds);
         loadMax = Math.max(loadMax, loadavg()[0]!);
       }
     }
@@ -155,8 +162,10 @@ try {
     const rows = [e.rows, r.rows, q.rows];
     if (new Set(rows).size !== 1) throw new Error(`${label}: rows differ: embedded ${rows[0]}, embedded with Spot's rule ${rows[1]}, Kafka ${rows[2]}`);
     const cpu = (x: Run, broker = false) => `${x.treeCpu.toFixed(1)}${broker ? ` + ${x.brokerCpu.toFixed(1)}` : ''}`;
+    const startup = (i: number, x: Run) => `${idle[i]!.toFixed(2)} (${((100 * idle[i]!) / x.seconds).toFixed(1)} %)`;
     table.push(`| ${label} | ${rows[0]!.toLocaleString('en-US')} | ${e.seconds.toFixed(2)} | ${r.seconds.toFixed(2)} | ${q.seconds.toFixed(2)} | ` +
-      `**${(r.seconds / q.seconds).toFixed(2)}** | ${(e.seconds / q.seconds).toFixed(2)} | 0.85 | ${cpu(r)} | ${cpu(q, true)} | ${load0.toFixed(1)}-${loadMax.toFixed(1)} |`);
+      `**${(r.seconds / q.seconds).toFixed(2)}** | ${(e.seconds / q.seconds).toFixed(2)} | 0.85 | ${startup(1, r)} | ${startup(2, q)} | ` +
+      `${cpu(r)} | ${cpu(q, true)} | ${load0.toFixed(1)}-${loadMax.toFixed(1)} |`);
   }
 } finally {
   await broker.close();
@@ -164,5 +173,6 @@ try {
 }
 console.log(`\nKafka vs embedded (start p --workers 2 --once, proxy logs, local store; best of ${repeat} after ${warmup} warm-up run(s) of each; ${cpus().length} cores):\n`);
 console.log('| input | rows | embedded (default: all by reference) s | embedded, Spot\'s small/large rule s | Kafka s | Kafka speed, same rule | Kafka vs embedded default | target | ' +
-  'CPU s, embedded same rule | CPU s, Kafka (ours + broker) | load average |\n|---|---|---|---|---|---|---|---|---|---|---|');
+  'start-up s (share), embedded same rule | start-up s (share), Kafka | CPU s, embedded same rule | CPU s, Kafka (ours + broker) | load average |\n' +
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of table) console.log(r);

@@ -18,6 +18,17 @@ export const STOP_GRACE_MS = 8_000;
 /** The IPC message `start` sends a child to stop once the work is done (not a user's signal). */
 export const FINISH = 'spot-ingest:finish';
 
+/**
+ * The IPC message a worker sends `start` after each offset commit, so that `start --once` checks the drain
+ * when something moved instead of polling the queue on a timer.
+ */
+export const COMMITTED = 'spot-ingest:committed';
+
+/** Tells `start` (when it is our parent) that offsets moved; a no-op in a process of its own. */
+export function notifyCommitted(): void {
+  if (process.send && process.connected) process.send(COMMITTED, () => undefined);
+}
+
 let controller: AbortController | undefined;
 
 export function stopSignal(graceMs = STOP_GRACE_MS): AbortSignal {

@@ -19,7 +19,7 @@ import { logger } from '../telemetry/log.ts';
 import type { Progress } from '../telemetry/progress.ts';
 import { stderrIsTTY, writeLines } from '../telemetry/terminal.ts';
 import { intOption, parse, required } from './args.ts';
-import { FINISH, STOP_GRACE_MS, stopSignal } from './signals.ts';
+import { COMMITTED, FINISH, STOP_GRACE_MS, stopSignal } from './signals.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.start.usage;
@@ -31,6 +31,8 @@ const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
  * of each process's RSS for no measured speed (bench/flow-bench.ts).
  * SPOT_CHILD_NODE_ARGS adds flags (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
+/** How long `start --once` waits on the workers' commit notices before it asks the queue anyway. */
+const DRAIN_CHECK_MS = 500;
 const CHILD_NODE_ARGS = ['--max-semi-space-size=4', ...(process.env.SPOT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 export const FATAL_EXIT = 2;
 
@@ -88,6 +90,20 @@ export async function startCommand(argv: string[]): Promise<number> {
   const signal = stopSignal(STOP_GRACE_MS + 2_000);
   let stopping = false;
   let fatal = false;
+  // Offset commits the workers reported (COMMITTED over IPC); the --once drain waits on the next one.
+  let commits = 0;
+  let commitWaiters: Array<() => void> = [];
+  const commitSeen = () => {
+    commits++;
+    const ws = commitWaiters;
+    commitWaiters = [];
+    for (const w of ws) w();
+  };
+  const nextCommitOr = (since: number, ms: number) => new Promise<void>((resolve) => {
+    if (commits !== since) return resolve();
+    const t = setTimeout(resolve, ms);
+    commitWaiters.push(() => { clearTimeout(t); resolve(); });
+  });
   const common = ['-t', pipeline.name, '-c', configFile, '--topic', topic, '--http', 'off'];
   const launch = (child: Child) => {
     const launchedAt = Date.now();
@@ -112,7 +128,8 @@ export async function startCommand(argv: string[]): Promise<number> {
       }
     }
     proc.on('message', (m) => {
-      if ((m as { listening?: boolean } | null)?.listening === true) listening.resolve();
+      if (m === COMMITTED) commitSeen();
+      else if ((m as { listening?: boolean } | null)?.listening === true) listening.resolve();
       else void hubReady.then((hub) => hub.accept(proc.pid!, m));
     });
     if (proc.stderr) {
@@ -227,13 +244,14 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (code === 0 && collector.proc?.exitCode === 0) break;
       await sleep(200);
     }
-    // Then until every partition is committed to its end: a read of a few rows of the embedded queue is
-    // cheap enough to ask often (the run ends that much sooner); a broker (two small requests) a little less.
-    const drainPollMs = queue.kind === 'embedded' ? 25 : 50;
+    // Then until every partition is committed to its end. The queue is asked again when a worker says it
+    // committed (IPC), not on a timer: the run ends as soon as the last commit lands, and an idle wait costs
+    // the broker nothing. DRAIN_CHECK_MS is only the safety net for a notice lost with a restarted worker.
     while (!signal.aborted && !fatal) {
+      const since = commits;
       const backlog = await admin.backlog(topic, workerGroup(pipeline.name));
       if (backlog.every((b) => b.committed >= b.end)) break;
-      await sleep(drainPollMs);
+      await nextCommitOr(since, DRAIN_CHECK_MS);
     }
   } else {
     await new Promise<void>((resolve) => {

@@ -22,7 +22,7 @@ import { Worker } from '../worker/worker.ts';
 import { retrying } from '../retry.ts';
 import { untilDone, waitForTopic } from './kafka-topic.ts';
 import { intOption, parse, required } from './args.ts';
-import { stopSignal } from './signals.ts';
+import { notifyCommitted, stopSignal } from './signals.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.worker.usage;
@@ -92,7 +92,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // A partition stuck on a failing message is reported here (status, /readyz of this worker and of start).
   const problems = new ProblemReport(config.statePath, pipeline.name, role);
   const telemetry = await startTelemetry({ role: group ? 'worker-group' : role, endpoint, config, pipeline, admin, store, log, checks: () => problemChecks([problems.current]) });
-  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog, problems });
+  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog, problems, onCommitted: notifyCommitted });
   log.info({ topic, group, partitions: group ? 'assigned by the group' : owned }, 'worker started');
   // Leftovers of writers killed mid-write (temp names no reader sees). Background, best effort:
   // only files untouched for 15 minutes, so no live writer's file is taken away.

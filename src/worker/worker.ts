@@ -63,6 +63,8 @@ export interface WorkerDeps {
   readonly catalog?: { enqueue(table: TableName, hour: Hour): void };
   /** Where a partition that stopped making progress is reported (status, /readyz). */
   readonly problems?: ProblemReport;
+  /** Called after each offset commit (worker-cmd tells `start`, whose `--once` drain waits on it). */
+  readonly onCommitted?: () => void;
 }
 
 /** Options of one attempt at a message. */
@@ -181,6 +183,7 @@ export class Worker {
           } else {
             await this.#d.consumer.commit(partition, next);
             for (let k = 0; k < messages; k++) messageDone(this.#d.pipeline.name, 'committed');
+            this.#d.onCommitted?.();
           }
           done.delete(partition);
           break;

@@ -28,8 +28,8 @@ function fakeConsumer(batches: QueueRecord[][], stop: AbortController) {
 const records = (partition: number, from: number, n: number): QueueRecord[] =>
   Array.from({ length: n }, (_, i) => ({ partition, offset: from + i, value: Buffer.alloc(0) }));
 
-function workerOf(consumer: QueueConsumer, handle: (r: QueueRecord) => Promise<void>): Worker {
-  const deps = { pipeline: { name: 'p', type: 'proxy' }, consumer, partition: 0, log: quiet } as unknown as WorkerDeps;
+function workerOf(consumer: QueueConsumer, handle: (r: QueueRecord) => Promise<void>, onCommitted?: () => void): Worker {
+  const deps = { pipeline: { name: 'p', type: 'proxy' }, consumer, partition: 0, log: quiet, onCommitted } as unknown as WorkerDeps;
   const w = new Worker(deps);
   w.handle = handle;
   return w;
@@ -70,4 +70,13 @@ test('a stop during a message: that message is finished and committed, the rest 
   }).run(stop.signal);
   assert.deepEqual(handled, [0, 1]);
   assert.deepEqual(commits, [[1, 2]]);
+});
+
+test('start is told after each commit, once the commit returned (its --once drain waits on it)', async () => {
+  const stop = new AbortController();
+  const { consumer, commits } = fakeConsumer([[...records(0, 0, 2), ...records(1, 0, 1)], records(0, 2, 1)], stop);
+  const seen: number[] = [];
+  await workerOf(consumer, async () => {}, () => seen.push(commits.length)).run(stop.signal);
+  assert.deepEqual(commits, [[0, 2], [1, 1], [0, 3]]);
+  assert.deepEqual(seen, [1, 2, 3], 'one notice per commit, each after its commit was made');
 });
