@@ -103,33 +103,58 @@ export class DnsFields {
   /** Some DNS message of the frame is a response (QR = 1). */
   response = false;
   rcode = -1;
-  name: string | undefined = undefined;
+  /**
+   * The name, once found: its bytes in nameBytes[0, nameLength) when it is plain printable ASCII
+   * (most names; the builders take them as bytes, no string made), otherwise its text in nameText
+   * (`<Root>`, escapes, UTF-8) with nameLength -1.
+   */
+  hasName = false;
+  nameLength = -1;
+  nameBytes = Buffer.allocUnsafe(MAX_DNAME_LEN + 4);
+  nameText = '';
   type = -1;
   cls = -1;
-  a: string | undefined = undefined;
+  /** The first A record's address as an unsigned 32-bit number, -1 when none. */
+  aAddress = -1;
   /** Why the last message walk stopped early ('' when it did not). */
   malformed = '';
   messages = 0;
 
-  // Scratch space for a name being expanded.
-  private readonly scratch = Buffer.allocUnsafe(MAX_DNAME_LEN + 4);
-  private nameText = '';
+  // Scratch space for a name being expanded (swapped with nameBytes when the name is taken), and
+  // what the last expandName(keep) found: its bytes' length there, or its text (length -1).
+  private scratch = Buffer.allocUnsafe(MAX_DNAME_LEN + 4);
+  private expandedLength = -1;
+  private expandedText = '';
 
   reset(): void {
     this.seen = false;
     this.response = false;
     this.rcode = -1;
-    this.name = undefined;
+    this.hasName = false;
+    this.nameLength = -1;
+    this.nameText = '';
     this.type = -1;
     this.cls = -1;
-    this.a = undefined;
+    this.aAddress = -1;
     this.malformed = '';
     this.messages = 0;
   }
 
+  /** dns.resp.name as text (undefined when the frame has none). */
+  get name(): string | undefined {
+    if (!this.hasName) return undefined;
+    return this.nameLength >= 0 ? this.nameBytes.toString('latin1', 0, this.nameLength) : this.nameText;
+  }
+
+  /** dns.a as text (undefined when the frame has none). */
+  get a(): string | undefined {
+    const v = this.aAddress;
+    return v < 0 ? undefined : `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  }
+
   /** True once every field has its first occurrence (later messages cannot change the row). */
   get complete(): boolean {
-    return this.name !== undefined && this.type >= 0 && this.cls >= 0 && this.a !== undefined && this.rcode >= 0;
+    return this.hasName && this.type >= 0 && this.cls >= 0 && this.aAddress >= 0 && this.rcode >= 0;
   }
 
   /**
@@ -169,7 +194,7 @@ export class DnsFields {
     }
     for (let i = 0; i < counts; i++) {
       if (this.complete) return;
-      const wantName = this.name === undefined;
+      const wantName = !this.hasName;
       const nameLen = this.expandName(buf, off, end, start, wantName);
       const p = off + nameLen;
       if (p + 10 > end) throw new Malformed('resource record cut short');
@@ -180,21 +205,30 @@ export class DnsFields {
       const rdata = p + 10;
       // tshark adds the record's tree item, which spans the RDATA, before its fields: RDATA past the end adds nothing.
       if (rdata + rdlen > end) throw new Malformed('resource data cut short');
-      if (wantName && type !== T_SRV) this.name = this.nameText;
+      if (wantName && type !== T_SRV) this.takeName();
       if (this.type < 0) this.type = type;
       if (type !== T_OPT && this.cls < 0) this.cls = cls;
-      if (type === T_A && rdlen > 0 && this.a === undefined) {
+      if (type === T_A && rdlen > 0 && this.aAddress < 0) {
         if (rdata + 4 > end) throw new Malformed('A record cut short');
-        this.a = `${buf[rdata]}.${buf[rdata + 1]}.${buf[rdata + 2]}.${buf[rdata + 3]}`;
+        this.aAddress = buf.readUInt32BE(rdata);
       }
       off = rdata + rdlen;
     }
   }
 
+  /** Makes the name expandName(keep) just found the frame's name. */
+  private takeName(): void {
+    this.hasName = true;
+    this.nameLength = this.expandedLength;
+    if (this.expandedLength >= 0) [this.nameBytes, this.scratch] = [this.scratch, this.nameBytes];
+    else this.nameText = this.expandedText;
+  }
+
   /**
    * Expands the name at `off` (following compression pointers relative to
    * `msgStart`); returns the bytes it occupies in place. When `keep` is set
-   * the display text is left in nameText.
+   * the display text is left for takeName(): as bytes in scratch when they are
+   * plain ASCII, else as text.
    */
   private expandName(buf: Buffer, off: number, end: number, msgStart: number, keep: boolean): number {
     const s = this.scratch;
@@ -210,6 +244,12 @@ export class DnsFields {
       if (c === 0) break;
       const kind = c & 0xc0;
       if (kind === 0) {
+        if (!keep) {
+          // Only its length in place and its validity matter: no text.
+          if (o + c > end) throw new Malformed('label runs past the end of the message');
+          o += c;
+          continue;
+        }
         if (!first) {
           if (maxname > 0) {
             s[n++] = 0x2e;
@@ -220,12 +260,11 @@ export class DnsFields {
           first = false;
         }
         if (o + c > end) throw new Malformed('label runs past the end of the message');
-        for (let k = 0; k < c; k++) {
-          if (maxname > 0) {
-            s[n++] = buf[o + k]!;
-            maxname--;
-          }
-        }
+        // What still fits of the label (tshark stops writing at the limit, and goes on measuring).
+        const room = c < maxname ? c : maxname > 0 ? maxname : 0;
+        for (let k = 0; k < room; k++) s[n + k] = buf[o + k]!;
+        n += room;
+        maxname -= room;
         o += c;
       } else if (kind === 0xc0) {
         if (o >= end) throw new Malformed('compression pointer cut short');
@@ -234,7 +273,7 @@ export class DnsFields {
         pointers++;
         if (len < 0) len = o - off;
         if (target === o - 2 || pointers > MAX_DNAME_LEN) {
-          if (keep) this.nameText = LOOPS;
+          if (keep) this.expanded(LOOPS);
           return len;
         }
         o = target;
@@ -243,7 +282,7 @@ export class DnsFields {
         // wherever pointers led, and gives up (malformed) below two bytes.
         const measured = o - off;
         if (measured < 2) throw new Malformed('extended label');
-        if (keep) this.nameText = UNKNOWN_EXTENDED;
+        if (keep) this.expanded(UNKNOWN_EXTENDED);
         return measured;
       } else {
         throw new Malformed('label type 0b10 is reserved');
@@ -251,10 +290,16 @@ export class DnsFields {
     }
     if (len < 0) len = o - off;
     if (keep) {
-      if (maxname <= 0) this.nameText = TOO_LONG;
-      else if (n === 0) this.nameText = ROOT;
-      else this.nameText = plainAscii(s, n) ? s.toString('latin1', 0, n) : formatNameBytes(s, 0, n);
+      if (maxname <= 0) this.expanded(TOO_LONG);
+      else if (n === 0) this.expanded(ROOT);
+      else if (plainAscii(s, n)) this.expandedLength = n;
+      else this.expanded(formatNameBytes(s, 0, n));
     }
     return len;
+  }
+
+  private expanded(text: string): void {
+    this.expandedLength = -1;
+    this.expandedText = text;
   }
 }

@@ -33,6 +33,7 @@ import { OUT_OF_RANGE, clampInt } from '../../../table/values.ts';
 import type { PacketSink } from './capture-reader.ts';
 import { DnsFields } from './dns-message.ts';
 import { FrameTimeFormatter } from './frame-time.ts';
+import { IPV4_KEYED } from '../../flow/ip-text.ts';
 import { FragmentTable, TcpStreams, type ReassemblyObserver } from './reassembly.ts';
 import { TCP_PORTS_OF_OTHER_DISSECTORS, UDP_PORTS_OF_OTHER_DISSECTORS } from './registered-ports.ts';
 
@@ -54,10 +55,6 @@ function classText(cls: number): string {
     if (cls < 4096) CLASS_TEXT[cls] = s;
   }
   return s;
-}
-
-function ipv4Text(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 /** RFC 5952 text of 16 bytes (as tshark prints IPv6 addresses). */
@@ -112,9 +109,6 @@ export class DnsFrameDecoder implements PacketSink {
   private readonly onTcpMessage: (buf: Buffer, start: number, end: number) => void;
 
   private dnsMessages = 0;
-  // One-entry caches: a server's address repeats from row to row.
-  private srcNum = -1;
-  private srcText = '';
 
   // Per-frame state.
   private v4Seen = false;
@@ -192,34 +186,35 @@ export class DnsFrameDecoder implements PacketSink {
         raw: `${capLen} captured bytes, ${origLen} on the wire: ${buf.toString('hex', off, off + Math.min(capLen, 64))}` });
       return;
     }
-    let src = '';
-    let dst = '';
+    // Texts go into the builders as bytes or by key (IPv4 addresses), not as JS strings.
     if (this.v4Seen) {
-      if (this.v4Src !== this.srcNum) {
-        this.srcNum = this.v4Src;
-        this.srcText = ipv4Text(this.v4Src);
-      }
-      src = this.srcText;
-      dst = ipv4Text(this.v4Dst);
+      this.cIpSrc.pushKeyed(this.v4Src, IPV4_KEYED);
+      this.cIpDst.pushKeyed(this.v4Dst, IPV4_KEYED);
     } else if (this.ipv6Addresses && this.v6Seen) {
-      src = ipv6Text(this.v6Addr, 0);
-      dst = ipv6Text(this.v6Addr, 16);
+      this.cIpSrc.push(ipv6Text(this.v6Addr, 0));
+      this.cIpDst.push(ipv6Text(this.v6Addr, 16));
+    } else {
+      this.cIpSrc.push('');
+      this.cIpDst.push('');
     }
     // frame_len is INT: a record header may claim up to 2^32-1 bytes; tshark caps it at 2^31-1 (src/table/values.ts).
     const frameLen = clampInt(origLen);
     if (frameLen !== origLen) this.count(OUT_OF_RANGE);
-    this.cFrameTime.push(this.time.frameTime(sec, ns));
+    const time = this.time;
+    time.write(sec, ns);
+    this.cFrameTime.pushBytes(time.bytes, 0, time.length);
     this.cUnixTs.push(sec);
     this.cFrameLen.push(frameLen);
-    this.cIpDst.push(dst);
-    this.cIpSrc.push(src);
-    this.cName.push(f.name ?? '');
+    if (!f.hasName) this.cName.push('');
+    else if (f.nameLength >= 0) this.cName.pushBytes(f.nameBytes, 0, f.nameLength);
+    else this.cName.push(f.nameText);
     this.cClass.push(f.cls >= 0 ? classText(f.cls) : '');
     if (f.type >= 0) this.cType.push(f.type);
     else this.cType.pushNull();
     if (f.rcode >= 0) this.cRcode.push(f.rcode);
     else this.cRcode.pushNull();
-    this.cA.push(f.a ?? '');
+    if (f.aAddress >= 0) this.cA.pushKeyed(f.aAddress, IPV4_KEYED);
+    else this.cA.push('');
     this.out.endRow();
   }
 

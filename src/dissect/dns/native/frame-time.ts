@@ -5,7 +5,8 @@
  * capture's resolution), e.g. `Jan  4, 2017 04:41:06.337519000 UTC`.
  *
  * The part up to the seconds is cached per whole second: consecutive packets
- * mostly share it, so the hot path only formats the fraction.
+ * mostly share it, so the hot path only formats the fraction. write() gives
+ * the text as bytes (ASCII), which the column builders take without a string.
  */
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -24,16 +25,43 @@ export function nineDigits(ns: number): string {
   return s.length >= 9 ? s : '000000000'.slice(s.length) + s;
 }
 
+const UTC = [0x20, 0x55, 0x54, 0x43]; // ' UTC'
+
 export class FrameTimeFormatter {
   private cachedSec = Number.NaN;
   private cachedPrefix = '';
+  /** The text of the last write(), bytes [0, length). */
+  readonly bytes = Buffer.alloc(64);
+  length = 0;
+  /** Bytes of the cached prefix in `bytes`. */
+  private prefixLength = 0;
 
   /** frame.time for a timestamp of `sec` whole seconds and `ns` nanoseconds. */
   frameTime(sec: number, ns: number): string {
-    if (sec !== this.cachedSec) {
-      this.cachedSec = sec;
-      this.cachedPrefix = secondsPrefix(sec);
-    }
+    this.#prefix(sec);
     return `${this.cachedPrefix}${nineDigits(ns)} UTC`;
+  }
+
+  /** frame.time as ASCII into this.bytes[0, this.length), the same text as frameTime(). */
+  write(sec: number, ns: number): void {
+    this.#prefix(sec);
+    const b = this.bytes;
+    let p = this.prefixLength;
+    if (ns >= 1e9) {
+      // Never from the capture reader (it carries whole seconds); kept exact all the same.
+      p += b.write(String(ns), p, 'latin1');
+    } else {
+      for (let k = p + 8, v = ns; k >= p; k--, v = (v / 10) | 0) b[k] = 0x30 + (v % 10);
+      p += 9;
+    }
+    for (let k = 0; k < 4; k++) b[p++] = UTC[k]!;
+    this.length = p;
+  }
+
+  #prefix(sec: number): void {
+    if (sec === this.cachedSec) return;
+    this.cachedSec = sec;
+    this.cachedPrefix = secondsPrefix(sec);
+    this.prefixLength = this.bytes.write(this.cachedPrefix, 0, 'latin1');
   }
 }
