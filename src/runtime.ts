@@ -71,8 +71,9 @@ export async function openCatalog(config: Config, onError?: (err: unknown) => vo
 export async function openQueue(config: Config): Promise<Queue> {
   const k = config.kafka;
   if (k.brokers.length === 0) return new EmbeddedQueue({ file: join(config.statePath, 'queue.sqlite') });
-  // Before the client's first import: its ~40 option validators then compile on first use (see lazy-ajv.ts).
-  (await import('./queue/kafka/lazy-ajv.ts')).installLazyKafkaValidators();
+  // Before the client's first import: it then loads as one bundled module, its ~40 option validators
+  // compiled on first use (see client-bundle.ts and lazy-ajv.ts).
+  await (await import('./queue/kafka/client-bundle.ts')).installKafkaClient();
   const { KafkaQueue } = await import('./queue/kafka/index.ts');
   const tls = k.tls.enabled
     ? { caFile: k.tls.caFile, certFile: k.tls.certFile, keyFile: k.tls.keyFile, rejectUnauthorized: k.tls.rejectUnauthorized }
