@@ -16,23 +16,49 @@ export function ipv4Text(v: number): string {
   return OCTET_DOT[v >>> 24]! + OCTET_DOT[(v >>> 16) & 255]! + OCTET_DOT[(v >>> 8) & 255]! + OCTET[v & 255]!;
 }
 
-const OCTET_BYTES: readonly (readonly number[])[] = OCTET.map((o) => [...o].map((c) => c.charCodeAt(0)));
+/** Each octet's digits then '.', padded to 4 bytes (OCTET_DOT_BYTES[4 * o ..]), and its digit count. */
+const OCTET_DOT_BYTES = new Uint8Array(4 * 256);
+const OCTET_DIGITS = new Uint8Array(256);
+for (let o = 0; o < 256; o++) {
+  const text = `${o}.`;
+  for (let k = 0; k < text.length; k++) OCTET_DOT_BYTES[4 * o + k] = text.charCodeAt(k);
+  OCTET_DIGITS[o] = text.length - 1;
+}
 
-/** IPv4 addresses (unsigned 32-bit keys) as dotted-quad bytes, for StringBuilder.pushKeyed (no string per address). */
+/**
+ * IPv4 addresses (unsigned 32-bit keys) as dotted-quad bytes, for StringBuilder.pushKeyed (no string per address).
+ * Every octet is written as 4 bytes and the next one starts after its digits and dot: the builder
+ * leaves maxBytes (15) free, and the bytes past the returned end are not part of the value.
+ */
 export const IPV4_KEYED: KeyedText = {
   maxBytes: 15,
   write(v: number, out: Uint8Array, at: number): number {
+    const t = OCTET_DOT_BYTES;
     let p = at;
-    for (let shift = 24; shift >= 0; shift -= 8) {
-      const o = OCTET_BYTES[(v >>> shift) & 255]!;
-      for (let k = 0; k < o.length; k++) out[p++] = o[k]!;
-      if (shift > 0) out[p++] = 0x2e;
-    }
-    return p;
+    let o = v >>> 24;
+    let q = 4 * o;
+    out[p] = t[q]!; out[p + 1] = t[q + 1]!; out[p + 2] = t[q + 2]!; out[p + 3] = t[q + 3]!;
+    p += OCTET_DIGITS[o]! + 1;
+    o = (v >>> 16) & 255;
+    q = 4 * o;
+    out[p] = t[q]!; out[p + 1] = t[q + 1]!; out[p + 2] = t[q + 2]!; out[p + 3] = t[q + 3]!;
+    p += OCTET_DIGITS[o]! + 1;
+    o = (v >>> 8) & 255;
+    q = 4 * o;
+    out[p] = t[q]!; out[p + 1] = t[q + 1]!; out[p + 2] = t[q + 2]!; out[p + 3] = t[q + 3]!;
+    p += OCTET_DIGITS[o]! + 1;
+    o = v & 255;
+    q = 4 * o;
+    out[p] = t[q]!; out[p + 1] = t[q + 1]!; out[p + 2] = t[q + 2]!;
+    return p + OCTET_DIGITS[o]!;
   },
 };
 
 const words = new Array<number>(8);
+
+/** Hex text of 16-bit groups, made on first use (no number-to-text conversion per group after that). */
+const HEX_GROUPS: (string | undefined)[] = new Array<string | undefined>(65536).fill(undefined);
+const hexGroup = (g: number): string => (HEX_GROUPS[g] ??= g.toString(16));
 
 /** Text of an IPv6 address given as 16 bytes in network order (b[at] .. b[at+15]). */
 export function ipv6Text(b: Uint8Array, at = 0): string {
@@ -53,11 +79,17 @@ export function ipv6FromWords(w: readonly number[]): string {
         curLen = 1;
       } else curLen++;
     } else if (curBase >= 0) {
-      if (curLen > bestLen) [bestBase, bestLen] = [curBase, curLen];
+      if (curLen > bestLen) {
+        bestBase = curBase;
+        bestLen = curLen;
+      }
       curBase = -1;
     }
   }
-  if (curBase >= 0 && curLen > bestLen) [bestBase, bestLen] = [curBase, curLen];
+  if (curBase >= 0 && curLen > bestLen) {
+    bestBase = curBase;
+    bestLen = curLen;
+  }
   if (bestLen < 2) bestBase = -1;
 
   let s = '';
@@ -71,7 +103,7 @@ export function ipv6FromWords(w: readonly number[]): string {
       s += `${w[6]! >>> 8}.${w[6]! & 255}.${w[7]! >>> 8}.${w[7]! & 255}`;
       return s;
     }
-    s += w[i]!.toString(16);
+    s += hexGroup(w[i]!);
   }
   if (bestBase >= 0 && bestBase + bestLen === 8) s += ':';
   return s;

@@ -102,15 +102,27 @@ function minMax(words: Int32Array, count: number, type: ColumnType): { min?: num
     return { min, max };
   }
   if (type === 'BIGINT') {
+    // The current min and max kept in locals (signed high word, unsigned low word): no re-read per value.
     let minAt = 0;
     let maxAt = 0;
+    let minHi = words[1]!;
+    let minLo = words[0]! >>> 0;
+    let maxHi = minHi;
+    let maxLo = minLo;
     for (let i = 1; i < count; i++) {
       const hi = words[2 * i + 1]!;
+      if (hi > minHi && hi < maxHi) continue;
       const lo = words[2 * i]! >>> 0;
-      const minHi = words[2 * minAt + 1]!;
-      const maxHi = words[2 * maxAt + 1]!;
-      if (hi < minHi || (hi === minHi && lo < words[2 * minAt]! >>> 0)) minAt = i;
-      if (hi > maxHi || (hi === maxHi && lo > words[2 * maxAt]! >>> 0)) maxAt = i;
+      if (hi < minHi || (hi === minHi && lo < minLo)) {
+        minAt = i;
+        minHi = hi;
+        minLo = lo;
+      }
+      if (hi > maxHi || (hi === maxHi && lo > maxLo)) {
+        maxAt = i;
+        maxHi = hi;
+        maxLo = lo;
+      }
     }
     const big = new BigInt64Array(words.buffer, words.byteOffset, count);
     return { min: big[minAt]!, max: big[maxAt]! };

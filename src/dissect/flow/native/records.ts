@@ -73,6 +73,11 @@ for (const [type, need] of [[1, 48], [2, 8], [3, 32], [4, 12], [5, 24], [7, 8], 
 
 const words = new Array<number>(8);
 
+/** Direct-mapped cache of IPv6 texts: 2^IPV6_CACHE_BITS slots, each the address's four stored words and its text. */
+const IPV6_CACHE_BITS = 14;
+const ipv6Keys = new Int32Array(4 << IPV6_CACHE_BITS);
+const ipv6Texts: string[] = new Array<string>(1 << IPV6_CACHE_BITS).fill('');
+
 /** Decodes records of uncompressed blocks; one instance per file (it keeps the file's extension maps). */
 export class RecordDecoder {
   readonly rec = new FlowKeys();
@@ -175,9 +180,18 @@ export class RecordDecoder {
     return this.#v.getUint32(at, true) + this.#v.getUint32(at + 4, true) * TWO32;
   }
 
-  /** IPv6 stored as two host-order u64 (high half first) at `at`. */
+  /** IPv6 stored as two host-order u64 (high half first) at `at`; the text comes from a direct-mapped cache. */
   #ipv6(at: number): string {
     const v = this.#v;
+    const a = v.getInt32(at, true);
+    const b = v.getInt32(at + 4, true);
+    const c = v.getInt32(at + 8, true);
+    const d = v.getInt32(at + 12, true);
+    // Flows repeat their addresses (both directions, many flows per host): one text per address seen.
+    const slot = (Math.imul(a ^ Math.imul(b, 0x9e3779b1) ^ Math.imul(c, 0x85ebca6b) ^ Math.imul(d, 0xc2b2ae35), 0x27d4eb2f) >>> (32 - IPV6_CACHE_BITS));
+    const k = 4 * slot;
+    const key = ipv6Keys;
+    if (ipv6Texts[slot] !== '' && key[k] === a && key[k + 1] === b && key[k + 2] === c && key[k + 3] === d) return ipv6Texts[slot]!;
     words[0] = v.getUint16(at + 6, true);
     words[1] = v.getUint16(at + 4, true);
     words[2] = v.getUint16(at + 2, true);
@@ -186,7 +200,13 @@ export class RecordDecoder {
     words[5] = v.getUint16(at + 12, true);
     words[6] = v.getUint16(at + 10, true);
     words[7] = v.getUint16(at + 8, true);
-    return ipv6FromWords(words);
+    const text = ipv6FromWords(words);
+    key[k] = a;
+    key[k + 1] = b;
+    key[k + 2] = c;
+    key[k + 3] = d;
+    ipv6Texts[slot] = text;
+    return text;
   }
 
   #clear(): FlowKeys {
