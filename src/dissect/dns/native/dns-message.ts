@@ -36,6 +36,8 @@
  *   name is then measured up to that label, wherever pointers led.
  */
 
+import { ipv4Text } from '../../flow/ip-text.ts';
+
 const ROOT = '<Root>';
 const TOO_LONG = '<Name too long>';
 const LOOPS = '<Name contains a pointer that loops>';
@@ -148,8 +150,7 @@ export class DnsFields {
 
   /** dns.a as text (undefined when the frame has none). */
   get a(): string | undefined {
-    const v = this.aAddress;
-    return v < 0 ? undefined : `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+    return this.aAddress < 0 ? undefined : ipv4Text(this.aAddress);
   }
 
   /** True once every field has its first occurrence (later messages cannot change the row). */

@@ -5,8 +5,8 @@
  * capture's resolution), e.g. `Jan  4, 2017 04:41:06.337519000 UTC`.
  *
  * The part up to the seconds is cached per whole second: consecutive packets
- * mostly share it, so the hot path only formats the fraction. write() gives
- * the text as bytes (ASCII), which the column builders take without a string.
+ * mostly share it, so the hot path only formats the fraction. The text is
+ * written as bytes (ASCII), which the column builders take without a string.
  */
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -20,29 +20,17 @@ function secondsPrefix(sec: number): string {
   )}:${two(d.getUTCSeconds())}.`;
 }
 
-export function nineDigits(ns: number): string {
-  const s = String(ns);
-  return s.length >= 9 ? s : '000000000'.slice(s.length) + s;
-}
-
 const UTC = [0x20, 0x55, 0x54, 0x43]; // ' UTC'
 
 export class FrameTimeFormatter {
   private cachedSec = Number.NaN;
-  private cachedPrefix = '';
   /** The text of the last write(), bytes [0, length). */
   readonly bytes = Buffer.alloc(64);
   length = 0;
   /** Bytes of the cached prefix in `bytes`. */
   private prefixLength = 0;
 
-  /** frame.time for a timestamp of `sec` whole seconds and `ns` nanoseconds. */
-  frameTime(sec: number, ns: number): string {
-    this.#prefix(sec);
-    return `${this.cachedPrefix}${nineDigits(ns)} UTC`;
-  }
-
-  /** frame.time as ASCII into this.bytes[0, this.length), the same text as frameTime(). */
+  /** frame.time for `sec` whole seconds and `ns` nanoseconds, as ASCII into this.bytes[0, this.length). */
   write(sec: number, ns: number): void {
     this.#prefix(sec);
     const b = this.bytes;
@@ -61,7 +49,6 @@ export class FrameTimeFormatter {
   #prefix(sec: number): void {
     if (sec === this.cachedSec) return;
     this.cachedSec = sec;
-    this.cachedPrefix = secondsPrefix(sec);
-    this.prefixLength = this.bytes.write(this.cachedPrefix, 0, 'latin1');
+    this.prefixLength = this.bytes.write(secondsPrefix(sec), 0, 'latin1');
   }
 }
