@@ -119,3 +119,29 @@ test('chunk statistics: null counts, and min/max of INT and BIGINT columns, as D
     }
   }
 });
+
+test('runs of equal numbers (sorted, constant, alternating runs) and their min/max read back as written', async () => {
+  const schema = SCHEMAS.flow;
+  const rows = hardRows(schema, 4000, 5).map((r, i) => {
+    const row = [...r];
+    for (const [k, c] of schema.columns.entries()) {
+      if (c.type === 'INT') row[k] = i % 997 === 0 ? null : [-(2 ** 31), 7, 2 ** 31 - 1][Math.floor(i / 1500)]!; // three long runs, extremes first and last
+      if (c.type === 'BIGINT') row[k] = i % 1300 === 0 ? null : Math.floor(i / 40) % 2 ? -(2n ** 63n) : 2n ** 63n - 1n; // runs of 40, alternating extremes
+    }
+    return row;
+  });
+  const file = join(dir, 'flow-runs.parquet');
+  await (await ParquetWriter.create()).write(schema, [batch(schema, rows.slice(0, 1234)), batch(schema, rows.slice(1234))], file);
+  const want = expected(schema, rows);
+  assert.deepEqual(await duckRows(file), want, 'DuckDB');
+  assert.deepEqual(await rustRows(file), want, 'Rust parquet reader');
+  const meta = await duck(`SELECT path_in_schema, stats_min_value, stats_max_value, encodings FROM parquet_metadata('${file}') ORDER BY column_id`);
+  for (const [i, c] of schema.columns.entries()) {
+    if (c.type !== 'INT' && c.type !== 'BIGINT') continue;
+    const [name, min, max, encodings] = meta[i]!;
+    assert.equal(name, c.name);
+    assert.match(String(encodings), /DICTIONARY/, `${c.name}: runs get a dictionary`);
+    assert.equal(min, c.type === 'INT' ? String(-(2 ** 31)) : String(-(2n ** 63n)), `${c.name} min`);
+    assert.equal(max, c.type === 'INT' ? String(2 ** 31 - 1) : String(2n ** 63n - 1n), `${c.name} max`);
+  }
+});

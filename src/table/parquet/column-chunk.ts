@@ -289,14 +289,15 @@ export class ChunkEncoder {
     } else {
       const words = type === 'BIGINT' ? 2 : 1;
       const values = this.#fixedWords(vectors, count, words);
-      const mm = minMax(values, count, type);
+      const dict = this.#numbers.reset(words, limit);
+      this.#indices = grow(this.#indices, count);
+      const idx = count > 0 ? dict.encode(values, count, this.#indices) : null;
+      // A complete dictionary holds every distinct value: the bounds are those of its few entries.
+      const mm = idx !== null ? minMax(dict.entries, dict.size, type) : minMax(values, count, type);
       if (mm.min !== undefined) {
         statistics.min_value = mm.min;
         statistics.max_value = mm.max;
       }
-      const dict = this.#numbers.reset(words, limit);
-      this.#indices = grow(this.#indices, count);
-      const idx = count > 0 ? dict.encode(values, count, this.#indices) : null;
       const plainBytes = count * 4 * words;
       if (idx !== null && worthIt(dict.size, dict.size * 4 * words, plainBytes)) {
         indices = idx;

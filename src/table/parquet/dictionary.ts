@@ -57,57 +57,64 @@ export class FixedDictionary {
    * values than the limit.
    */
   encode(values: Int32Array, count: number, out: Int32Array): Int32Array | null {
+    return this.#words === 1 ? this.#encode1(values, count, out) : this.#encode2(values, count, out);
+  }
+
+  #encode1(values: Int32Array, count: number, out: Int32Array): Int32Array | null {
     const slots = this.#slots;
     const mask = this.#mask;
-    if (this.#words === 1) {
-      for (let i = 0; i < count; i++) {
-        const v = values[i]!;
-        // A value repeating the one before (sorted or constant columns) needs no lookup.
-        if (i > 0 && v === values[i - 1]) {
-          out[i] = out[i - 1]!;
-          continue;
-        }
-        let s = mix(v) & mask;
-        for (;;) {
-          const e = slots[s]!;
-          if (e === 0) {
-            if (this.size === this.#limit) return null;
-            slots[s] = this.#add1(v) + 1;
-            out[i] = this.size - 1;
-            break;
-          }
-          if (this.entries[e - 1] === v) {
-            out[i] = e - 1;
-            break;
-          }
-          s = (s + 1) & mask;
-        }
-      }
-      return out;
-    }
-    for (let i = 0; i < count; i++) {
-      const lo = values[2 * i]!;
-      const hi = values[2 * i + 1]!;
-      if (i > 0 && lo === values[2 * i - 2] && hi === values[2 * i - 1]) {
-        out[i] = out[i - 1]!;
-        continue;
-      }
-      let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+    let i = 0;
+    while (i < count) {
+      const v = values[i]!;
+      let s = mix(v) & mask;
+      let k: number;
       for (;;) {
         const e = slots[s]!;
         if (e === 0) {
           if (this.size === this.#limit) return null;
-          slots[s] = this.#add2(lo, hi) + 1;
-          out[i] = this.size - 1;
+          k = this.#add1(v);
+          slots[s] = k + 1;
           break;
         }
-        const at = 2 * (e - 1);
-        if (this.entries[at] === lo && this.entries[at + 1] === hi) {
-          out[i] = e - 1;
+        if (this.entries[e - 1] === v) {
+          k = e - 1;
           break;
         }
         s = (s + 1) & mask;
       }
+      // A run of the same value (sorted or constant columns) needs one lookup.
+      do out[i++] = k;
+      while (i < count && values[i] === v);
+    }
+    return out;
+  }
+
+  #encode2(values: Int32Array, count: number, out: Int32Array): Int32Array | null {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    let i = 0;
+    while (i < count) {
+      const lo = values[2 * i]!;
+      const hi = values[2 * i + 1]!;
+      let s = mix(lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
+      let k: number;
+      for (;;) {
+        const e = slots[s]!;
+        if (e === 0) {
+          if (this.size === this.#limit) return null;
+          k = this.#add2(lo, hi);
+          slots[s] = k + 1;
+          break;
+        }
+        const at = 2 * (e - 1);
+        if (this.entries[at] === lo && this.entries[at + 1] === hi) {
+          k = e - 1;
+          break;
+        }
+        s = (s + 1) & mask;
+      }
+      do out[i++] = k;
+      while (i < count && values[2 * i] === lo && values[2 * i + 1] === hi);
     }
     return out;
   }
