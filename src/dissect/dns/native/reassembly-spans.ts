@@ -139,6 +139,8 @@ export class ReassemblySpanScan {
 
   /** One packet, whose data starts at file offset `at`. */
   packet(at: number, buf: Buffer, off: number, capLen: number, origLen: number, sec: number, ns: number, linktype: number, frame: number): void {
+    // Most packets of a DNS capture are plain UDP datagrams: they touch no reassembly state.
+    if (linktype === 1 && plainUdpOverEthernet(buf, off, off + capLen)) return;
     this.#collector.at = at;
     this.#decoder.packet(buf, off, capLen, origLen, sec, ns, linktype, frame);
   }
@@ -147,6 +149,30 @@ export class ReassemblySpanScan {
     return spansOf(this.#collector.finish());
   }
 }
+
+/**
+ * True for a frame the decoder would pass without touching its fragment or TCP tables: an untagged
+ * Ethernet II frame of an unfragmented IPv4 UDP datagram on neither of VXLAN's ports (4789, whose
+ * payload the decoder opens as another frame). Anything else (VLAN tags, IPv6, fragments, short
+ * frames) goes through the decoder.
+ *
+ *   Ethernet  dst:6 src:6 type:2 (0x0800)
+ *   IPv4      ver:4 ihl:4 tos:8 total_length:16 id:16 flags:3 frag_offset:13 ttl:8 protocol:8 (17) ...
+ *             (MF flag and fragment offset both 0)
+ *   UDP       src_port:16 dst_port:16 ...
+ */
+function plainUdpOverEthernet(b: Buffer, p: number, end: number): boolean {
+  if (end - p < 14 + 20 + 8 || b[p + 12] !== 0x08 || b[p + 13] !== 0x00) return false;
+  const ip = p + 14;
+  const vihl = b[ip]!;
+  const ihl = (vihl & 0x0f) * 4;
+  if (vihl >> 4 !== 4 || ihl < 20 || end - ip < ihl + 8) return false;
+  if (((b[ip + 6]! & 0x3f) | b[ip + 7]!) !== 0 || b[ip + 9] !== 17) return false;
+  const u = ip + ihl;
+  return ((b[u]! << 8) | b[u + 1]!) !== VXLAN_PORT && ((b[u + 2]! << 8) | b[u + 3]!) !== VXLAN_PORT;
+}
+
+const VXLAN_PORT = 4789;
 
 function spansOf(groups: readonly SpanGroup[]): ReassemblySpans {
   let count = 0;
