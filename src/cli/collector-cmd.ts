@@ -1,6 +1,5 @@
 /** `spot-ingest collector`: the collector of one pipeline, as its own process. */
 import { Collector } from '../collector/collector.ts';
-import { warm as warmHashThread } from '../collector/hash-thread.ts';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { messageBytes, openLedger, openQueue, openStore, standaloneTopic } from '../runtime.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, parseHttpOption } from '../telemetry/http.ts';
@@ -17,7 +16,6 @@ import { COMMAND_HELP } from './usage.ts';
 const USAGE = COMMAND_HELP.collector.usage;
 
 export async function collectorCommand(argv: string[]): Promise<number> {
-  warmHashThread(); // starts beside our own start-up, ready for the first file's digest
   const { values } = parse(argv, {
     type: { type: 'string', short: 't' }, config: { type: 'string', short: 'c' }, workers: { type: 'string', short: 'w' },
     topic: { type: 'string' }, once: { type: 'boolean' }, http: { type: 'string' }, 'skip-conversion': { type: 'boolean' },

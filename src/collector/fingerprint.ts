@@ -10,7 +10,6 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { threadDigest, type ThreadDigest } from './hash-thread.ts';
 
 export const FINGERPRINT_SCHEME = 2;
 const LEGACY_SPAN = 64 * 1024;
@@ -37,8 +36,8 @@ export interface DigestResult {
   readonly prefixFingerprint?: string;
 }
 
-/** Follows the bytes of one input and computes its digest, and that of a prefix of it (also in the hash thread, hash-thread-main.ts). */
-export class Digester {
+/** Follows the bytes of one input and computes its digest, and that of a prefix of it. */
+class Digester {
   readonly #hash: Hash = createHash('sha256');
   readonly #probe: PrefixProbe | undefined;
   #size = 0;
@@ -116,8 +115,7 @@ interface CopyChunk {
 export class ArchiveCopy {
   readonly #input: FileHandle;
   readonly #out: FileHandle;
-  /** On the hash thread when there is one (hash-thread.ts): the planner then runs beside the hash. */
-  readonly #digester: Digester | ThreadDigest;
+  readonly #digester: Digester;
   readonly #free: Buffer[] = Array.from({ length: COPY_BUFFERS }, () => Buffer.allocUnsafe(COPY_CHUNK));
   readonly #writes = new Set<Promise<void>>();
   /** The next chunk of the input, being read (null at its end). */
@@ -128,7 +126,6 @@ export class ArchiveCopy {
   #served = 0;
   #ended = false;
   #closed = false;
-  #resultAsked = false;
   #unsynced = 0;
   #syncing: Promise<void> | undefined;
   /**
@@ -142,7 +139,7 @@ export class ArchiveCopy {
   private constructor(input: FileHandle, out: FileHandle, probe?: PrefixProbe) {
     this.#input = input;
     this.#out = out;
-    this.#digester = threadDigest(probe) ?? new Digester(probe);
+    this.#digester = new Digester(probe);
     this.#next = this.#readAhead();
   }
 
@@ -176,10 +173,8 @@ export class ArchiveCopy {
     }
     this.#next = this.#readAhead();
     this.#next.catch(() => undefined); // awaited by the next #advance; not unhandled meanwhile
+    this.#digester.update(chunk.buf.subarray(0, chunk.bytes));
     this.#current = chunk;
-    const bytes = chunk.buf.subarray(0, chunk.bytes);
-    if (this.#digester instanceof Digester) this.#digester.update(bytes);
-    else await this.#digester.update(bytes);
     this.#served = 0;
     return true;
   }
@@ -226,7 +221,6 @@ export class ArchiveCopy {
 
   /** Copies the rest of the input, waits for every write, closes the copy; the digest of all bytes read. */
   async finish(): Promise<DigestResult> {
-    this.#resultAsked = true;
     try {
       while (await this.#advance());
       while (this.#writes.size > 0) await Promise.all(this.#writes);
@@ -234,7 +228,7 @@ export class ArchiveCopy {
       await this.close();
     }
     if (this.#failure) throw this.#failure.error; // a write or background sync failed: the copy is not the input
-    return await this.#digester.result();
+    return this.#digester.result();
   }
 
   /** Closes the copy (after finish, or on a failure: writes in flight are waited for first). */
@@ -244,8 +238,6 @@ export class ArchiveCopy {
     await Promise.allSettled([this.#next, ...this.#writes]);
     await this.#syncing?.catch(() => undefined);
     await this.#out.close();
-    // A copy given up before finish(): its session on the hash thread ends too (its digest is dropped).
-    if (!this.#resultAsked && !(this.#digester instanceof Digester)) this.#digester.result().catch(() => undefined);
   }
 }
 
