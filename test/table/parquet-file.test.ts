@@ -126,7 +126,7 @@ test('runs of equal numbers (sorted, constant, alternating runs) and their min/m
     const row = [...r];
     for (const [k, c] of schema.columns.entries()) {
       if (c.type === 'INT') row[k] = i % 997 === 0 ? null : [-(2 ** 31), 7, 2 ** 31 - 1][Math.floor(i / 1500)]!; // three long runs, extremes first and last
-      if (c.type === 'BIGINT') row[k] = i % 1300 === 0 ? null : Math.floor(i / 40) % 2 ? -(2n ** 63n) : 2n ** 63n - 1n; // runs of 40, alternating extremes
+      if (c.type === 'BIGINT') row[k] = i % 1300 === 0 ? null : (Math.floor(i / 40) % 2 ? -(2n ** 63n) : 2n ** 63n - 1n) as unknown as number; // runs of 40, alternating extremes
     }
     return row;
   });
