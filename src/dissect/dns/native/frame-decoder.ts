@@ -494,7 +494,7 @@ export class DnsFrameDecoder implements PacketSink {
     let kind = lo === 0 ? -1 : udpPortKind(lo);
     if (kind < 0) kind = udpPortKind(hi);
     if (kind === 0) {
-      if (lo === 4789 || hi === 4789) return this.vxlan(b, s, udpEnd);
+      if (lo === VXLAN_PORT || hi === VXLAN_PORT) return this.vxlan(b, s, udpEnd);
       return;
     }
     if (!this.emitRows) return;
@@ -586,6 +586,9 @@ export class DnsFrameDecoder implements PacketSink {
 }
 
 /** 1 = DNS, 2 = mDNS, 0 = another dissector's port, -1 = unregistered (UDP heuristics apply). */
+/** VXLAN's UDP port: its payload is opened as another Ethernet frame (also the span scan's rule, reassembly-spans.ts). */
+export const VXLAN_PORT = 4789;
+
 function udpPortKind(port: number): number {
   if (port === 53 || port === 5355) return 1;
   if (port === 5353) return 2;

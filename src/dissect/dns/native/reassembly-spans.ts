@@ -27,7 +27,7 @@
  * range start (most DNS-over-TCP connections are short and are not), a
  * fragmented datagram only if it straddles one.
  */
-import { DnsFrameDecoder } from './frame-decoder.ts';
+import { DnsFrameDecoder, VXLAN_PORT } from './frame-decoder.ts';
 import type { ReassemblyObserver } from './reassembly.ts';
 
 interface Life {
@@ -171,8 +171,6 @@ function plainUdpOverEthernet(b: Buffer, p: number, end: number): boolean {
   const u = ip + ihl;
   return ((b[u]! << 8) | b[u + 1]!) !== VXLAN_PORT && ((b[u + 2]! << 8) | b[u + 3]!) !== VXLAN_PORT;
 }
-
-const VXLAN_PORT = 4789;
 
 function spansOf(groups: readonly SpanGroup[]): ReassemblySpans {
   let count = 0;
