@@ -37,6 +37,8 @@ export interface KeyedText {
   readonly maxBytes: number;
   /** Writes the text of `key` at out[at...] and returns where it ends. */
   write(key: number, out: Uint8Array, at: number): number;
+  /** When set, every key is an integer below it (a protocol or flags byte): a dictionary finds entries by index, no hash. */
+  readonly keySpace?: number;
 }
 
 const TWO_32 = 4294967296;
@@ -58,6 +60,11 @@ class Validity {
   setValid(i: number): void {
     if (i >> 3 >= this.bits!.length) this.#extend(i);
     this.bits![i >> 3]! |= 1 << (i & 7);
+  }
+
+  /** setValid() of rows [from, to); only called once bits exist. */
+  setValidRange(from: number, to: number): void {
+    for (let i = from; i < to; i++) this.setValid(i);
   }
 
   /** Forgets rows from `n` on. */
@@ -124,6 +131,22 @@ export class IntBuilder {
       }
     }
     this.length = i;
+  }
+
+  /** push() of src[0..n), values that fit by their type: one copy, no check. */
+  pushInt32s(src: Int32Array, n: number): void {
+    while (this.length + n > this.#values.length) this.#grow();
+    this.#values.set(n === src.length ? src : src.subarray(0, n), this.length);
+    if (this.#v.bits !== null) this.#v.setValidRange(this.length, this.length + n);
+    this.length += n;
+  }
+
+  /** push() of unsigned 32-bit src[0..n): one copy when none is above 2^31 - 1 (the usual case), else value by value. */
+  pushUint32s(src: Uint32Array, n: number): void {
+    let j = 0;
+    while (j < n && src[j]! <= 0x7fffffff) j++;
+    if (j === n) this.pushInt32s(new Int32Array(src.buffer, src.byteOffset, n), n);
+    else for (let k = 0; k < n; k++) this.push(src[k]!);
   }
 
   pushNull(): void {
@@ -203,7 +226,12 @@ export class BigIntBuilder {
     let i = this.length;
     for (let j = 0; j < n; j++, i++) {
       const x = src[j]!;
-      if (Number.isSafeInteger(x)) {
+      if (x >>> 0 === x) {
+        // Below 2^32 (most counters): no division for the high half.
+        words[2 * i] = x;
+        words[2 * i + 1] = 0;
+        if (v.bits !== null) v.setValid(i);
+      } else if (Number.isSafeInteger(x)) {
         words[2 * i] = x >>> 0;
         words[2 * i + 1] = Math.floor(x / TWO_32);
         if (v.bits !== null) v.setValid(i);
@@ -537,7 +565,7 @@ export class StringBuilder {
   pushKeyed(key: number, text: KeyedText): void {
     if (this.#dictionary) {
       if (text !== this.#keyedText) this.#resetKeys(text);
-      const slot = this.#keySlot(key);
+      const slot = this.#direct ? key : this.#keySlot(key);
       let k = this.#keyEntry[slot]! - 1;
       if (k < 0) {
         k = this.#dict!.length;
@@ -549,8 +577,10 @@ export class StringBuilder {
         this.#dict!.pushKeyed(key, text);
         this.#keys[slot] = key;
         this.#keyEntry[slot] = k + 1;
-        if (++this.#keyCount * 2 > this.#keys.length) this.#rehashKeys();
+        if (++this.#keyCount * 2 > this.#keys.length && !this.#direct) this.#rehashKeys();
       }
+      this.#lastKey = key;
+      this.#lastKeyEntry = k;
       const i = this.#reserveIndex();
       this.#indices![i] = k;
       if (this.#v.bits !== null) this.#v.setValid(i);
@@ -565,24 +595,39 @@ export class StringBuilder {
   pushKeys(keys: Float64Array, texts: readonly string[], n: number, text: KeyedText): void {
     for (let j = 0; j < n; j++) {
       const key = keys[j]!;
-      if (key >= 0) this.pushKeyed(key, text);
-      else this.push(texts[j]!);
+      if (key < 0) this.push(texts[j]!);
+      else if (key === this.#lastKey && this.#dictionary && text === this.#keyedText) {
+        // The same key as the value before (an exporter, a host talking): no lookup.
+        const i = this.#reserveIndex();
+        this.#indices![i] = this.#lastKeyEntry;
+        if (this.#v.bits !== null) this.#v.setValid(i);
+      } else this.pushKeyed(key, text);
     }
   }
 
-  /** Open-addressing table of dictionary entries by key: #keys[slot] = key, #keyEntry[slot] = entry + 1 (0 = empty). */
+  /**
+   * Dictionary entries by key: #keys[slot] = key, #keyEntry[slot] = entry + 1 (0 = empty); open
+   * addressing, or indexed by the key itself (#direct) when the KeyedText has a keySpace.
+   */
   #keys = new Float64Array(0);
   #keyEntry = new Int32Array(0);
   #keyCount = 0;
   #keyedText: KeyedText | null = null;
+  #direct = false;
+  /** The key pushKeyed() found or added last, and its entry (-1: none). */
+  #lastKey = -1;
+  #lastKeyEntry = 0;
 
   #resetKeys(text: KeyedText | null): void {
     this.#keyedText = text;
-    if (this.#keys.length !== 1024) {
-      this.#keys = new Float64Array(1024);
-      this.#keyEntry = new Int32Array(1024);
+    this.#direct = text?.keySpace !== undefined;
+    const size = text?.keySpace ?? 1024;
+    if (this.#keys.length !== size) {
+      this.#keys = new Float64Array(size);
+      this.#keyEntry = new Int32Array(size);
     } else if (this.#keyCount > 0) this.#keyEntry.fill(0);
     this.#keyCount = 0;
+    this.#lastKey = -1;
   }
 
   /** The slot holding `key`, or the empty slot where it goes. */
@@ -743,6 +788,8 @@ export class StringBuilder {
     this.#keyEntry = new Int32Array(0);
     this.#keyCount = 0;
     this.#keyedText = null;
+    this.#direct = false;
+    this.#lastKey = -1;
   }
 }
 

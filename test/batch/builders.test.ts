@@ -188,6 +188,48 @@ test('pushNumbers: the same values, nulls and out-of-range counts as push() one 
   assert.deepEqual(of(many), of(one));
 });
 
+test('pushInt32s and pushUint32s: the same values, nulls and counts as push(), before and after a null', async () => {
+  const { valueAt } = await import('../../src/batch/vector.ts');
+  const col = SCHEMAS.flow.columns.findIndex((c) => c.name === 'input');
+  const u32 = [0, 1, 65535, 2147483647, 2147483648, 4294967295, 7];
+  const one = new TableBuilder(SCHEMAS.flow, 4);
+  const many = new TableBuilder(SCHEMAS.flow, 4);
+  for (const x of [5, -3, ...u32, ...u32.slice(0, 4)]) one.int('input').push(x);
+  many.int('input').pushInt32s(Int32Array.of(5, -3), 2);
+  // Through the value-by-value path (values above 2^31 - 1: nulls), then the one-copy path with validity bits already there.
+  many.int('input').pushUint32s(Uint32Array.from(u32), u32.length);
+  many.int('input').pushUint32s(Uint32Array.from([...u32.slice(0, 4), 9, 9]), 4);
+  assert.equal(many.takeOutOfRange(), one.takeOutOfRange());
+  assert.equal(one.takeOutOfRange(), 0, 'taken');
+  const of = (b: TableBuilder) => {
+    const v = b.columns[col]!.finish();
+    return { nulls: v.nullCount, values: Array.from({ length: v.length }, (_, i) => valueAt(v, i)) };
+  };
+  const a = of(many);
+  assert.deepEqual(a, of(one));
+  assert.deepEqual(a.values, [5, -3, 0, 1, 65535, 2147483647, null, null, 7, 0, 1, 65535, 2147483647]);
+});
+
+test('keyed dictionary: runs of one key and a small key space give the entries push() would', async () => {
+  const { valueAt } = await import('../../src/batch/vector.ts');
+  const { StringBuilder } = await import('../../src/batch/builders.ts');
+  const { PROTO_KEYED } = await import('../../src/dissect/flow/flow-row.ts');
+  const keys = Float64Array.of(6, 6, 6, 17, 6, 1, 1, 255, 17);
+  const c = new StringBuilder(4, true);
+  c.pushKeys(keys, [], keys.length, PROTO_KEYED);
+  c.push('x');
+  c.pushKeys(Float64Array.of(17, 17), [], 2, PROTO_KEYED);
+  const v = c.finish();
+  assert.equal(v.encoding, 'dict');
+  assert.deepEqual(Array.from({ length: v.length }, (_, i) => valueAt(v, i)),
+    ['TCP', 'TCP', 'TCP', 'UDP', 'TCP', 'ICMP', 'ICMP', '255', 'UDP', 'x', 'UDP', 'UDP']);
+  if (v.encoding === 'dict') assert.equal(v.dictionary.offsets.length - 1, 5, 'one entry per distinct value');
+  // After finish() a run does not reach back to the last batch's entries.
+  c.pushKeys(Float64Array.of(17, 6), [], 2, PROTO_KEYED);
+  const w = c.finish();
+  assert.deepEqual(Array.from({ length: w.length }, (_, i) => valueAt(w, i)), ['UDP', 'TCP']);
+});
+
 test('sliceRows: any range, aligned or not, reads back the same rows (nulls, plain and dictionary strings)', () => {
   const schema = SCHEMAS.dns;
   const rows: Row[] = Array.from({ length: 37 }, (_, i) => [`t${i % 3}`, i % 5 === 0 ? null : 1_500_000_000 + i, i, `client-${i}`, i % 4 === 0 ? null : 'b', 'n', '0x0001', 1, 0, `a${i}`]);

@@ -231,10 +231,12 @@ const STAGE_ROWS = 1024;
 /**
  * The flow table's columns fed FlowKeys (the native reader): rows are staged
  * column by column in typed arrays and moved into the builders STAGE_ROWS at
- * a time, one loop per column (a builder call per value and column was the
- * larger part of the reader's time). The same rules as FlowColumns.write():
- * the builders null and count values that do not fit. `rows` counts the
- * staged rows too; flush() before taking the batch.
+ * a time, one loop or copy per column (a builder call per value and column
+ * was the larger part of the reader's time). Values that fit their INT column
+ * by their type (bytes, 16-bit ports, the time's parts) are staged as Int32
+ * and copied as they are; the others go through the builders' checks, with
+ * the rules of FlowColumns.write(). `rows` counts the staged rows too;
+ * flush() before taking the batch.
  */
 export class FlowKeyColumns {
   readonly #t: TableBuilder;
@@ -245,8 +247,11 @@ export class FlowKeyColumns {
   #n = 0;
   readonly #times: ReceivedTime[] = new Array<ReceivedTime>(STAGE_ROWS);
   readonly #stage = (): Float64Array => new Float64Array(STAGE_ROWS);
-  /** unix_tstamp, tryear..trsec of the staged rows, filled by flush(). */
-  readonly #timeCols = Array.from({ length: 7 }, this.#stage);
+  readonly #stage32 = (): Int32Array => new Int32Array(STAGE_ROWS);
+  readonly #stageU32 = (): Uint32Array => new Uint32Array(STAGE_ROWS);
+  /** tryear..trsec of the staged rows, filled by flush(). */
+  readonly #timeParts = Array.from({ length: 6 }, this.#stage32);
+  readonly #unix = this.#stage();
   readonly #tdurs = this.#stage();
   readonly #sip = this.#stage();
   readonly #dip = this.#stage();
@@ -257,20 +262,20 @@ export class FlowKeyColumns {
   readonly #rip6: string[] = new Array<string>(STAGE_ROWS).fill('');
   readonly #proto = this.#stage();
   readonly #flags = this.#stage();
-  readonly #sport = this.#stage();
-  readonly #dport = this.#stage();
-  readonly #fwd = this.#stage();
-  readonly #stos = this.#stage();
+  readonly #sport = this.#stage32();
+  readonly #dport = this.#stage32();
+  readonly #fwd = this.#stage32();
+  readonly #stos = this.#stage32();
   readonly #ipkt = this.#stage();
   readonly #ibyt = this.#stage();
   readonly #opkt = this.#stage();
   readonly #obyt = this.#stage();
-  readonly #input = this.#stage();
-  readonly #output = this.#stage();
-  readonly #sas = this.#stage();
-  readonly #das = this.#stage();
-  readonly #dtos = this.#stage();
-  readonly #dir = this.#stage();
+  readonly #input = this.#stageU32();
+  readonly #output = this.#stageU32();
+  readonly #sas = this.#stageU32();
+  readonly #das = this.#stageU32();
+  readonly #dtos = this.#stage32();
+  readonly #dir = this.#stage32();
 
   constructor(t: TableBuilder) {
     this.#t = t;
@@ -282,7 +287,10 @@ export class FlowKeyColumns {
     return this.#t.rows + this.#n;
   }
 
-  /** Stages rec's row; rec.time must be a ReceivedTime. */
+  /**
+   * Stages rec's row; rec.time must be a ReceivedTime. Ports are 16-bit, fwd,
+   * stos, dtos and dir 8-bit, input..das 32-bit unsigned (as the file holds them).
+   */
   add(rec: FlowKeys): void {
     const j = this.#n;
     this.#times[j] = rec.time as ReceivedTime;
@@ -304,10 +312,10 @@ export class FlowKeyColumns {
     }
     this.#proto[j] = rec.proto & 0xff;
     this.#flags[j] = rec.flags & 0xff;
-    this.#sport[j] = rec.sport;
-    this.#dport[j] = rec.dport;
-    this.#fwd[j] = rec.fwd;
-    this.#stos[j] = rec.stos;
+    this.#sport[j] = rec.sport & 0xffff;
+    this.#dport[j] = rec.dport & 0xffff;
+    this.#fwd[j] = rec.fwd & 0xff;
+    this.#stos[j] = rec.stos & 0xff;
     this.#ipkt[j] = rec.ipkt;
     this.#ibyt[j] = rec.ibyt;
     this.#opkt[j] = rec.opkt;
@@ -316,8 +324,8 @@ export class FlowKeyColumns {
     this.#output[j] = rec.output;
     this.#sas[j] = rec.sas;
     this.#das[j] = rec.das;
-    this.#dtos[j] = rec.dtos;
-    this.#dir[j] = rec.dir;
+    this.#dtos[j] = rec.dtos & 0xff;
+    this.#dir[j] = rec.dir & 0xff;
     if (++this.#n === STAGE_ROWS) this.flush();
   }
 
@@ -329,7 +337,8 @@ export class FlowKeyColumns {
     const i = this.#i;
     const b = this.#b;
     const times = this.#times;
-    const [unix, y, mo, d, h, mi, sec] = this.#timeCols as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    const unix = this.#unix;
+    const [y, mo, d, h, mi, sec] = this.#timeParts as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
     const treceived = s[0]!;
     for (let j = 0; j < n; j++) {
       const t = times[j]!;
@@ -343,31 +352,31 @@ export class FlowKeyColumns {
       sec[j] = t[7];
     }
     b[0]!.pushNumbers(unix, n);
-    i[0]!.pushNumbers(y, n);
-    i[1]!.pushNumbers(mo, n);
-    i[2]!.pushNumbers(d, n);
-    i[3]!.pushNumbers(h, n);
-    i[4]!.pushNumbers(mi, n);
-    i[5]!.pushNumbers(sec, n);
+    i[0]!.pushInt32s(y, n);
+    i[1]!.pushInt32s(mo, n);
+    i[2]!.pushInt32s(d, n);
+    i[3]!.pushInt32s(h, n);
+    i[4]!.pushInt32s(mi, n);
+    i[5]!.pushInt32s(sec, n);
     this.#tdur.pushNumbers(this.#tdurs, n);
     s[1]!.pushKeys(this.#sip, this.#sip6, n, IPV4_KEYED);
     s[2]!.pushKeys(this.#dip, this.#dip6, n, IPV4_KEYED);
-    i[6]!.pushNumbers(this.#sport, n);
-    i[7]!.pushNumbers(this.#dport, n);
+    i[6]!.pushInt32s(this.#sport, n);
+    i[7]!.pushInt32s(this.#dport, n);
     s[3]!.pushKeys(this.#proto, NO_TEXTS, n, PROTO_KEYED);
     s[4]!.pushKeys(this.#flags, NO_TEXTS, n, FLAGS_KEYED);
-    i[8]!.pushNumbers(this.#fwd, n);
-    i[9]!.pushNumbers(this.#stos, n);
+    i[8]!.pushInt32s(this.#fwd, n);
+    i[9]!.pushInt32s(this.#stos, n);
     b[1]!.pushNumbers(this.#ipkt, n);
     b[2]!.pushNumbers(this.#ibyt, n);
     b[3]!.pushNumbers(this.#opkt, n);
     b[4]!.pushNumbers(this.#obyt, n);
-    i[10]!.pushNumbers(this.#input, n);
-    i[11]!.pushNumbers(this.#output, n);
-    i[12]!.pushNumbers(this.#sas, n);
-    i[13]!.pushNumbers(this.#das, n);
-    i[14]!.pushNumbers(this.#dtos, n);
-    i[15]!.pushNumbers(this.#dir, n);
+    i[10]!.pushUint32s(this.#input, n);
+    i[11]!.pushUint32s(this.#output, n);
+    i[12]!.pushUint32s(this.#sas, n);
+    i[13]!.pushUint32s(this.#das, n);
+    i[14]!.pushInt32s(this.#dtos, n);
+    i[15]!.pushInt32s(this.#dir, n);
     s[5]!.pushKeys(this.#rip, this.#rip6, n, IPV4_KEYED);
     this.#n = 0;
     this.#t.rows += n;
@@ -481,6 +490,7 @@ function keyedTable(texts: readonly string[], fallback: (key: number) => string)
   const maxBytes = Math.max(...bytes.map((b) => b.length), 16);
   return {
     maxBytes,
+    keySpace: texts.length,
     write(key: number, out: Uint8Array, at: number): number {
       const b = bytes[key] ?? Buffer.from(fallback(key), 'utf8');
       for (let k = 0; k < b.length; k++) out[at + k] = b[k]!;

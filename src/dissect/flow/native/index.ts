@@ -47,12 +47,31 @@ const RAW_HEX_BYTES = 256;
 
 export const dissectFlowNative: Dissector = (file, options) => readNfcapd(file, options);
 
-/** One nfcapd file opened for reading: its header and the two block buffers. */
+/** Bytes read per read-ahead window (a window grows to hold a block that is larger). */
+export const READ_AHEAD_BYTES = 4 * 1024 * 1024;
+
+/** A window of the file: `length` bytes from `at` in `buf`. */
+interface Window {
+  at: number;
+  length: number;
+  buf: Buffer;
+}
+
+/**
+ * One nfcapd file opened for reading: its header and its read-ahead. Blocks
+ * are read in windows of READ_AHEAD_BYTES, and while the records of one window
+ * are decoded the next window is already being read (the file is walked
+ * front to back): two windows in memory, and, for a compressed file, one
+ * uncompressed block.
+ */
 class NfcapdReader {
   readonly #fh: FileHandle;
   readonly size: number;
   readonly header: FileHeader;
-  #raw = Buffer.alloc(0);
+  #cur: Window = { at: 0, length: 0, buf: Buffer.alloc(0) };
+  #spare: Buffer = Buffer.alloc(0);
+  /** The window after #cur, being read into the spare buffer (it holds the spare until it settles). */
+  #next: Promise<Window | Error> | null = null;
   #plain: Uint8Array | undefined;
   constructor(fh: FileHandle, size: number, header: FileHeader) {
     this.#fh = fh;
@@ -60,11 +79,43 @@ class NfcapdReader {
     this.header = header;
   }
 
-  async bytes(at: number, n: number): Promise<Buffer> {
-    if (this.#raw.length < n) this.#raw = Buffer.alloc(Math.max(n, Math.min(2 * this.#raw.length, MAX_BLOCK_BYTES + BLOCK_HEADER_BYTES)));
-    const { bytesRead } = await this.#fh.read(this.#raw, 0, n, at);
-    if (bytesRead !== n) throw new Error(`short read at byte ${at}: ${bytesRead} of ${n} bytes`);
-    return this.#raw.subarray(0, n);
+  /** n bytes from `at`; the view stays as it is until the next call. */
+  async bytes(at: number, n: number): Promise<Uint8Array> {
+    let w = this.#cur;
+    if (at < w.at || at + n > w.at + w.length) {
+      const next = this.#next;
+      this.#next = null;
+      const ahead = next === null ? null : await next;
+      if (ahead instanceof Error) throw ahead;
+      if (ahead !== null) this.#spare = ahead.buf;
+      if (ahead !== null && at >= ahead.at && at + n <= ahead.at + ahead.length) {
+        this.#spare = w.buf;
+        w = ahead;
+      } else {
+        w = await this.#read(at, n, this.#spare);
+        this.#spare = this.#cur.buf;
+      }
+      this.#cur = w;
+      if (w.at + w.length < this.size) {
+        const spare = this.#spare;
+        this.#next = this.#read(w.at + w.length, 0, spare).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      }
+    }
+    if (at + n > w.at + w.length) throw new Error(`short read at byte ${at}: ${Math.max(0, w.at + w.length - at)} of ${n} bytes`);
+    return w.buf.subarray(at - w.at, at - w.at + n);
+  }
+
+  /** A window from `at` of at least `n` bytes (fewer at the end of the file) read into `buf` or a larger buffer. */
+  async #read(at: number, n: number, buf: Buffer): Promise<Window> {
+    const want = Math.min(Math.max(n, READ_AHEAD_BYTES), Math.max(0, this.size - at));
+    if (buf.length < want) buf = Buffer.alloc(Math.max(want, READ_AHEAD_BYTES));
+    let length = 0;
+    while (length < want) {
+      const { bytesRead } = await this.#fh.read(buf, length, want - length, at + length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return { at, length, buf };
   }
 
   /** The uncompressed payload of a block whose compressed bytes are `payload` (throws with the codec's reason). */

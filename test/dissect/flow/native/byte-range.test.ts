@@ -18,6 +18,7 @@ import { assertSameRows, nfdumpRows } from '../../../helpers/nfdump-oracle.ts';
 import { sortRows, workspace } from '../../../helpers/workspace.ts';
 import { fileRanges } from '../../../../src/queue/message.ts';
 import { collect } from './support.ts';
+import { READ_AHEAD_BYTES } from '../../../../src/dissect/flow/native/index.ts';
 
 let work: string;
 let plain: string;
@@ -102,5 +103,32 @@ test('start --workers 2 --once: a large nfcapd file goes out as byte ranges; the
     assert.deepEqual(sortRows(got.map((r) => r.map((v) => (typeof v === 'bigint' ? Number(v) : v)))), sortRows(want));
   } finally {
     ws.remove();
+  }
+});
+
+test('a file several read-ahead windows long: rows equal nfdump\'s, whole and in ranges that end inside windows, plain and LZ4', async () => {
+  const cap = await captureNfcapd(makeFlows(120_000, { seed: 47 }), { version: 5, dir: await mkdtemp(join(work, 'big-')) });
+  const big = join(work, 'big-plain');
+  recompress(cap.files[0]!, big);
+  const bigLz4 = join(work, 'big-lz4');
+  recompress(big, bigLz4, '-y');
+  const size = (await readFile(big)).length;
+  assert.ok(size > 3 * READ_AHEAD_BYTES, `${size} bytes: blocks must cross window ends`);
+  const want = nfdumpRows(big).rows;
+  assert.equal(want.length, 120_000);
+  for (const file of [big, bigLz4]) {
+    const whole = await collect(file);
+    assert.deepEqual(whole.rejected, []);
+    assertSameRows(whole.rows, want, basename(file));
+    const fileSize = (await readFile(file)).length;
+    // Range ends that fall neither on a block nor on a window end.
+    const cut = [0, Math.floor(fileSize / 3) + 11, Math.floor((2 * fileSize) / 3) + 5, fileSize];
+    const parts = [];
+    for (let i = 0; i + 1 < cut.length; i++) {
+      const got = await collect(file, { byteRange: { start: cut[i]!, end: cut[i + 1]!, lookback: 0 } });
+      assert.deepEqual(got.rejected, [], `${basename(file)} [${cut[i]},${cut[i + 1]})`);
+      parts.push(...got.rows);
+    }
+    assertSameRows(parts, want, `${basename(file)} in three ranges`);
   }
 });
