@@ -30,13 +30,21 @@ const arg = (name: string, fallback: number) => {
 // ------------------------------------------------------------------ child: dissection alone
 if (process.argv[2] === '--child') {
   const file = process.argv[3]!;
-  const t = process.hrtime.bigint();
-  let rows = 0;
-  // Columns as the pipeline reads them (b.rows would build row arrays only tests look at).
-  for await (const b of dissectFlowNative(file, {})) rows += b.columns?.length ?? b.rows.length;
-  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
-  const u = process.resourceUsage();
-  process.stdout.write(JSON.stringify({ rows, seconds, cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, peakRssMiB: u.maxRSS / 1024 }));
+  // Twice: the first pass is what a fresh process (`--once`) does, compiling as it goes; the second
+  // what a running daemon's worker does with its next file.
+  const passes: { rows: number; seconds: number }[] = [];
+  for (let pass = 0; pass < 2; pass++) {
+    const t = process.hrtime.bigint();
+    let rows = 0;
+    // Columns as the pipeline reads them (b.rows would build row arrays only tests look at).
+    for await (const b of dissectFlowNative(file, {})) rows += b.columns?.length ?? b.rows.length;
+    passes.push({ rows, seconds: Number(process.hrtime.bigint() - t) / 1e9 });
+    if (pass === 0) {
+      const u = process.resourceUsage();
+      process.stdout.write(JSON.stringify({ ...passes[0], cpuSeconds: (u.userCPUTime + u.systemCPUTime) / 1e6, peakRssMiB: u.maxRSS / 1024 }) + '\n');
+    }
+  }
+  process.stdout.write(JSON.stringify({ ...passes[1] }) + '\n');
   process.exit(0);
 }
 
@@ -117,11 +125,17 @@ async function v5Input(flows: number): Promise<string> {
   return out;
 }
 
-const dissectAlone = (file: string) => new Promise<{ rows: number; seconds: number; cpuSeconds: number; peakRssMiB: number }>((resolve, reject) => {
+interface Alone { rows: number; seconds: number; cpuSeconds: number; peakRssMiB: number }
+/** The first pass of a fresh process (CPU and RSS up to its end), and a second pass of the same file in it. */
+const dissectAlone = (file: string) => new Promise<{ first: Alone; again: { rows: number; seconds: number } }>((resolve, reject) => {
   const child = spawn(process.execPath, [import.meta.filename, '--child', file], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
-  child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`dissect child exited ${code}`))));
+  child.once('exit', (code) => {
+    if (code !== 0) return reject(new Error(`dissect child exited ${code}`));
+    const [first, again] = out.trim().split('\n').map((l) => JSON.parse(l));
+    resolve({ first, again });
+  });
 });
 
 const table: string[][] = [['input', 'what', 'records', 'seconds', 'records/s', 'CPU s', 'peak RSS MiB', 'vs nfdump -o csv alone', 'by CPU time']];
@@ -135,11 +149,12 @@ const inputs: [string, string][] = [
 for (const [name, file] of inputs) {
   const label = `${name}, ${(statSync(file).size / 1e6).toFixed(0)} MB`;
   const nfdump = await timed('nfdump', ['-r', file, '-o', 'csv'], { TZ: 'UTC' }, '/dev/null');
-  const alone = await dissectAlone(file);
+  const { first: alone, again } = await dissectAlone(file);
   const e2e = await ingest(file, 'native');
   const byCpu = (t: { cpuSeconds: number }) => `${(nfdump.cpuSeconds / t.cpuSeconds).toFixed(2)}x`;
   table.push([label, 'nfdump -o csv alone', '', nfdump.seconds, '', nfdump.cpuSeconds, nfdump.peakRssMiB, '1.00x', '1.00x'].map(fmt));
-  table.push([label, 'native dissection alone', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.cpuSeconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`, byCpu(alone)].map(fmt));
+  table.push([label, 'native dissection alone, first file of a fresh process', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.cpuSeconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`, byCpu(alone)].map(fmt));
+  table.push([label, 'native dissection alone, next file (same process)', again.rows, again.seconds, again.rows / again.seconds, '', '', `${(nfdump.seconds / again.seconds).toFixed(2)}x`, ''].map(fmt));
   table.push([label, 'start --workers 2 --once (native)', e2e.rows, e2e.seconds, e2e.rows / e2e.seconds, e2e.cpuSeconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`, byCpu(e2e)].map(fmt));
   if (process.argv.includes('--nfdump-path')) {
     const old = await ingest(file, 'nfdump');

@@ -429,6 +429,20 @@ class Utf8Buffer {
     this.offsets[++this.length] = this.pos;
   }
 
+  /** pushKeyed(keys[j], text) for j < n, or push(texts[j]) where keys[j] is negative; room is made once for all. */
+  pushKeys(keys: Float64Array, texts: readonly string[], n: number, text: KeyedText): void {
+    while (this.length + n >= this.offsets.length) this.#growOffsets();
+    if (this.pos + n * text.maxBytes > this.bytes.length) this.#growBytes(this.pos + n * text.maxBytes);
+    const offsets = this.offsets;
+    for (let j = 0; j < n; j++) {
+      const key = keys[j]!;
+      if (key >= 0) {
+        this.pos = text.write(key, this.bytes, this.pos);
+        offsets[++this.length] = this.pos;
+      } else this.push(texts[j]!); // may grow the bytes (not the offsets: room was made above)
+    }
+  }
+
   /** Appends string k of another buffer. */
   pushFrom(other: Utf8Buffer, k: number): void {
     this.pushBytes(other.bytes, other.offsets[k]!, other.offsets[k + 1]!);
@@ -593,6 +607,12 @@ export class StringBuilder {
 
   /** pushKeyed(keys[j], text) for j < n, or push(texts[j]) where keys[j] is negative. */
   pushKeys(keys: Float64Array, texts: readonly string[], n: number, text: KeyedText): void {
+    if (!this.#dictionary) {
+      this.#plain.pushKeys(keys, texts, n, text);
+      if (this.#v.bits !== null) this.#v.setValidRange(this.length, this.length + n);
+      this.length += n;
+      return;
+    }
     for (let j = 0; j < n; j++) {
       const key = keys[j]!;
       if (key < 0) this.push(texts[j]!);

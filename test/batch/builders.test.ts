@@ -151,6 +151,26 @@ test('integer keys into a STRING column: the KeyedText writes the text, a dictio
   const plain = b.finish();
   assert.equal(plain.encoding, 'plain');
   assert.deepEqual(Array.from({ length: 5000 }, (_, i) => valueAt(plain, i)), distinct);
+  // Plain from now on: pushKeys in bulk, keys and texts mixed, after a null (validity bits there), storage growing under it.
+  b.pushNull();
+  const bulkKeys = new Float64Array(3000);
+  const bulkTexts: string[] = new Array<string>(3000).fill('');
+  const bulkWant: (string | null)[] = [null];
+  for (let i = 0; i < 3000; i++) {
+    if (i % 3 === 0) {
+      bulkKeys[i] = -1;
+      bulkTexts[i] = `2001:db8:${i.toString(16)}::${'é'.repeat(i % 40)}`;
+      bulkWant.push(bulkTexts[i]!);
+    } else {
+      bulkKeys[i] = Math.imul(i, 0x85ebca6b) >>> 0;
+      bulkWant.push(ipv4Text(bulkKeys[i]!));
+    }
+  }
+  b.pushKeys(bulkKeys, bulkTexts, 3000, IPV4_KEYED);
+  const bulk = b.finish();
+  assert.equal(bulk.encoding, 'plain');
+  assert.equal(bulk.nullCount, 1);
+  assert.deepEqual(Array.from({ length: 3001 }, (_, i) => valueAt(bulk, i)), bulkWant);
   // Another KeyedText on the same column: key 6 is now a protocol, not an address.
   const c = new StringBuilder(8, true);
   c.pushKeyed(6, IPV4_KEYED);
