@@ -73,43 +73,6 @@ export class FlowRecord {
   }
 }
 
-/**
- * A flow as a binary decoder has it (the native nfcapd reader): IPv4
- * addresses, protocol and TCP flags as numbers, IPv6 addresses as text.
- * FlowColumns.writeKeys() writes it with the rules of FlowRecord and no
- * string per value (the columns take the numbers as dictionary keys, or
- * write their text bytes in place). No value is absent: set every field per
- * flow.
- */
-export class FlowKeys {
-  time: ReceivedTime | string = 'no receive time';
-  tdur = 0;
-  /** IPv4 addresses as unsigned 32-bit numbers, used when the IPv6 text beside them is ''. */
-  sip4 = 0;
-  dip4 = 0;
-  rip4 = 0;
-  sip6 = '';
-  dip6 = '';
-  rip6 = '';
-  sport = 0;
-  dport = 0;
-  /** Protocol number (0..255) and TCP flags (low 8 bits). */
-  proto = 0;
-  flags = 0;
-  fwd = 0;
-  stos = 0;
-  ipkt = 0;
-  ibyt = 0;
-  opkt = 0;
-  obyt = 0;
-  input = 0;
-  output = 0;
-  sas = 0;
-  das = 0;
-  dtos = 0;
-  dir = 0;
-}
-
 /** The row for rec (its outOfRange is updated), or the reason it has none. */
 export function flowRowOf(rec: FlowRecord): Row | string {
   const time = rec.time;
@@ -229,14 +192,21 @@ export function flowColumns(t: TableBuilder): FlowColumns {
 const STAGE_ROWS = 1024;
 
 /**
- * The flow table's columns fed FlowKeys (the native reader): rows are staged
- * column by column in typed arrays and moved into the builders STAGE_ROWS at
- * a time, one loop or copy per column (a builder call per value and column
- * was the larger part of the reader's time). Values that fit their INT column
- * by their type (bytes, 16-bit ports, the time's parts) are staged as Int32
- * and copied as they are; the others go through the builders' checks, with
- * the rules of FlowColumns.write(). `rows` counts the staged rows too;
- * flush() before taking the batch.
+ * The flow table's columns as a binary decoder (the native nfcapd reader)
+ * writes them: one typed array per column, a row at a time, moved into the
+ * column builders STAGE_ROWS rows at a time, one loop or copy per column (a
+ * builder call per value and column was the larger part of the reader's
+ * time; a record object copied into the stage was the next).
+ *
+ * A decoder takes the pending row (pending(): its index, every field at its
+ * "absent" value, as nfdump prints a cleared master record), writes the
+ * fields it finds, and commit()s it (or leaves it, to be overwritten). Values
+ * are as the file holds them: IPv4 addresses unsigned 32-bit (the IPv6 text
+ * beside them is '' unless the row is IPv6), proto and flags bytes, ports
+ * 16-bit, fwd..dir 8-bit, input..das unsigned 32-bit. Those that fit their
+ * INT column by their type go in as Int32 copies; the rest through the
+ * builders' checks, with the rules of FlowColumns.write(). `rows` counts the
+ * staged rows too; flush() before taking the batch.
  */
 export class FlowKeyColumns {
   readonly #t: TableBuilder;
@@ -245,37 +215,37 @@ export class FlowKeyColumns {
   readonly #b: BigIntBuilder[];
   readonly #tdur: FloatBuilder;
   #n = 0;
-  readonly #times: ReceivedTime[] = new Array<ReceivedTime>(STAGE_ROWS);
-  readonly #stage = (): Float64Array => new Float64Array(STAGE_ROWS);
-  readonly #stage32 = (): Int32Array => new Int32Array(STAGE_ROWS);
-  readonly #stageU32 = (): Uint32Array => new Uint32Array(STAGE_ROWS);
-  /** tryear..trsec of the staged rows, filled by flush(). */
-  readonly #timeParts = Array.from({ length: 6 }, this.#stage32);
-  readonly #unix = this.#stage();
-  readonly #tdurs = this.#stage();
-  readonly #sip = this.#stage();
-  readonly #dip = this.#stage();
-  readonly #rip = this.#stage();
-  /** IPv6 text of the rows whose key above is -1. */
-  readonly #sip6: string[] = new Array<string>(STAGE_ROWS).fill('');
-  readonly #dip6: string[] = new Array<string>(STAGE_ROWS).fill('');
-  readonly #rip6: string[] = new Array<string>(STAGE_ROWS).fill('');
-  readonly #proto = this.#stage();
-  readonly #flags = this.#stage();
-  readonly #sport = this.#stage32();
-  readonly #dport = this.#stage32();
-  readonly #fwd = this.#stage32();
-  readonly #stos = this.#stage32();
-  readonly #ipkt = this.#stage();
-  readonly #ibyt = this.#stage();
-  readonly #opkt = this.#stage();
-  readonly #obyt = this.#stage();
-  readonly #input = this.#stageU32();
-  readonly #output = this.#stageU32();
-  readonly #sas = this.#stageU32();
-  readonly #das = this.#stageU32();
-  readonly #dtos = this.#stage32();
-  readonly #dir = this.#stage32();
+  /** treceived..trsec from receivedTimeFromMs(), or why the row has no usable receive time. */
+  readonly time: (ReceivedTime | string)[] = new Array<ReceivedTime | string>(STAGE_ROWS).fill('');
+  readonly tdur = new Float64Array(STAGE_ROWS);
+  readonly sip4 = new Float64Array(STAGE_ROWS);
+  readonly dip4 = new Float64Array(STAGE_ROWS);
+  readonly rip4 = new Float64Array(STAGE_ROWS);
+  readonly sip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly dip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly rip6: string[] = new Array<string>(STAGE_ROWS).fill('');
+  readonly proto = new Float64Array(STAGE_ROWS);
+  readonly flags = new Float64Array(STAGE_ROWS);
+  readonly sport = new Int32Array(STAGE_ROWS);
+  readonly dport = new Int32Array(STAGE_ROWS);
+  readonly fwd = new Int32Array(STAGE_ROWS);
+  readonly stos = new Int32Array(STAGE_ROWS);
+  readonly ipkt = new Float64Array(STAGE_ROWS);
+  readonly ibyt = new Float64Array(STAGE_ROWS);
+  readonly opkt = new Float64Array(STAGE_ROWS);
+  readonly obyt = new Float64Array(STAGE_ROWS);
+  readonly input = new Uint32Array(STAGE_ROWS);
+  readonly output = new Uint32Array(STAGE_ROWS);
+  readonly sas = new Uint32Array(STAGE_ROWS);
+  readonly das = new Uint32Array(STAGE_ROWS);
+  readonly dtos = new Int32Array(STAGE_ROWS);
+  readonly dir = new Int32Array(STAGE_ROWS);
+  /** Built by flush(): the key columns the builders take (an address key, or -1 where the row has IPv6 text). */
+  readonly #sipKeys = new Float64Array(STAGE_ROWS);
+  readonly #dipKeys = new Float64Array(STAGE_ROWS);
+  readonly #ripKeys = new Float64Array(STAGE_ROWS);
+  readonly #unix = new Float64Array(STAGE_ROWS);
+  readonly #timeParts = Array.from({ length: 6 }, () => new Int32Array(STAGE_ROWS));
 
   constructor(t: TableBuilder) {
     this.#t = t;
@@ -287,61 +257,63 @@ export class FlowKeyColumns {
     return this.#t.rows + this.#n;
   }
 
-  /**
-   * Stages rec's row; rec.time must be a ReceivedTime. Ports are 16-bit, fwd,
-   * stos, dtos and dir 8-bit, input..das 32-bit unsigned (as the file holds them).
-   */
-  add(rec: FlowKeys): void {
+  /** The index of the pending row, cleared; there is room for it and one more (a tunnel row, see insertBefore). */
+  pending(): number {
+    if (this.#n + 2 > STAGE_ROWS) this.flush();
     const j = this.#n;
-    this.#times[j] = rec.time as ReceivedTime;
-    this.#tdurs[j] = rec.tdur;
-    if (rec.sip6 === '') this.#sip[j] = rec.sip4;
-    else {
-      this.#sip[j] = -1;
-      this.#sip6[j] = rec.sip6;
-    }
-    if (rec.dip6 === '') this.#dip[j] = rec.dip4;
-    else {
-      this.#dip[j] = -1;
-      this.#dip6[j] = rec.dip6;
-    }
-    if (rec.rip6 === '') this.#rip[j] = rec.rip4;
-    else {
-      this.#rip[j] = -1;
-      this.#rip6[j] = rec.rip6;
-    }
-    this.#proto[j] = rec.proto & 0xff;
-    this.#flags[j] = rec.flags & 0xff;
-    this.#sport[j] = rec.sport & 0xffff;
-    this.#dport[j] = rec.dport & 0xffff;
-    this.#fwd[j] = rec.fwd & 0xff;
-    this.#stos[j] = rec.stos & 0xff;
-    this.#ipkt[j] = rec.ipkt;
-    this.#ibyt[j] = rec.ibyt;
-    this.#opkt[j] = rec.opkt;
-    this.#obyt[j] = rec.obyt;
-    this.#input[j] = rec.input;
-    this.#output[j] = rec.output;
-    this.#sas[j] = rec.sas;
-    this.#das[j] = rec.das;
-    this.#dtos[j] = rec.dtos & 0xff;
-    this.#dir[j] = rec.dir & 0xff;
-    if (++this.#n === STAGE_ROWS) this.flush();
+    this.time[j] = 'no receive time';
+    this.tdur[j] = 0;
+    this.sip4[j] = this.dip4[j] = this.rip4[j] = 0; // 0.0.0.0
+    this.sip6[j] = this.dip6[j] = this.rip6[j] = '';
+    this.proto[j] = this.flags[j] = 0;
+    this.sport[j] = this.dport[j] = this.fwd[j] = this.stos[j] = 0;
+    this.ipkt[j] = this.ibyt[j] = this.opkt[j] = this.obyt[j] = 0;
+    this.input[j] = this.output[j] = this.sas[j] = this.das[j] = 0;
+    this.dtos[j] = this.dir[j] = 0;
+    return j;
   }
 
-  /** Moves the staged rows into the column builders. */
+  /** The pending row becomes a row; the next one is pending. */
+  commit(): void {
+    this.#n++;
+  }
+
+  /** The pending row's receive time (or why it has none). */
+  get pendingTime(): ReceivedTime | string {
+    return this.time[this.#n]!;
+  }
+
+  /**
+   * Moves the pending row j one place on and clears row j for a row that
+   * goes before it (nfdump prints a tunnelled flow's tunnel line first).
+   */
+  insertBefore(j: number): void {
+    const k = j + 1;
+    this.time[k] = this.time[j]!;
+    this.tdur[k] = this.tdur[j]!;
+    this.sip4[k] = this.sip4[j]!; this.dip4[k] = this.dip4[j]!; this.rip4[k] = this.rip4[j]!;
+    this.sip6[k] = this.sip6[j]!; this.dip6[k] = this.dip6[j]!; this.rip6[k] = this.rip6[j]!;
+    this.proto[k] = this.proto[j]!; this.flags[k] = this.flags[j]!;
+    this.sport[k] = this.sport[j]!; this.dport[k] = this.dport[j]!; this.fwd[k] = this.fwd[j]!; this.stos[k] = this.stos[j]!;
+    this.ipkt[k] = this.ipkt[j]!; this.ibyt[k] = this.ibyt[j]!; this.opkt[k] = this.opkt[j]!; this.obyt[k] = this.obyt[j]!;
+    this.input[k] = this.input[j]!; this.output[k] = this.output[j]!; this.sas[k] = this.sas[j]!; this.das[k] = this.das[j]!;
+    this.dtos[k] = this.dtos[j]!; this.dir[k] = this.dir[j]!;
+    this.pending();
+  }
+
+  /** Moves the staged rows into the column builders (between rows: the pending one is not kept). */
   flush(): void {
     const n = this.#n;
     if (n === 0) return;
     const s = this.#s;
     const i = this.#i;
     const b = this.#b;
-    const times = this.#times;
+    const times = this.time;
     const unix = this.#unix;
     const [y, mo, d, h, mi, sec] = this.#timeParts as [Int32Array, Int32Array, Int32Array, Int32Array, Int32Array, Int32Array];
     const treceived = s[0]!;
     for (let j = 0; j < n; j++) {
-      const t = times[j]!;
+      const t = times[j] as ReceivedTime;
       treceived.push(t[0]);
       unix[j] = t[1];
       y[j] = t[2];
@@ -351,6 +323,14 @@ export class FlowKeyColumns {
       mi[j] = t[6];
       sec[j] = t[7];
     }
+    const sip = this.#sipKeys;
+    const dip = this.#dipKeys;
+    const rip = this.#ripKeys;
+    for (let j = 0; j < n; j++) {
+      sip[j] = this.sip6[j] === '' ? this.sip4[j]! : -1;
+      dip[j] = this.dip6[j] === '' ? this.dip4[j]! : -1;
+      rip[j] = this.rip6[j] === '' ? this.rip4[j]! : -1;
+    }
     b[0]!.pushNumbers(unix, n);
     i[0]!.pushInt32s(y, n);
     i[1]!.pushInt32s(mo, n);
@@ -358,26 +338,26 @@ export class FlowKeyColumns {
     i[3]!.pushInt32s(h, n);
     i[4]!.pushInt32s(mi, n);
     i[5]!.pushInt32s(sec, n);
-    this.#tdur.pushNumbers(this.#tdurs, n);
-    s[1]!.pushKeys(this.#sip, this.#sip6, n, IPV4_KEYED);
-    s[2]!.pushKeys(this.#dip, this.#dip6, n, IPV4_KEYED);
-    i[6]!.pushInt32s(this.#sport, n);
-    i[7]!.pushInt32s(this.#dport, n);
-    s[3]!.pushKeys(this.#proto, NO_TEXTS, n, PROTO_KEYED);
-    s[4]!.pushKeys(this.#flags, NO_TEXTS, n, FLAGS_KEYED);
-    i[8]!.pushInt32s(this.#fwd, n);
-    i[9]!.pushInt32s(this.#stos, n);
-    b[1]!.pushNumbers(this.#ipkt, n);
-    b[2]!.pushNumbers(this.#ibyt, n);
-    b[3]!.pushNumbers(this.#opkt, n);
-    b[4]!.pushNumbers(this.#obyt, n);
-    i[10]!.pushUint32s(this.#input, n);
-    i[11]!.pushUint32s(this.#output, n);
-    i[12]!.pushUint32s(this.#sas, n);
-    i[13]!.pushUint32s(this.#das, n);
-    i[14]!.pushInt32s(this.#dtos, n);
-    i[15]!.pushInt32s(this.#dir, n);
-    s[5]!.pushKeys(this.#rip, this.#rip6, n, IPV4_KEYED);
+    this.#tdur.pushNumbers(this.tdur, n);
+    s[1]!.pushKeys(sip, this.sip6, n, IPV4_KEYED);
+    s[2]!.pushKeys(dip, this.dip6, n, IPV4_KEYED);
+    i[6]!.pushInt32s(this.sport, n);
+    i[7]!.pushInt32s(this.dport, n);
+    s[3]!.pushKeys(this.proto, NO_TEXTS, n, PROTO_KEYED);
+    s[4]!.pushKeys(this.flags, NO_TEXTS, n, FLAGS_KEYED);
+    i[8]!.pushInt32s(this.fwd, n);
+    i[9]!.pushInt32s(this.stos, n);
+    b[1]!.pushNumbers(this.ipkt, n);
+    b[2]!.pushNumbers(this.ibyt, n);
+    b[3]!.pushNumbers(this.opkt, n);
+    b[4]!.pushNumbers(this.obyt, n);
+    i[10]!.pushUint32s(this.input, n);
+    i[11]!.pushUint32s(this.output, n);
+    i[12]!.pushUint32s(this.sas, n);
+    i[13]!.pushUint32s(this.das, n);
+    i[14]!.pushInt32s(this.dtos, n);
+    i[15]!.pushInt32s(this.dir, n);
+    s[5]!.pushKeys(rip, this.rip6, n, IPV4_KEYED);
     this.#n = 0;
     this.#t.rows += n;
     // Every column got n values above: the rows are counted without endRow()'s check of all 28.

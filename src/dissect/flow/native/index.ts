@@ -32,7 +32,7 @@ import { SpotError, errorMessage } from '../../../errors.ts';
 import { ColumnarBatchBuilder } from '../../batch.ts';
 import { DEFAULT_BATCH_ROWS, cutRaw, type DissectBatch, type DissectOptions, type Dissector } from '../../types.ts';
 import { SCHEMAS } from '../../../table/schemas.ts';
-import { FlowKeyColumns, type FlowKeys } from '../flow-row.ts';
+import { FlowKeyColumns } from '../flow-row.ts';
 import { CODEC_NAMES, CODEC_NONE, MAX_BLOCK_BYTES, decompressBlock } from './codecs.ts';
 import {
   BLOCK_HEADER_BYTES, HEADER_PROBE_BYTES, parseAppendixBlock, parseBlockHeader, parseFileHeader,
@@ -192,21 +192,22 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
       else expected = a.numFlows;
     }
 
-    const decoder = new RecordDecoder();
-    // Records decode into the flow table's column builders (no row array, no object per flow).
+    // Records decode into the flow table's staged columns (no row array, no object per flow).
     const batch = new ColumnarBatchBuilder(SCHEMAS.flow, Math.min(batchRows, 16_384));
     const columns = new FlowKeyColumns(batch.table);
+    const decoder = new RecordDecoder(columns);
     let produced = 0;
     let rejected = 0;
     let flows = 0;
     let where = '';
     let inBlock = 0;
-    const onFlow = (rec: FlowKeys) => {
+    const onFlow = () => {
       inBlock++;
       // A flow with no usable receive time is rejected with its place in the file (block, flow number).
-      if (typeof rec.time === 'string') problem(`flow ${flows + inBlock} of the file: ${rec.time}`);
+      const time = columns.pendingTime;
+      if (typeof time === 'string') problem(`flow ${flows + inBlock} of the file: ${time}`);
       else {
-        columns.add(rec);
+        columns.commit();
         produced++;
       }
     };

@@ -1,6 +1,7 @@
 /**
- * The records inside one uncompressed nfcapd data block, decoded into a
- * reusable FlowKeys (../flow-row.ts) with the values nfdump 1.7.1 would
+ * The records inside one uncompressed nfcapd data block, decoded straight
+ * into the flow table's staged columns (FlowKeyColumns, ../flow-row.ts) with
+ * the values nfdump 1.7.1 would
  * print for them (src/inline/nffile_inline.c ExpandRecord_v3,
  * src/nfdump/nffile_compat.c ExpandRecord_v2, src/output/output_csv.c).
  * A flow's absent parts print as nfdump prints a cleared master record:
@@ -38,7 +39,7 @@
  *   type 8 exporter stats := u32 count, count x {u32 sysid, u32 sequenceFailures, u64 packets, u64 flows}
  *   type 9/15 sampler, 12/13/14 name arrays, others: not flows, skipped
  */
-import { FlowKeys, receivedTimeFromMs } from '../flow-row.ts';
+import { receivedTimeFromMs, type FlowKeyColumns } from '../flow-row.ts';
 import { ipv6FromWords } from '../ip-text.ts';
 
 export const V3_RECORD = 11;
@@ -80,13 +81,19 @@ const ipv6Texts: string[] = new Array<string>(1 << IPV6_CACHE_BITS).fill('');
 
 /** Decodes records of uncompressed blocks; one instance per file (it keeps the file's extension maps). */
 export class RecordDecoder {
-  readonly rec = new FlowKeys();
-  readonly tunnel = new FlowKeys();
+  readonly #c: FlowKeyColumns;
   readonly maps = new Map<number, ExtensionMap>();
   readonly counters: Record<string, number> = {};
   #v: DataView = new DataView(new ArrayBuffer(0));
   #b: Uint8Array = new Uint8Array(0);
   #hasTunnel = false;
+  #tunnelIpv6 = false;
+  #tunnelProto = 0;
+
+  /** Flows are written into `columns`, one pending row at a time. */
+  constructor(columns: FlowKeyColumns) {
+    this.#c = columns;
+  }
 
   count(name: string, n = 1): void {
     this.counters[name] = (this.counters[name] ?? 0) + n;
@@ -98,18 +105,19 @@ export class RecordDecoder {
   #i = 0;
   #at = 0;
   #emit = false;
-  #onFlow: (rec: FlowKeys) => void = () => {};
+  #onFlow: () => void = () => {};
   #problem: Problem = () => {};
 
   /**
    * Starts the walk of one block (resume() goes through it). With `emit`,
-   * every flow is decoded and handed to `onFlow` (a tunnelled flow twice:
-   * tunnel first, as nfdump prints it); without, flows are only counted and
+   * every flow is decoded into the columns' pending row and `onFlow` is
+   * called to commit it or not (a tunnelled flow twice: its tunnel row
+   * first, as nfdump prints it); without, flows are only counted and
    * extension maps kept. A record that cannot be decoded goes to `problem`
    * and the walk goes on; a record whose size leaves the block ends the walk
    * of this block.
    */
-  begin(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: (rec: FlowKeys) => void, problem: Problem): void {
+  begin(payload: Uint8Array, numRecords: number, emit: boolean, onFlow: () => void, problem: Problem): void {
     this.#b = payload;
     this.#v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     this.#n = numRecords;
@@ -157,8 +165,8 @@ export class RecordDecoder {
           const why = type === V3_RECORD ? this.#v3(at, size) : this.#common(at, size);
           if (why) problem(`record ${i + 1} of ${numRecords}: ${why}`, b.subarray(at, at + size));
           else {
-            if (this.#hasTunnel) onFlow(this.tunnel);
-            onFlow(this.rec);
+            if (this.#hasTunnel) onFlow();
+            onFlow();
           }
         }
       } else if (type === EXTENSION_MAP) {
@@ -209,20 +217,6 @@ export class RecordDecoder {
     return text;
   }
 
-  #clear(): FlowKeys {
-    const r = this.rec;
-    r.tdur = 0;
-    r.sip4 = r.dip4 = r.rip4 = 0; // 0.0.0.0
-    r.sip6 = r.dip6 = r.rip6 = '';
-    r.sport = r.dport = r.fwd = r.stos = 0;
-    r.ipkt = r.ibyt = r.opkt = r.obyt = 0;
-    r.input = r.output = r.sas = r.das = r.dtos = r.dir = 0;
-    r.proto = 0;
-    r.flags = 0;
-    this.#hasTunnel = false;
-    return r;
-  }
-
   /** nfdump's duration: (msecLast - msecFirst) as unsigned 64-bit, / 1000, printed %.3f. */
   static duration(firstLo: number, firstHi: number, lastLo: number, lastHi: number): number {
     const first = firstLo + firstHi * TWO32;
@@ -235,7 +229,10 @@ export class RecordDecoder {
 
   #v3(at: number, size: number): string {
     const v = this.#v;
-    const r = this.#clear();
+    const b = this.#b;
+    const c = this.#c;
+    const j = c.pending();
+    this.#hasTunnel = false;
     if (size < 12) return `V3 record of ${size} bytes is shorter than its 12-byte header`;
     const n = v.getUint16(at + 4, true);
     const end = at + size;
@@ -260,44 +257,44 @@ export class RecordDecoder {
           lastLo = v.getUint32(d + 8, true);
           lastHi = v.getUint32(d + 12, true);
           received = this.#u64(d + 16);
-          r.ipkt = this.#u64(d + 24);
-          r.ibyt = this.#u64(d + 32);
-          r.sport = v.getUint16(d + 40, true);
-          r.dport = v.getUint16(d + 42, true);
-          r.proto = this.#b[d + 44]!;
-          r.flags = this.#b[d + 45]!;
-          r.fwd = this.#b[d + 46]!;
-          r.stos = this.#b[d + 47]!;
+          c.ipkt[j] = this.#u64(d + 24);
+          c.ibyt[j] = this.#u64(d + 32);
+          c.sport[j] = v.getUint16(d + 40, true);
+          c.dport[j] = v.getUint16(d + 42, true);
+          c.proto[j] = b[d + 44]!;
+          c.flags[j] = b[d + 45]!;
+          c.fwd[j] = b[d + 46]!;
+          c.stos[j] = b[d + 47]!;
           break;
         case 2: // IPv4 addresses
-          r.sip4 = v.getUint32(d, true);
-          r.dip4 = v.getUint32(d + 4, true);
-          r.sip6 = r.dip6 = '';
+          c.sip4[j] = v.getUint32(d, true);
+          c.dip4[j] = v.getUint32(d + 4, true);
+          c.sip6[j] = c.dip6[j] = '';
           break;
         case 3: // IPv6 addresses
-          r.sip6 = this.#ipv6(d);
-          r.dip6 = this.#ipv6(d + 16);
+          c.sip6[j] = this.#ipv6(d);
+          c.dip6[j] = this.#ipv6(d + 16);
           break;
         case 4: // misc
-          r.input = v.getUint32(d, true);
-          r.output = v.getUint32(d + 4, true);
-          r.dir = this.#b[d + 10]!;
-          r.dtos = this.#b[d + 11]!;
+          c.input[j] = v.getUint32(d, true);
+          c.output[j] = v.getUint32(d + 4, true);
+          c.dir[j] = b[d + 10]!;
+          c.dtos[j] = b[d + 11]!;
           break;
         case 5: // out counters
-          r.opkt = this.#u64(d + 8);
-          r.obyt = this.#u64(d + 16);
+          c.opkt[j] = this.#u64(d + 8);
+          c.obyt[j] = this.#u64(d + 16);
           break;
         case 7: // AS numbers
-          r.sas = v.getUint32(d, true);
-          r.das = v.getUint32(d + 4, true);
+          c.sas[j] = v.getUint32(d, true);
+          c.das[j] = v.getUint32(d + 4, true);
           break;
         case 12: // received from (IPv4)
-          r.rip4 = v.getUint32(d, true);
-          r.rip6 = '';
+          c.rip4[j] = v.getUint32(d, true);
+          c.rip6[j] = '';
           break;
         case 13: // received from (IPv6)
-          r.rip6 = this.#ipv6(d);
+          c.rip6[j] = this.#ipv6(d);
           break;
         case 31: // tunnel IPv4
           this.#tunnelOf(false, v.getUint32(d + 8, true));
@@ -311,31 +308,32 @@ export class RecordDecoder {
       e += len;
     }
     if (e !== end) return `elements fill ${e - at} of the record's ${size} bytes`;
-    r.time = receivedTimeFromMs(received);
-    r.tdur = hasGeneric ? RecordDecoder.duration(firstLo, firstHi, lastLo, lastHi) : 0;
-    if (this.#hasTunnel) this.tunnel.tdur = r.tdur;
+    c.time[j] = receivedTimeFromMs(received);
+    c.tdur[j] = hasGeneric ? RecordDecoder.duration(firstLo, firstHi, lastLo, lastHi) : 0;
+    if (this.#hasTunnel) {
+      // The tunnel row goes first: the flow moves one row on, the tunnel takes row j.
+      c.insertBefore(j);
+      c.time[j] = receivedTimeFromMs(0);
+      c.tdur[j] = c.tdur[j + 1]!;
+      if (this.#tunnelIpv6) c.sip6[j] = c.dip6[j] = '::';
+      c.proto[j] = this.#tunnelProto & 255;
+    }
     return '';
   }
 
-  /** The extra row nfdump prints for a tunnelled flow (see the grammar above). */
+  /** The extra row nfdump prints for a tunnelled flow (see the grammar above), written once the flow is decoded. */
   #tunnelOf(ipv6: boolean, proto: number): void {
-    const t = this.tunnel;
-    t.time = receivedTimeFromMs(0);
-    t.sip4 = t.dip4 = t.rip4 = 0;
-    t.sip6 = t.dip6 = ipv6 ? '::' : '';
-    t.rip6 = '';
-    t.proto = proto & 255;
-    t.flags = 0;
-    t.sport = t.dport = t.fwd = t.stos = 0;
-    t.ipkt = t.ibyt = t.opkt = t.obyt = 0;
-    t.input = t.output = t.sas = t.das = t.dtos = t.dir = 0;
     this.#hasTunnel = true;
+    this.#tunnelIpv6 = ipv6;
+    this.#tunnelProto = proto;
   }
 
   #common(at: number, size: number): string {
     const v = this.#v;
     const b = this.#b;
-    const r = this.#clear();
+    const c = this.#c;
+    const j = c.pending();
+    this.#hasTunnel = false;
     if (size < 32) return `1.6 flow record of ${size} bytes is shorter than its 32-byte head`;
     const flags = v.getUint16(at + 4, true);
     const mapId = v.getUint16(at + 6, true);
@@ -345,35 +343,35 @@ export class RecordDecoder {
     if (32 + fixed + map.bytes > size) return `1.6 flow record of ${size} bytes is shorter than its ${32 + fixed + map.bytes} bytes of fields`;
     const firstMs = v.getUint32(at + 12, true) * 1000 + v.getUint16(at + 8, true);
     const lastMs = v.getUint32(at + 16, true) * 1000 + v.getUint16(at + 10, true);
-    r.tdur = RecordDecoder.duration(firstMs % TWO32, Math.floor(firstMs / TWO32), lastMs % TWO32, Math.floor(lastMs / TWO32));
-    r.fwd = b[at + 20]!;
-    r.flags = b[at + 21]!;
-    r.proto = b[at + 22]!;
-    r.stos = b[at + 23]!;
-    r.sport = v.getUint16(at + 24, true);
-    r.dport = v.getUint16(at + 26, true);
+    c.tdur[j] = RecordDecoder.duration(firstMs % TWO32, Math.floor(firstMs / TWO32), lastMs % TWO32, Math.floor(lastMs / TWO32));
+    c.fwd[j] = b[at + 20]!;
+    c.flags[j] = b[at + 21]!;
+    c.proto[j] = b[at + 22]!;
+    c.stos[j] = b[at + 23]!;
+    c.sport[j] = v.getUint16(at + 24, true);
+    c.dport[j] = v.getUint16(at + 26, true);
     let p = at + 32;
     if (flags & 1) {
-      r.sip6 = this.#ipv6(p);
-      r.dip6 = this.#ipv6(p + 16);
+      c.sip6[j] = this.#ipv6(p);
+      c.dip6[j] = this.#ipv6(p + 16);
       p += 32;
     } else {
-      r.sip4 = v.getUint32(p, true);
-      r.dip4 = v.getUint32(p + 4, true);
+      c.sip4[j] = v.getUint32(p, true);
+      c.dip4[j] = v.getUint32(p + 4, true);
       p += 8;
     }
     if (flags & 2) {
-      r.ipkt = this.#u64(p);
+      c.ipkt[j] = this.#u64(p);
       p += 8;
     } else {
-      r.ipkt = v.getUint32(p, true);
+      c.ipkt[j] = v.getUint32(p, true);
       p += 4;
     }
     if (flags & 4) {
-      r.ibyt = this.#u64(p);
+      c.ibyt[j] = this.#u64(p);
       p += 8;
     } else {
-      r.ibyt = v.getUint32(p, true);
+      c.ibyt[j] = v.getUint32(p, true);
       p += 4;
     }
     let received = 0;
@@ -381,22 +379,22 @@ export class RecordDecoder {
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
       switch (id) {
-        case 4: r.input = v.getUint16(p, true); r.output = v.getUint16(p + 2, true); break;
-        case 5: r.input = v.getUint32(p, true); r.output = v.getUint32(p + 4, true); break;
-        case 6: r.sas = v.getUint16(p, true); r.das = v.getUint16(p + 2, true); break;
-        case 7: r.sas = v.getUint32(p, true); r.das = v.getUint32(p + 4, true); break;
-        case 8: r.dtos = b[p]!; r.dir = b[p + 1]!; break;
-        case 14: r.opkt = v.getUint32(p, true); break;
-        case 15: r.opkt = this.#u64(p); break;
-        case 16: r.obyt = v.getUint32(p, true); break;
-        case 17: r.obyt = this.#u64(p); break;
-        case 23: r.rip4 = v.getUint32(p, true); r.rip6 = ''; break;
-        case 24: r.rip6 = this.#ipv6(p); break;
+        case 4: c.input[j] = v.getUint16(p, true); c.output[j] = v.getUint16(p + 2, true); break;
+        case 5: c.input[j] = v.getUint32(p, true); c.output[j] = v.getUint32(p + 4, true); break;
+        case 6: c.sas[j] = v.getUint16(p, true); c.das[j] = v.getUint16(p + 2, true); break;
+        case 7: c.sas[j] = v.getUint32(p, true); c.das[j] = v.getUint32(p + 4, true); break;
+        case 8: c.dtos[j] = b[p]!; c.dir[j] = b[p + 1]!; break;
+        case 14: c.opkt[j] = v.getUint32(p, true); break;
+        case 15: c.opkt[j] = this.#u64(p); break;
+        case 16: c.obyt[j] = v.getUint32(p, true); break;
+        case 17: c.obyt[j] = this.#u64(p); break;
+        case 23: c.rip4[j] = v.getUint32(p, true); c.rip6[j] = ''; break;
+        case 24: c.rip6[j] = this.#ipv6(p); break;
         case 27: received = this.#u64(p); break;
       }
       p += EXT_SIZE[id]!;
     }
-    r.time = receivedTimeFromMs(received);
+    c.time[j] = receivedTimeFromMs(received);
     return '';
   }
 
