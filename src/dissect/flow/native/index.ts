@@ -105,6 +105,15 @@ class NfcapdReader {
     return w.buf.subarray(at - w.at, at - w.at + n);
   }
 
+  readonly #small = Buffer.alloc(BLOCK_HEADER_BYTES);
+
+  /** The 12 bytes of a block header at `at`, read on their own (the windows stay as they are). */
+  async header12(at: number): Promise<Uint8Array> {
+    const { bytesRead } = await this.#fh.read(this.#small, 0, BLOCK_HEADER_BYTES, at);
+    if (bytesRead !== BLOCK_HEADER_BYTES) throw new Error(`short read at byte ${at}: ${bytesRead} of ${BLOCK_HEADER_BYTES} bytes`);
+    return this.#small;
+  }
+
   /** A window from `at` of at least `n` bytes (fewer at the end of the file) read into `buf` or a larger buffer. */
   async #read(at: number, n: number, buf: Buffer): Promise<Window> {
     const want = Math.min(Math.max(n, READ_AHEAD_BYTES), Math.max(0, this.size - at));
@@ -242,7 +251,9 @@ async function* readNfcapd(file: string, options: DissectOptions): AsyncGenerato
         complete = false;
         break;
       }
-      const h = parseBlockHeader(await r.bytes(pos, BLOCK_HEADER_BYTES));
+      // A block before the range that is not decoded: only its header is read (no read-ahead window for it).
+      const skipped = pos < start && !countAll && header.layout !== 1;
+      const h = parseBlockHeader(skipped ? await r.header12(pos) : await r.bytes(pos, BLOCK_HEADER_BYTES));
       const bad = badBlock(h.numRecords, h.size);
       if (bad) {
         fileProblems.push(`corrupt ${label}: ${bad}`);
