@@ -240,6 +240,12 @@ export class FlowKeyColumns {
   readonly das = new Uint32Array(STAGE_ROWS);
   readonly dtos = new Int32Array(STAGE_ROWS);
   readonly dir = new Int32Array(STAGE_ROWS);
+  /** Every staged column above, for moving a row. */
+  readonly #staged: { [row: number]: unknown }[] = [
+    this.time, this.tdur, this.sip4, this.dip4, this.rip4, this.sip6, this.dip6, this.rip6, this.proto, this.flags,
+    this.sport, this.dport, this.fwd, this.stos, this.ipkt, this.ibyt, this.opkt, this.obyt,
+    this.input, this.output, this.sas, this.das, this.dtos, this.dir,
+  ];
   /** Built by flush(): the key columns the builders take (an address key, or -1 where the row has IPv6 text). */
   readonly #sipKeys = new Float64Array(STAGE_ROWS);
   readonly #dipKeys = new Float64Array(STAGE_ROWS);
@@ -288,16 +294,7 @@ export class FlowKeyColumns {
    * goes before it (nfdump prints a tunnelled flow's tunnel line first).
    */
   insertBefore(j: number): void {
-    const k = j + 1;
-    this.time[k] = this.time[j]!;
-    this.tdur[k] = this.tdur[j]!;
-    this.sip4[k] = this.sip4[j]!; this.dip4[k] = this.dip4[j]!; this.rip4[k] = this.rip4[j]!;
-    this.sip6[k] = this.sip6[j]!; this.dip6[k] = this.dip6[j]!; this.rip6[k] = this.rip6[j]!;
-    this.proto[k] = this.proto[j]!; this.flags[k] = this.flags[j]!;
-    this.sport[k] = this.sport[j]!; this.dport[k] = this.dport[j]!; this.fwd[k] = this.fwd[j]!; this.stos[k] = this.stos[j]!;
-    this.ipkt[k] = this.ipkt[j]!; this.ibyt[k] = this.ibyt[j]!; this.opkt[k] = this.opkt[j]!; this.obyt[k] = this.obyt[j]!;
-    this.input[k] = this.input[j]!; this.output[k] = this.output[j]!; this.sas[k] = this.sas[j]!; this.das[k] = this.das[j]!;
-    this.dtos[k] = this.dtos[j]!; this.dir[k] = this.dir[j]!;
+    for (const column of this.#staged) column[j + 1] = column[j]!;
     this.pending();
   }
 
