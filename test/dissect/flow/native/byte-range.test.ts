@@ -8,7 +8,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -130,5 +130,27 @@ test('a file several read-ahead windows long: rows equal nfdump\'s, whole and in
       parts.push(...got.rows);
     }
     assertSameRows(parts, want, `${basename(file)} in three ranges`);
+  }
+  // A range in the middle reads its own blocks (and at most the two windows read ahead past its end),
+  // not the blocks before it: of those only the 12-byte headers.
+  const fh = await open(big, 'r');
+  const proto = Object.getPrototypeOf(fh) as { read: (...a: unknown[]) => Promise<{ bytesRead: number }> };
+  await fh.close();
+  const read = proto.read;
+  let bytesRead = 0;
+  proto.read = async function (this: unknown, ...a: unknown[]) {
+    const r = await read.apply(this, a);
+    bytesRead += r.bytesRead;
+    return r;
+  };
+  try {
+    const [start, end] = [Math.floor(size / 2), Math.floor(size / 2) + 1_000_000];
+    const got = await collect(big, { byteRange: { start, end, lookback: 0 } });
+    assert.ok(got.rows.length > 0);
+    const blocksBefore = starts(await readFile(big)).filter((b) => b < start).length;
+    const bound = end - start + 2 * READ_AHEAD_BYTES + 12 * blocksBefore + 64 * 1024;
+    assert.ok(bytesRead <= bound, `the range [${start}, ${end}) read ${bytesRead} bytes, more than ${bound}`);
+  } finally {
+    proto.read = read;
   }
 });
