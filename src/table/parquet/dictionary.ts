@@ -14,7 +14,7 @@
  *                     which is the dictionary page's body.
  */
 import type { Utf8Array } from '../../batch/vector.ts';
-import { PageBytes } from './rle-hybrid.ts';
+import { PageBytes, bitWidthFor } from './rle-hybrid.ts';
 
 function tableSize(limit: number): number {
   let n = 64;
@@ -133,6 +133,14 @@ export class FixedDictionary {
   }
 }
 
+/**
+ * A STRING column tried for a dictionary is first tried on PROBE_VALUES
+ * values; when it does not pay on them, PROBE_SAMPLE values spread over the
+ * rest tell whether its values come back (see #hopeless).
+ */
+const PROBE_VALUES = 4096;
+const PROBE_SAMPLE = 512;
+
 export class StringDictionary {
   readonly #limit: number;
 
@@ -169,21 +177,40 @@ export class StringDictionary {
       const end = ends[i]!;
       out[i] = this.index(plain, start + 4, end);
       if (this.size > this.#limit) return null;
+      if (i === PROBE_VALUES - 1 && count >= 4 * PROBE_VALUES && this.#hopeless(plain, ends, count, end)) return null;
       start = end;
     }
     return out;
   }
 
-  /** Index of the bytes [start, end) (added when new). */
-  index(bytes: Uint8Array, start: number, end: number): number {
-    if (this.size * 2 >= this.#slots.length) this.#rehash();
+  /**
+   * After the first PROBE_VALUES values (ending at byte `end`): true when the
+   * dictionary does not pay on them and values sampled across the rest are
+   * (nearly) all absent from it: values that hardly repeat (times,
+   * addresses, URIs), which would otherwise be hashed up to the limit before
+   * going plain. Values that come back later (a cycle longer than the probe)
+   * are found by the sample, and the dictionary is kept trying.
+   */
+  #hopeless(plain: Uint8Array, ends: Int32Array, count: number, end: number): boolean {
+    if (this.plain.length + (PROBE_VALUES * bitWidthFor(this.size - 1)) / 8 < end) return false;
+    let found = 0;
+    for (let k = 0; k < PROBE_SAMPLE; k++) {
+      const i = PROBE_VALUES + Math.floor((k * (count - PROBE_VALUES)) / PROBE_SAMPLE);
+      if (this.#slot(plain, ends[i - 1]! + 4, ends[i]!) < 0) continue;
+      found++;
+    }
+    return found * 20 < PROBE_SAMPLE;
+  }
+
+  /** The slot holding the bytes [start, end) as a positive number, or ~(the empty slot where they go). */
+  #slot(bytes: Uint8Array, start: number, end: number): number {
     const len = end - start;
     const mask = this.#slots.length - 1;
     let s = hashBytes(bytes, start, end) & mask;
     const stored = this.plain.bytes;
     for (;;) {
       const e = this.#slots[s]!;
-      if (e === 0) break;
+      if (e === 0) return ~s;
       if (this.#len[e - 1] === len) {
         const at = this.#at[e - 1]!;
         let same = true;
@@ -193,10 +220,19 @@ export class StringDictionary {
             break;
           }
         }
-        if (same) return e - 1;
+        if (same) return s;
       }
       s = (s + 1) & mask;
     }
+  }
+
+  /** Index of the bytes [start, end) (added when new). */
+  index(bytes: Uint8Array, start: number, end: number): number {
+    if (this.size * 2 >= this.#slots.length) this.#rehash();
+    const found = this.#slot(bytes, start, end);
+    if (found >= 0) return this.#slots[found]! - 1;
+    const s = ~found;
+    const len = end - start;
     const k = this.size++;
     this.#at = grown(this.#at, k + 1);
     this.#len = grown(this.#len, k + 1);
