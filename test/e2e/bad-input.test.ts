@@ -72,7 +72,10 @@ async function settled(ws: Workspace, pipeline: string, name: string, timeoutMs 
       await sleep(150);
       if (backlog(ws, pipeline) === 0) return row;
     }
-    if (Date.now() > deadline) throw new Error(`${pipeline}/${name} not done in ${timeoutMs} ms (ledger: ${JSON.stringify(row)})`);
+    if (Date.now() > deadline) {
+      const d = daemons[pipeline];
+      throw new Error(`${pipeline}/${name} not done in ${timeoutMs} ms (ledger: ${JSON.stringify(row)}); daemon ${d?.alive() ? 'alive' : `gone (exit ${d?.proc.exitCode}, signal ${d?.proc.signalCode})`}\n${d?.log.slice(-3000) ?? ''}`);
+    }
     await sleep(100);
   }
 }
