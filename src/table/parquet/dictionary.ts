@@ -196,8 +196,7 @@ export class StringDictionary {
     let found = 0;
     for (let k = 0; k < PROBE_SAMPLE; k++) {
       const i = PROBE_VALUES + Math.floor((k * (count - PROBE_VALUES)) / PROBE_SAMPLE);
-      if (this.#slot(plain, ends[i - 1]! + 4, ends[i]!) < 0) continue;
-      found++;
+      if (this.#slot(plain, ends[i - 1]! + 4, ends[i]!) >= 0) found++;
     }
     return found * 20 < PROBE_SAMPLE;
   }

@@ -585,10 +585,10 @@ export class DnsFrameDecoder implements PacketSink {
   }
 }
 
-/** 1 = DNS, 2 = mDNS, 0 = another dissector's port, -1 = unregistered (UDP heuristics apply). */
 /** VXLAN's UDP port: its payload is opened as another Ethernet frame (also the span scan's rule, reassembly-spans.ts). */
 export const VXLAN_PORT = 4789;
 
+/** 1 = DNS, 2 = mDNS, 0 = another dissector's port, -1 = unregistered (UDP heuristics apply). */
 function udpPortKind(port: number): number {
   if (port === 53 || port === 5355) return 1;
   if (port === 5353) return 2;

@@ -87,14 +87,9 @@ class NfcapdReader {
       this.#next = null;
       const ahead = next === null ? null : await next;
       if (ahead instanceof Error) throw ahead;
-      if (ahead !== null) this.#spare = ahead.buf;
-      if (ahead !== null && at >= ahead.at && at + n <= ahead.at + ahead.length) {
-        this.#spare = w.buf;
-        w = ahead;
-      } else {
-        w = await this.#read(at, n, this.#spare);
-        this.#spare = this.#cur.buf;
-      }
+      if (ahead !== null && at >= ahead.at && at + n <= ahead.at + ahead.length) w = ahead;
+      else w = await this.#read(at, n, ahead?.buf ?? this.#spare); // a window read ahead for nothing: its buffer is reused
+      this.#spare = this.#cur.buf;
       this.#cur = w;
       if (w.at + w.length < this.size) {
         const spare = this.#spare;
