@@ -369,9 +369,16 @@ export async function udpQueueDrained(port: number, timeoutMs = 10_000): Promise
   }
 }
 
+const ROTATION_MS = 300_000;
+const ROTATION_GUARD_MS = 15_000;
+
 export async function captureNfcapd(flows: readonly SentFlow[], options: CaptureOptions = {}): Promise<CaptureResult> {
   const bin = options.nfcapd ?? 'nfcapd';
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'spot-nfcapd-')));
+  // nfcapd closes its file at every 5-minute mark of the clock (and prints that file's stats line, which
+  // the check below would read): a short capture does not start within 15 s of one.
+  const toRotation = ROTATION_MS - (Date.now() % ROTATION_MS);
+  if (toRotation < ROTATION_GUARD_MS) await new Promise((r) => setTimeout(r, toRotation + 500));
   let running: Running | undefined;
   let lastErr: unknown;
   for (let attempt = 0; attempt < 5 && !running; attempt++) {
