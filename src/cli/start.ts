@@ -4,7 +4,8 @@
  * A child that crashes is restarted; a child that exits with code 2 (bad
  * configuration, missing tool) stops everything. With --once the collector
  * takes every complete file present, then the supervisor waits until the
- * workers have committed everything queued, and exits.
+ * workers have committed everything queued, and exits; a child that keeps
+ * dying by itself (ONCE_CRASH_LIMIT times in a row) ends the run with exit 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
@@ -35,6 +36,16 @@ const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
 const DRAIN_CHECK_MS = 500;
 const CHILD_NODE_ARGS = ['--max-semi-space-size=4', ...(process.env.SPOT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 export const FATAL_EXIT = 2;
+/**
+ * Under --once, a child that dies by itself this many times in a row, each
+ * time within a minute of its start, ends the run (exit 1): a crash loop is
+ * a permanent problem (a module that does not load, a crash on start-up),
+ * and --once must not wait on it forever. The back-off between the tries
+ * (1 s, 2 s, ...) makes that ~10 s. A child killed by SIGKILL, SIGTERM or
+ * SIGINT did not die by itself (an operator, a test's kill -9): not counted.
+ */
+export const ONCE_CRASH_LIMIT = 5;
+const OUTSIDE_SIGNALS = new Set(['SIGKILL', 'SIGTERM', 'SIGINT']);
 
 interface Child {
   readonly name: string;
@@ -42,6 +53,8 @@ interface Child {
   proc: ChildProcess | null;
   exited: Promise<number>;
   restarts: number;
+  /** Deaths by itself in a row, each within a minute of its start (see ONCE_CRASH_LIMIT). */
+  crashes: number;
 }
 
 export async function startCommand(argv: string[]): Promise<number> {
@@ -90,6 +103,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   const signal = stopSignal(STOP_GRACE_MS + 2_000);
   let stopping = false;
   let fatal = false;
+  /** Under --once: the child that kept dying by itself, which ended the run. */
+  let crashLoop: { child: string; code: number | null; signal: string | null } | null = null;
   // Offset commits the workers reported (COMMITTED over IPC); the --once drain waits on the next one.
   let commits = 0;
   let commitWaiters: Array<() => void> = [];
@@ -140,7 +155,11 @@ export async function startCommand(argv: string[]): Promise<number> {
         if (lines.length > 0) writeLines(`${lines.join('\n')}\n`);
       });
     }
-    child.exited = new Promise((resolve) => proc.once('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    let died: { code: number | null; signal: string | null } = { code: null, signal: null };
+    child.exited = new Promise((resolve) => proc.once('exit', (code, sig) => {
+      died = { code, signal: sig };
+      resolve(code ?? (sig ? 128 : 1));
+    }));
     // 'close' comes after the last IPC message: the child's final metrics are in before they are folded.
     proc.once('close', () => void hubReady.then((hub) => hub.retire(proc.pid!)));
     child.exited.then((code) => {
@@ -152,13 +171,20 @@ export async function startCommand(argv: string[]): Promise<number> {
       if (restart) {
         void later.then(([, { metrics }]) => metrics.childRestarts.inc({ child: child.name }));
         // The back-off is for a crash loop: a child that had been running for a minute starts again at once-ish.
-        if (Date.now() - launchedAt > 60_000) child.restarts = 0;
+        const longRun = Date.now() - launchedAt > 60_000;
+        if (longRun) child.restarts = 0;
+        child.crashes = longRun || (died.signal !== null && OUTSIDE_SIGNALS.has(died.signal)) ? 0 : child.crashes + 1;
+        if (once && child.crashes >= ONCE_CRASH_LIMIT) {
+          crashLoop = { child: child.name, ...died };
+          fatal = true;
+          return;
+        }
         child.restarts++;
         setTimeout(() => { if (!signal.aborted && !fatal) launch(child); }, Math.min(1000 * child.restarts, 10_000));
       }
     });
   };
-  const make = (name: string, args: string[]): Child => ({ name, args, proc: null, exited: Promise.resolve(0), restarts: 0 });
+  const make = (name: string, args: string[]): Child => ({ name, args, proc: null, exited: Promise.resolve(0), restarts: 0, crashes: 0 });
   // A topic keeps its partitions (a queue cannot shrink): with fewer workers than partitions, each worker
   // serves several (worker k: partitions p with p % workers == k), so every partition is still read.
   const collector = make('collector', ['collector', ...common, '-w', String(requested), ...(once ? ['--once'] : [])]);
@@ -274,6 +300,14 @@ export async function startCommand(argv: string[]): Promise<number> {
       `${counts.recordsWritten} record(s) in table ${pipeline.type}, ${counts.recordsRejected} rejected` +
       (counts.symlinksSkipped + counts.specialFilesSkipped > 0
         ? `; not taken: ${counts.symlinksSkipped} symbolic link(s), ${counts.specialFilesSkipped} special file(s) (see status)` : ''));
+  }
+  if (crashLoop) {
+    const how = crashLoop.signal ? `signal ${crashLoop.signal}` : `exit code ${crashLoop.code}`;
+    const line = `${crashLoop.child} died by itself ${ONCE_CRASH_LIMIT} times in a row, each within a minute of its start (last: ${how}); ` +
+      '--once gives up (its output is above; files not done stay for the next run)';
+    log.error({ child: crashLoop.child, code: crashLoop.code, signal: crashLoop.signal }, line);
+    console.error(`spot-ingest: ${line}`);
+    return 1;
   }
   return fatal ? FATAL_EXIT : 0;
 }

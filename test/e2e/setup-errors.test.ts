@@ -82,3 +82,30 @@ test('status with the Kafka broker unreachable says so, within seconds, instead 
     ws.remove();
   }
 });
+
+test('start --once: a worker that dies at every start ends the run with exit 1 within seconds, naming it; the file is ingested by the next run', async () => {
+  const ws = workspace({ proxy: { type: 'proxy' } });
+  try {
+    ws.drop('proxy', 'a.log', proxyLog(makeProxyRecords(40, { seed: 9 })));
+    // A real start-up crash of the worker children only (what a module that does not load looks like):
+    // every `worker` child throws before the CLI runs; the collector and the supervisor are unaffected.
+    const crash = join(ws.dir, 'crash-workers.mjs');
+    writeFileSync(crash, "if (process.argv.includes('worker')) throw new Error('worker start-up crash (test)');\n");
+    const began = Date.now();
+    const run = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--workers', '2', '--once'],
+      { env: { SPOT_CHILD_NODE_ARGS: `--import=${crash}` }, timeoutMs: 90_000 });
+    const took = Date.now() - began;
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /spot-ingest: worker-[01] died by itself 5 times in a row, each within a minute of its start \(last: exit code 1\); --once gives up/);
+    assert.match(run.stderr, /worker start-up crash \(test\)/, 'the child\'s own output is passed on');
+    assert.ok(took < 45_000, `gave up after ${took} ms (back-off 1+2+3+4 s)`);
+    const status = JSON.parse((await ws.cli(['status', '-c', ws.configFile, '--json'])).stdout).pipelines[0];
+    assert.equal(status.recordsWritten, 0);
+    // Nothing was lost: the next run, whose workers start, writes all 40 rows once.
+    const again = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--workers', '2', '--once']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(await ws.query('SELECT count(*) FROM proxy'), [[40n]]);
+  } finally {
+    ws.remove();
+  }
+});
