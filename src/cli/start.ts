@@ -104,7 +104,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   let stopping = false;
   let fatal = false;
   /** Under --once: the child that kept dying by itself, which ended the run. */
-  let crashLoop: { child: string; code: number | null; signal: string | null } | null = null;
+  let crashLoop = null as { child: string; code: number | null; signal: string | null } | null;
   // Offset commits the workers reported (COMMITTED over IPC); the --once drain waits on the next one.
   let commits = 0;
   let commitWaiters: Array<() => void> = [];
