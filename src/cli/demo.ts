@@ -9,12 +9,13 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SpotError } from '../errors.ts';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { formatResult, runQuery } from '../query/query.ts';
 import { parse } from './args.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.demo.usage;
-const ROOT = new URL('../..', import.meta.url).pathname;
+const ROOT = PROJECT_ROOT;
 const BIN = join(ROOT, 'bin', 'spot-ingest.js');
 
 const SUMMARIES: Record<string, string> = {

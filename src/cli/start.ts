@@ -9,9 +9,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { getPriority, setPriority } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, pipelineOf } from '../config/load.ts';
 import { SpotError } from '../errors.ts';
+import { PROJECT_ROOT } from '../project-root.ts';
 import { openLedger, openQueue, openStore, standaloneTopic, workerGroup } from '../runtime.ts';
 import type { MetricsHub } from '../telemetry/hub.ts';
 import { DEFAULT_PORTS, HTTP_OPTION_HELP, PARENT_SERVES_ENV, parseHttpOption } from '../telemetry/http.ts';
@@ -24,7 +26,7 @@ import { COMMITTED, FINISH, STOP_GRACE_MS, stopSignal } from './signals.ts';
 import { COMMAND_HELP } from './usage.ts';
 
 const USAGE = COMMAND_HELP.start.usage;
-const BIN = new URL('../../bin/spot-ingest.js', import.meta.url).pathname;
+const BIN = join(PROJECT_ROOT, 'bin', 'spot-ingest.js');
 /**
  * Node flags of every child (collector, workers). A young generation of 4 MiB
  * semi-spaces instead of V8's default (up to 32 MiB on a large machine): the

@@ -31,7 +31,7 @@ import { mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createRequire, registerHooks } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { installLazyKafkaValidators } from './lazy-ajv.ts';
+import { LAZY_AJV_URL, installLazyKafkaValidators } from './lazy-ajv.ts';
 
 const CLIENT = '@platformatic/kafka';
 /** Bumped when the recipe below changes in a way the key would not see. */
@@ -91,7 +91,7 @@ async function ensureBundle(cacheDir?: string): Promise<string> {
   const { entry, version } = clientEntry();
   const esbuildPkg = createRequire(import.meta.url).resolve('esbuild/package.json');
   const esbuildVersion = (JSON.parse(readFileSync(esbuildPkg, 'utf8')) as { version: string }).version;
-  const lazy = new URL('./lazy-ajv.ts', import.meta.url).href;
+  const lazy = LAZY_AJV_URL;
   const key = createHash('sha256').update(JSON.stringify([RECIPE, version, esbuildVersion, entry, lazy])).digest('hex').slice(0, 12);
   const dir = cacheDir ?? join(dirname(dirname(esbuildPkg)), '.cache', 'spot-ingest');
   const file = join(dir, `kafka-client-${version}-${key}.mjs`);

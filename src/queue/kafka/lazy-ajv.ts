@@ -19,6 +19,9 @@
  * notices).
  */
 import { createRequire, registerHooks } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
 type Validate = ((...args: unknown[]) => boolean) & { errors?: unknown; schema?: unknown };
 interface AjvLike {
@@ -53,13 +56,19 @@ export class Ajv2020 extends EagerAjv2020 {
   }
 }
 
+/**
+ * This module's source file, which the client's import of ajv is routed to: also from the bundled CLI
+ * (src/cli/app-bundle.ts), where this code runs from a chunk that does not export Ajv2020 under its name.
+ */
+export const LAZY_AJV_URL = pathToFileURL(join(PROJECT_ROOT, 'src', 'queue', 'kafka', 'lazy-ajv.ts')).href;
+
 let installed = false;
 
 /** Routes the client's import of ajv/dist/2020.js to this module; idempotent. */
 export function installLazyKafkaValidators(): void {
   if (installed) return;
   installed = true;
-  const self = import.meta.url;
+  const self = LAZY_AJV_URL;
   registerHooks({
     resolve(specifier, context, next) {
       if (specifier === 'ajv/dist/2020.js' && context.parentURL?.endsWith('/@platformatic/kafka/dist/utils.js')) return next(self, context);
