@@ -59,7 +59,7 @@ export function encodeParquet(schema: TableSchema, batches: readonly ColumnBatch
   const columns: FileMetaData['row_groups'][number]['columns'] = [];
   let uncompressed = 0;
   schema.columns.forEach((c, i) => {
-    const chunk: EncodedChunk = encoder.encode(c.type, batches.map((b) => b.columns[i]!), rows);
+    const chunk: EncodedChunk = encoder.encode(c.type, batches.map((b) => b.columns[i]!), rows, `${schema.name}.${c.name}`);
     for (const p of chunk.parts) out.push(p);
     const start = BigInt(offset);
     columns.push({

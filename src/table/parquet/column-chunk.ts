@@ -39,6 +39,17 @@ export const PHYSICAL: Record<ColumnType, PhysicalType> = { INT: 'INT32', BIGINT
 
 /** Distinct values above which a number column is written plain. */
 export const DICTIONARY_LIMIT = 16_384;
+/**
+ * A STRING column of plain vectors whose dictionary did not pay in a part is
+ * written plain, without trying, in the next STRING_RETRY_EVERY - 1 parts
+ * this encoder writes, then tried again. Addresses of a busy network (a flow
+ * part's sip and dip) fill 16,384 entries before failing: trying cost more
+ * than writing them (flow, 1 M records: 60-100 ms a column), for nothing
+ * (0-1 of 15 parts got a dictionary, of the same size). Only the encoding
+ * depends on it, never the rows: a part written again after a crash may be
+ * encoded otherwise, and reads the same.
+ */
+export const STRING_RETRY_EVERY = 8;
 const PAGE_TARGET_BYTES = 1 << 20;
 /**
  * zstd levels: numbers (and their dictionary indices) compress within 1 % as
@@ -168,6 +179,8 @@ export class ChunkEncoder {
   readonly #strings = new PageBytes(1 << 16);
   readonly #body = new PageBytes(1 << 16);
   readonly #numbers = new FixedDictionary();
+  /** Column name -> parts left that it is written plain without trying a dictionary (see STRING_RETRY_EVERY). */
+  readonly #plainFor = new Map<string, number>();
 
   /** Non-null values of a number column as 32-bit words (FLOAT by bit pattern, BIGINT as two words). */
   #fixedWords(vectors: readonly Vector[], count: number, words: 1 | 2): Int32Array {
@@ -240,7 +253,8 @@ export class ChunkEncoder {
     return out;
   }
 
-  encode(type: ColumnType, vectors: readonly Vector[], rows: number): EncodedChunk {
+  /** One column chunk; `column` (its name) lets the encoder remember how it went last time (STRING_RETRY_EVERY). */
+  encode(type: ColumnType, vectors: readonly Vector[], rows: number, column?: string): EncodedChunk {
     const { bits, nulls } = chunkValidity(vectors, rows);
     const count = rows - nulls;
     const parts: Uint8Array[] = [];
@@ -274,16 +288,19 @@ export class ChunkEncoder {
         dictSize = merged!.size;
       } else {
         const p = this.#plainStrings(vectors, count);
-        const dict = new StringDictionary(limit);
+        const skip = column === undefined ? 0 : (this.#plainFor.get(column) ?? 0);
+        const dict = skip > 0 ? null : new StringDictionary(limit);
         this.#indices = grow(this.#indices, count);
-        const idx = count > 0 ? dict.encodePlain(p.plain, p.ends, count, this.#indices) : null;
-        if (idx !== null && worthIt(dict.size, dict.plain.length, p.plain.length)) {
+        const idx = dict !== null && count > 0 ? dict.encodePlain(p.plain, p.ends, count, this.#indices) : null;
+        if (dict !== null && idx !== null && worthIt(dict.size, dict.plain.length, p.plain.length)) {
           indices = idx;
           dictBody = dict.plain.view();
           dictSize = dict.size;
+          if (column !== undefined) this.#plainFor.delete(column);
         } else {
           plain = p.plain;
           plainEnds = p.ends;
+          if (column !== undefined && count > 0) this.#plainFor.set(column, skip > 0 ? skip - 1 : STRING_RETRY_EVERY - 1);
         }
       }
     } else {
