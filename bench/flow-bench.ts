@@ -11,15 +11,19 @@
  * `--nfdump-path` also times end to end with `dissector: nfdump`.
  * Inputs are cached in $TMPDIR/spot-flow-bench/.
  *
- *   npx node bench/flow-bench.ts [--flows N] [--v5-flows N] [--nfdump-path]
+ * End-to-end runs are repeated (--repeat N, default 3; bench/median.ts).
+ *
+ *   npx node bench/flow-bench.ts [--flows N] [--v5-flows N] [--nfdump-path] [--repeat N]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dissectFlowNative } from '../src/dissect/flow/native/index.ts';
 import { captureNfcapd, makeFlows } from '../test/helpers/netflow.ts';
 import { flowPcap, nfpcapdFiles } from '../test/helpers/flow-captures.ts';
+import { dropInput } from './drop-input.ts';
+import { REPEAT, repeated } from './median.ts';
 
 const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
 const arg = (name: string, fallback: number) => {
@@ -84,14 +88,18 @@ async function ingest(input: string, dissector: string): Promise<Timed & { rows:
     mkdirSync(join(dir, 'in'), { recursive: true });
     writeFileSync(join(dir, 'conf.json'), JSON.stringify(conf));
     const target = join(dir, 'in', 'nfcapd.202401010000'); // a name the flow pipeline takes
-    copyFileSync(input, target);
-    const past = new Date(Date.now() - 60_000);
-    utimesSync(target, past, past);
+    dropInput(input, target);
     const t = await timed(process.execPath, [BIN, 'start', 'p', '-c', join(dir, 'conf.json'), '--workers', '2', '--once'], { SPOT_LOG_LEVEL: 'warn' });
     return { ...t, rows: Number(/(\d+) record\(s\) in table/.exec(t.stdout)?.[1] ?? NaN) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** ingest() --repeat times: the median run's figures, the largest peak RSS of all runs. */
+async function ingestRepeated(input: string, dissector: string): Promise<Timed & { rows: number; secondsText: string }> {
+  const { median, runs, secondsText } = await repeated(() => ingest(input, dissector));
+  return { ...median, peakRssMiB: Math.max(...runs.map((r) => r.peakRssMiB)), secondsText };
 }
 
 const cache = join(tmpdir(), 'spot-flow-bench');
@@ -150,15 +158,15 @@ for (const [name, file] of inputs) {
   const label = `${name}, ${(statSync(file).size / 1e6).toFixed(0)} MB`;
   const nfdump = await timed('nfdump', ['-r', file, '-o', 'csv'], { TZ: 'UTC' }, '/dev/null');
   const { first: alone, again } = await dissectAlone(file);
-  const e2e = await ingest(file, 'native');
+  const e2e = await ingestRepeated(file, 'native');
   const byCpu = (t: { cpuSeconds: number }) => `${(nfdump.cpuSeconds / t.cpuSeconds).toFixed(2)}x`;
   table.push([label, 'nfdump -o csv alone', '', nfdump.seconds, '', nfdump.cpuSeconds, nfdump.peakRssMiB, '1.00x', '1.00x'].map(fmt));
   table.push([label, 'native dissection alone, first file of a fresh process', alone.rows, alone.seconds, alone.rows / alone.seconds, alone.cpuSeconds, alone.peakRssMiB, `**${(nfdump.seconds / alone.seconds).toFixed(2)}x**`, byCpu(alone)].map(fmt));
   table.push([label, 'native dissection alone, next file (same process)', again.rows, again.seconds, again.rows / again.seconds, '', '', `${(nfdump.seconds / again.seconds).toFixed(2)}x`, ''].map(fmt));
-  table.push([label, 'start --workers 2 --once (native)', e2e.rows, e2e.seconds, e2e.rows / e2e.seconds, e2e.cpuSeconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`, byCpu(e2e)].map(fmt));
+  table.push([label, `start --workers 2 --once (native)${REPEAT > 1 ? `, median of ${REPEAT}` : ''}`, e2e.rows, e2e.secondsText, e2e.rows / e2e.seconds, e2e.cpuSeconds, e2e.peakRssMiB, `**${(nfdump.seconds / e2e.seconds).toFixed(2)}x**`, byCpu(e2e)].map(fmt));
   if (process.argv.includes('--nfdump-path')) {
-    const old = await ingest(file, 'nfdump');
-    table.push([label, 'start --workers 2 --once (dissector: nfdump)', old.rows, old.seconds, old.rows / old.seconds, old.cpuSeconds, old.peakRssMiB, `${(nfdump.seconds / old.seconds).toFixed(2)}x`, byCpu(old)].map(fmt));
+    const old = await ingestRepeated(file, 'nfdump');
+    table.push([label, `start --workers 2 --once (dissector: nfdump)${REPEAT > 1 ? `, median of ${REPEAT}` : ''}`, old.rows, old.secondsText, old.rows / old.seconds, old.cpuSeconds, old.peakRssMiB, `${(nfdump.seconds / old.seconds).toFixed(2)}x`, byCpu(old)].map(fmt));
   }
 }
 

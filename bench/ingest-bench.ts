@@ -18,10 +18,13 @@
  * 20 % of the 1x figures. Spot also had to load the tool's CSV into Hive;
  * that step is left out, which flatters Spot.
  *
- *   npx node bench/ingest-bench.ts [--packets N] [--lines N] [--flows N] [--only dns,proxy,flow] [--big] [--skip-alternatives]
+ * Our 1x runs are repeated (--repeat N, default 3; bench/median.ts); inputs are
+ * copied in and flushed to disk before each (bench/drop-input.ts).
+ *
+ *   npx node bench/ingest-bench.ts [--packets N] [--lines N] [--flows N] [--only dns,proxy,flow] [--big] [--skip-alternatives] [--repeat N]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -29,6 +32,8 @@ import { tsharkDnsArgs } from '../src/dissect/dns/tshark.ts';
 import { PcapStreamWriter, dnsQueryFrame, dnsResponseFrame, ipFrame, type DnsRecord } from '../test/helpers/pcap-writer.ts';
 import { formatLine, makeProxyRecords } from '../test/helpers/proxy-lines.ts';
 import { seededRandom } from '../test/helpers/random.ts';
+import { dropInput } from './drop-input.ts';
+import { REPEAT, repeated } from './median.ts';
 
 const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
 const arg = (name: string, fallback: number) => {
@@ -133,9 +138,7 @@ async function ingest(input: string, type: string, dissector?: string): Promise<
   try {
     const conf = workspace(dir, type, dissector);
     const target = join(dir, 'in', basename(input));
-    copyFileSync(input, target);
-    const past = new Date(Date.now() - 60_000);
-    utimesSync(target, past, past);
+    dropInput(input, target);
     const t = await measured(process.execPath, [BIN, 'start', 'p', '-c', conf, '--workers', '2', '--once', '--http', 'off'], { SPOT_LOG_LEVEL: 'warn' });
     const rows = Number(/(\d+) record\(s\) in table/.exec(t.stdout)?.[1] ?? Number.NaN);
     return { ...t, rows };
@@ -231,6 +234,13 @@ async function flowInput(dir: string, flows: number): Promise<string> {
   return join(out, files.sort((a, b) => statSync(join(out, b)).size - statSync(join(out, a)).size)[0]!);
 }
 
+/** ingest() --repeat times: the median run's figures, the largest memory of all runs. */
+async function ingestRepeated(input: string, type: string, dissector?: string): Promise<Run & { rows: number; secondsText: string }> {
+  const { median, runs, secondsText } = await repeated(() => ingest(input, type, dissector));
+  const largest = runs.reduce((a, b) => (b.largestMiB > a.largestMiB ? b : a));
+  return { ...median, largestMiB: largest.largestMiB, largestRole: largest.largestRole, treeMiB: Math.max(...runs.map((r) => r.treeMiB)), secondsText };
+}
+
 // ------------------------------------------------------------------ main
 
 // SPOT_BENCH_INPUTS=DIR keeps the generated inputs there and reuses them on the next run (profiling).
@@ -253,13 +263,13 @@ try {
     const pcap = join(work, 'dns.pcap');
     await reuse(pcap, () => dnsInput(pcap, packets));
     const mb = statSync(pcap).size / 1e6;
-    const ours = await ingest(pcap, 'dns', 'native');
+    const ours = await ingestRepeated(pcap, 'dns', 'native');
     const label = `${packets.toLocaleString('en-US')} packets, ${mb.toFixed(0)} MB`;
     mem('dns', label, ours);
     if (!skipAlt) {
       const tshark = await measured('tshark', tsharkDnsArgs(pcap, []), { TZ: 'UTC' }, join(work, 'tshark.csv'));
-      row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
-    } else row(['dns (native)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, '-', '-', '-', '25x', cpu(undefined, ours)]);
+      row(['dns (native)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
+    } else row(['dns (native)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'dns-10x.pcap');
       await dnsInput(big, packets * 10);
@@ -274,14 +284,14 @@ try {
     const log = join(work, 'proxy.log');
     await reuse(log, () => proxyInput(log, lines));
     const mb = statSync(log).size / 1e6;
-    const ours = await ingest(log, 'proxy');
+    const ours = await ingestRepeated(log, 'proxy');
     const label = `${lines.toLocaleString('en-US')} lines, ${mb.toFixed(0)} MB`;
     mem('proxy', label, ours);
     const rate = `${Math.round(lines / ours.seconds).toLocaleString('en-US')} lines/s, ${(mb / ours.seconds).toFixed(1)} MB/s`;
     if (!skipAlt) {
       const spot = await measured('python3', [new URL('./bluecoat_spot.py', import.meta.url).pathname, log, join(work, 'spot.tsv')]);
-      row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, "Spot's per-line parse (shlex)", spot.seconds, `**${(spot.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(spot, ours)]);
-    } else row(['proxy (Blue Coat)', label, ours.rows, ours.seconds, rate, '-', '-', '-', '25x', cpu(undefined, ours)]);
+      row(['proxy (Blue Coat)', label, ours.rows, ours.secondsText, rate, "Spot's per-line parse (shlex)", spot.seconds, `**${(spot.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(spot, ours)]);
+    } else row(['proxy (Blue Coat)', label, ours.rows, ours.secondsText, rate, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'proxy-10x.log');
       await proxyInput(big, lines * 10);
@@ -295,16 +305,16 @@ try {
     const flows = arg('--flows', 1_000_000);
     const nfcapd = await flowInput(work, flows);
     const mb = statSync(nfcapd).size / 1e6;
-    const ours = await ingest(nfcapd, 'flow', 'nfdump');
-    const native = await ingest(nfcapd, 'flow', 'native');
+    const ours = await ingestRepeated(nfcapd, 'flow', 'nfdump');
+    const native = await ingestRepeated(nfcapd, 'flow', 'native');
     const label = `${ours.rows.toLocaleString('en-US')} flows (nfpcapd), ${mb.toFixed(0)} MB`;
     mem('flow (nfdump)', label, ours);
     mem('flow (native)', label, native);
     if (!skipAlt) {
       const nfdump = await measured('nfdump', ['-r', nfcapd, '-o', 'csv'], { TZ: 'UTC' }, join(work, 'nfdump.csv'));
-      row(['flow (nfdump)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / ours.seconds).toFixed(2)}x**`, '0.9x']);
-      row(['flow (native reader)', label, native.rows, native.seconds, native.rows / native.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / native.seconds).toFixed(2)}x**`, '-']);
-    } else row(['flow (nfdump)', label, ours.rows, ours.seconds, ours.rows / ours.seconds, '-', '-', '-', '0.9x']);
+      row(['flow (nfdump)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / ours.seconds).toFixed(2)}x**`, '0.9x']);
+      row(['flow (native reader)', label, native.rows, native.secondsText, native.rows / native.seconds, 'nfdump -o csv alone', nfdump.seconds, `**${(nfdump.seconds / native.seconds).toFixed(2)}x**`, '-']);
+    } else row(['flow (nfdump)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, '-', '-', '-', '0.9x']);
     if (flag('--big')) {
       rmSync(join(work, 'nfcapd'), { recursive: true, force: true });
       const big = await flowInput(work, flows * 10);
@@ -316,7 +326,7 @@ try {
   if (!keptInputs) rmSync(work, { recursive: true, force: true });
 }
 
-console.log('\nEnd to end (start p --workers 2 --once, one file to Parquet parts) vs the tool Spot ran, same input, same run:\n');
+console.log(`\nEnd to end (start p --workers 2 --once, one file to Parquet parts) vs the tool Spot ran, same input, same run${REPEAT > 1 ? `; ours: the median of ${REPEAT} runs (fastest-slowest), memory the largest of them` : ''}:\n`);
 console.log('| pipeline | input | records | spot-ingest s | rate | alternative | its s | ratio | target | CPU s (dns, proxy): ours vs its |\n|---|---|---|---|---|---|---|---|---|---|');
 for (const r of results) console.log(`| ${r.join(' | ')} |`);
 console.log('\nMemory (sampled every 25 ms; targets: largest process <= 200 MiB, whole tree <= 600 MiB, 10x within 20 % of 1x):\n');

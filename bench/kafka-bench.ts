@@ -33,11 +33,12 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { copyFileSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { formatLine, makeProxyRecords } from '../test/helpers/proxy-lines.ts';
 import { startBroker } from '../test/helpers/kafka-broker.ts';
+import { dropInput } from './drop-input.ts';
 
 const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
 const arg = (name: string, fallback: number) => {
@@ -106,12 +107,7 @@ async function ingest(inputs: readonly string[], kafka: string | null, smallFile
         ...(smallFileBytes === undefined ? {} : { small_file_bytes: smallFileBytes }) } },
     }));
     mkdirSync(join(dir, 'in'));
-    const past = new Date(Date.now() - 60_000);
-    for (const f of inputs) {
-      const target = join(dir, 'in', basename(f));
-      copyFileSync(f, target);
-      utimesSync(target, past, past);
-    }
+    for (const f of inputs) dropInput(f, join(dir, 'in', basename(f)));
     const [tree0, broker0] = [cpuSeconds('self', true), cpuSeconds(broker.pid)];
     const r = await run(['start', name, '-c', conf, '--workers', '2', '--once', '--http', 'off']);
     const rows = Number(/(\d+) record\(s\) in table/.exec(r.stdout)?.[1] ?? Number.NaN);
