@@ -268,8 +268,8 @@ try {
     mem('dns', label, ours);
     if (!skipAlt) {
       const tshark = await measured('tshark', tsharkDnsArgs(pcap, []), { TZ: 'UTC' }, join(work, 'tshark.csv'));
-      row(['dns (native)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
-    } else row(['dns (native)', label, ours.rows, ours.secondsText, ours.rows / ours.seconds, '-', '-', '-', '25x', cpu(undefined, ours)]);
+      row(['dns (native)', label, ours.rows, ours.secondsText, `${Math.round(ours.rows / ours.seconds).toLocaleString('en-US')} rec/s`, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
+    } else row(['dns (native)', label, ours.rows, ours.secondsText, `${Math.round(ours.rows / ours.seconds).toLocaleString('en-US')} rec/s`, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'dns-10x.pcap');
       await dnsInput(big, packets * 10);
