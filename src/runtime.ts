@@ -62,10 +62,12 @@ export async function openStore(config: Config, pipeline?: PipelineConfig, onRet
  * runs in the background (HiveCatalog.enqueue), failures go to `onError` and
  * are retried; nothing here waits for the metastore.
  */
-export async function openCatalog(config: Config, onError?: (err: unknown) => void): Promise<HiveCatalog | undefined> {
+export async function openCatalog(config: Config, store: Store, onError?: (err: unknown) => void): Promise<HiveCatalog | undefined> {
   if (!config.hive) return undefined;
   const { HiveCatalog } = await import('./catalog/registrar.ts');
-  return new HiveCatalog({ metastore: config.hive.metastoreUri, dbname: config.dbname, root: config.hive.location, onError });
+  // The table directories are the store's (tableLocation: <root>/<table>/hive), made by its user.
+  const makeTableDir = (table: TableName) => store.makeDir(`${table}/hive`);
+  return new HiveCatalog({ metastore: config.hive.metastoreUri, dbname: config.dbname, root: config.hive.location, onError, makeTableDir });
 }
 
 export async function openQueue(config: Config): Promise<Queue> {

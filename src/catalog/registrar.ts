@@ -36,6 +36,14 @@ export interface HiveCatalogOptions {
   maxBackoffMs?: number;
   /** Told about background failures (they are retried); default: ignore. */
   onError?: (err: unknown) => void;
+  /**
+   * Makes a table's directory on the store, as the store's user, before the
+   * table is created: a metastore creates a missing LOCATION itself, as the
+   * user it runs as (root, hive), and the workers may then not write below it
+   * (WebHDFS 403 for every part, found when a worker's first part lost the
+   * race to its own create_table).
+   */
+  makeTableDir?: (table: TableName) => Promise<void>;
 }
 
 export class HiveCatalog {
@@ -78,6 +86,7 @@ export class HiveCatalog {
     if (known) return known;
     let info = await this.client.getTable(this.dbname, t);
     if (!info) {
+      await this.opts.makeTableDir?.(t);
       await this.client.createTable({
         dbName: this.dbname,
         tableName: t,

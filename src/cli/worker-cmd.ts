@@ -52,7 +52,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     if (attempt === 1 || attempt % 10 === 0) log.warn({ what, attempt, err: errorMessage(err) }, 'store operation retried');
   };
   const [store, queue] = [await openStore(config, pipeline, onRetry), await openQueue(config)];
-  const catalog = await openCatalog(config, (err) => log.warn({ err: errorMessage(err) }, 'metastore registration failed, will retry'));
+  const catalog = await openCatalog(config, store, (err) => log.warn({ err: errorMessage(err) }, 'metastore registration failed, will retry'));
   // In the background, never holding up ingest: tables created if missing; worker 0 (or each group worker)
   // registers the hour directories already on the store that the metastore lacks (after a crash).
   const catalogStartup = catalog && retrying(async () => {

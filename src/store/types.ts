@@ -62,6 +62,8 @@ export interface Store {
    */
   openLocal(rel: string, pieces?: readonly (readonly [number, number])[]): Promise<LocalCopy>;
   exists(rel: string): Promise<boolean>;
+  /** Makes directory `rel` (and the levels above it) exist, made by this store's user; present is fine. */
+  makeDir(rel: string): Promise<void>;
   /** Names (not paths) directly under `relDir`; empty when it does not exist. */
   list(relDir: string): Promise<string[]>;
   remove(rel: string): Promise<void>;

@@ -6,7 +6,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { HiveCatalog } from '../../src/catalog/registrar.ts';
+import { HdfsStore } from '../../src/store/hdfs/store.ts';
 import { MetastoreClient, parseMetastoreUri } from '../../src/catalog/metastore.ts';
 import { SCHEMAS, TABLE_NAMES } from '../../src/table/schemas.ts';
 import { startHadoop, type TestHadoop } from '../helpers/hadoop.ts';
@@ -112,6 +116,32 @@ describe('HiveCatalog on a real metastore', () => {
       assert.equal((await c.metastore.getPartitionNames(dbname, 'dns')).length, 24);
     } finally {
       await c.close();
+    }
+  });
+
+  test("table directories are made by the store's user before create_table, so that its workers can write below them", async () => {
+    // The metastore makes a missing LOCATION as the user it runs as; a worker writing as spot then gets
+    // WebHDFS 403 below it (found when a worker's first part lost the race to its own create_table).
+    const stores = mkdtempSync(join(tmpdir(), 'spot-catalog-test-'));
+    const store = new HdfsStore({ root: `${hadoop.fsUri}/user/spot/${dbname}_own`, webhdfsPort: hadoop.ports.nnHttp, auth: { kind: 'simple', user: 'spot' }, stagingDir: stores });
+    const own = new HiveCatalog({ metastore: hadoop.metastoreUri!, dbname: `${dbname}_own`, root: `${hadoop.fsUri}/user/spot/${dbname}_own`, makeTableDir: (t) => store.makeDir(`${t}/hive`) });
+    const theirs = new HiveCatalog({ metastore: hadoop.metastoreUri!, dbname: `${dbname}_theirs`, root: `${hadoop.fsUri}/user/spot/${dbname}_theirs` });
+    try {
+      await hadoop.admin.mkdirs(`/user/spot/${dbname}_own`, '755');
+      await hadoop.admin.setOwner(`/user/spot/${dbname}_own`, 'spot');
+      await own.ensureTables();
+      await theirs.ensureTables();
+      for (const t of TABLE_NAMES) {
+        assert.equal((await hadoop.admin.getFileStatus(`/user/spot/${dbname}_own/${t}/hive`))?.owner, 'spot', `${t}: made by the store`);
+        // Without makeTableDir the metastore makes it, as its own user: the failure this guards against.
+        assert.notEqual((await hadoop.admin.getFileStatus(`/user/spot/${dbname}_theirs/${t}/hive`))?.owner, 'spot', `${t}: made by the metastore`);
+      }
+      await store.putText('flow/hive/y=2016/m=5/d=3/h=0/part.txt', 'a part');
+      assert.equal(await store.exists('flow/hive/y=2016/m=5/d=3/h=0/part.txt'), true);
+    } finally {
+      await own.close();
+      await theirs.close();
+      rmSync(stores, { recursive: true, force: true });
     }
   });
 

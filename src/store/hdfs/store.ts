@@ -220,6 +220,12 @@ export class HdfsStore implements Store {
     return (await this.client.getFileStatus(this.abs(rel))) !== undefined;
   }
 
+  async makeDir(rel: string): Promise<void> {
+    await this.client.mkdirs(this.abs(rel)).catch((err: unknown) => {
+      throw err instanceof SpotError ? storeError(err) : err;
+    });
+  }
+
   async list(relDir: string): Promise<string[]> {
     const entries = await this.client.listStatus(this.abs(relDir));
     if (!entries) return [];

@@ -210,6 +210,10 @@ export class LocalStore implements Store {
     }
   }
 
+  async makeDir(rel: string): Promise<void> {
+    await this.#durableDir(this.#target(rel)).catch((err) => { throw storeError(err, `cannot make ${rel} in ${this.root}`); });
+  }
+
   /** Never a temporary name (a write in progress or left by a crash). */
   async list(relDir: string): Promise<string[]> {
     const path = this.abs(relDir);
