@@ -195,7 +195,8 @@ export async function startCommand(argv: string[]): Promise<number> {
   // A topic keeps its partitions (a queue cannot shrink): with fewer workers than partitions, each worker
   // serves several (worker k: partitions p with p % workers == k), so every partition is still read.
   const collector = make('collector', ['collector', ...common, '-w', String(requested), ...(once ? ['--once'] : [])]);
-  const workers = Array.from({ length: requested }, (_, i) => make(`worker-${i}`, ['worker', ...common, '-i', String(i), '--of', String(requested)]));
+  // Under --once a problem only an operator can fix ends a worker (exit 2) and the run, as it ends the collector.
+  const workers = Array.from({ length: requested }, (_, i) => make(`worker-${i}`, ['worker', ...common, '-i', String(i), '--of', String(requested), ...(once ? ['--exit-when-blocked'] : [])]));
   // Live collection: the listener child journals datagrams into segments in collector_path (src/listen).
   const listener = pipeline.listen.length ? make('listener', ['listen', '-t', pipeline.name, '-c', configFile]) : null;
   const listening = Promise.withResolvers<void>();

@@ -32,7 +32,7 @@ export const COMMAND_HELP = {
   },
   worker: {
     summary: "Spot's distributed worker role: consume a partition (or join the group) and write Parquet.",
-    usage: `spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id>[,<id>...] [--of N] | --group) [--topic T] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`,
+    usage: `spot-ingest worker -t <pipeline> -c ingest_conf.json (-i <id>[,<id>...] [--of N] | --group) [--topic T] [--exit-when-blocked] [${HTTP_OPTION_HELP}] (default --http 127.0.0.1:${DEFAULT_PORTS.worker}+<id>)`,
   },
   ddl: {
     summary: 'Print Hive or Impala DDL for the tables at hdfs_app_path.',

@@ -30,7 +30,7 @@ const USAGE = COMMAND_HELP.worker.usage;
 export async function workerCommand(argv: string[]): Promise<number> {
   const { values } = parse(argv, {
     type: { type: 'string', short: 't' }, config: { type: 'string', short: 'c' }, id: { type: 'string', short: 'i' }, topic: { type: 'string' },
-    http: { type: 'string' }, group: { type: 'boolean' }, of: { type: 'string' },
+    http: { type: 'string' }, group: { type: 'boolean' }, of: { type: 'string' }, 'exit-when-blocked': { type: 'boolean' },
   }, USAGE);
   const config = loadConfig(required(values.config, '-c ingest_conf.json', USAGE));
   const pipeline = pipelineOf(config, required(values.type, '-t <pipeline>', USAGE));
@@ -92,7 +92,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
   // A partition stuck on a failing message is reported here (status, /readyz of this worker and of start).
   const problems = new ProblemReport(config.statePath, pipeline.name, role);
   const telemetry = await startTelemetry({ role: group ? 'worker-group' : role, endpoint, config, pipeline, admin, store, log, checks: () => problemChecks([problems.current]) });
-  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog, problems, onCommitted: notifyCommitted });
+  const exitWhenBlocked = Boolean(values['exit-when-blocked']);
+  const worker = new Worker({ pipeline, store, ledger, consumer, partition, writer, log, catalog, problems, onCommitted: notifyCommitted, exitWhenBlocked });
   log.info({ topic, group, partitions: group ? 'assigned by the group' : owned }, 'worker started');
   // Leftovers of writers killed mid-write (temp names no reader sees). Background, best effort:
   // only files untouched for 15 minutes, so no live writer's file is taken away.

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Ledger } from '../state/ledger.ts';
 import type { PipelineConfig } from '../config/load.ts';
 import { dissectorForSource } from '../dissect/csv-rows.ts';
-import { SpotError, errorMessage, isFatal } from '../errors.ts';
+import { SpotError, errorMessage, isFatal, needsOperator } from '../errors.ts';
 import { BackoffTimer } from '../retry.ts';
 import type { ProblemReport } from '../telemetry/problems.ts';
 import { FailureTracker, POISON_ATTEMPTS, failureKind } from './poison.ts';
@@ -63,6 +63,13 @@ export interface WorkerDeps {
   readonly catalog?: { enqueue(table: TableName, hour: Hour): void };
   /** Where a partition that stopped making progress is reported (status, /readyz). */
   readonly problems?: ProblemReport;
+  /**
+   * `start --once`: a failure only an operator can fix (permission denied on
+   * the store) ends run() with that error (the worker exits 2, so does
+   * start) instead of being retried for as long as it takes; the message
+   * stays uncommitted for the next run. A daemon retries and reports it.
+   */
+  readonly exitWhenBlocked?: boolean;
   /** Called after each offset commit (worker-cmd tells `start`, whose `--once` drain waits on it). */
   readonly onCommitted?: () => void;
 }
@@ -149,6 +156,7 @@ export class Worker {
             // after POISON_ATTEMPTS the same way): keep the message, try again. What is done so far is
             // committed first, so that a long wait never leaves finished messages to be redone.
             if (!(await this.#commitDone(done, backoff, signal))) return;
+            if (this.#d.exitWhenBlocked && needsOperator(err)) throw err;
             const attempts = Math.max(failures.attempts(key), 1);
             if (attempts >= 2) this.#reportBlocked(record, attempts, failures.since(key), err);
             const fields = { offset: record.offset, kind: failureKind(err), attempts };

@@ -226,3 +226,37 @@ test('a store that answers permission denied (WebHDFS 403 AccessControlException
     ws.remove();
   }
 });
+
+test("start --once whose workers may not write the table (403 below proxy/hive, the archive writable) exits 2 within 60 s; once fixed, every row exactly once", async () => {
+  const name = `hive-denied-${randomBytes(3).toString('hex')}`;
+  // The collector archives under proxy/binary (spot's); proxy/hive belongs to another user, as when a
+  // metastore made it: every part of the workers is refused. Before the fix they retried for ever.
+  await hadoop.admin.mkdirs(`/user/spot/${name}/proxy/hive`, '755');
+  await hadoop.admin.setOwner(`/user/spot/${name}`, 'spot', 'spot');
+  await hadoop.admin.setOwner(`/user/spot/${name}/proxy`, 'spot', 'spot');
+  const ws = workspace({ proxy: { type: 'proxy' } }, hdfsConf(hadoop, name));
+  try {
+    const expected: unknown[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const records = makeProxyRecords(50, { seed: 2000 + i, startMs: Date.UTC(2016, 4, 3, i, 0) });
+      expected.push(...records.map((r) => expectedProxyRow(r)));
+      put(ws, 'proxy', `b${i}.log`, Buffer.from(proxyLog(records)));
+    }
+    const t0 = Date.now();
+    const run = await ws.cli(['start', 'proxy', '-c', ws.configFile, '--once', '--http', 'off'], { timeoutMs: 120_000 });
+    assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
+    assert.equal(run.code, 2, run.stderr.slice(-3000));
+    assert.match(run.stderr, /AccessControlException/);
+    assert.match(run.stderr, /fix: give that user write access below hdfs_app_path/);
+    // The operator fixes the owner; the next run ingests what the first one could not write.
+    await hadoop.admin.setOwner(`/user/spot/${name}/proxy/hive`, 'spot', 'spot');
+    await ingest(ws, 'proxy');
+    const copy = join(ws.dir, 'from-hdfs');
+    await downloadTree(hadoop.admin, `/user/spot/${name}`, copy);
+    const got = (await runQuery(copy, 'SELECT * EXCLUDE (y, m, d, h) FROM proxy')).rows;
+    assert.deepEqual(sortRows(got), sortRows(expected), 'every row exactly once');
+    assert.equal(localFiles(join(copy, 'proxy', 'binary')).length, 3, 'every original archived once');
+  } finally {
+    ws.remove();
+  }
+});
