@@ -110,7 +110,7 @@ export const CONFIG_SPEC = {
       kind: 'object',
       doc: 'New. Hive Metastore registration. Without `metastore_uri` no catalog is used (run `spot-ingest ddl` yourself).',
       keys: {
-        metastore_uri: { kind: 'string', default: '', doc: 'New. `thrift://host:9083` (hive.metastore.uris; the first of a comma-separated list is used). When set, workers create the `dbname` database and the tables if missing and register every new hour partition in the background, retried, never blocking ingest.' },
+        metastore_uri: { kind: 'string', default: '', doc: 'New. `thrift://host:9083` (hive.metastore.uris; the first of a comma-separated list is used). When set, workers create the `dbname` database and the tables if missing and register every new hour partition in the background, retried, never blocking ingest. A table\'s directory (`<hdfs_app_path>/<table>/hive`) is made on the store, as the store\'s user, before the table is created: a metastore makes a missing location itself, as the user it runs as, and the workers could then not write below it.' },
         location: { kind: 'string', doc: 'New. The table root as the metastore should record it (default: `hdfs_app_path`), for a namenode name that differs between the ingest host and the cluster.' },
       },
     },
