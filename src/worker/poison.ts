@@ -7,7 +7,9 @@
  *               a permission), errors with an errno code (ENOSPC, EIO, ...: the
  *               store or the disk), DuckDB's IO and memory errors, and anything
  *               unknown: retried as long as it takes, the partition is reported
- *               blocked (status, /readyz), nothing is given up;
+ *               blocked (status, /readyz), nothing is given up (under `start
+ *               --once` a `blocked` one ends the worker instead, its message
+ *               left for the next run: WorkerDeps.exitWhenBlocked);
  *   permanent   SpotErrors of disposition `input` or `failed`, DuckDB's data
  *               errors (Conversion, Invalid Input, Out of Range, ...) and
  *               JavaScript's TypeError/RangeError/SyntaxError (a deterministic
