@@ -32,16 +32,17 @@ const BIN = join(PROJECT_ROOT, 'bin', 'spot-ingest.js');
  * semi-spaces instead of V8's default (up to 32 MiB on a large machine): the
  * dissectors allocate fast and hold little, so the default headroom was 50 MiB
  * of each process's RSS for no measured speed (bench/flow-bench.ts).
- * An old generation that starts at 48 MiB: a worker's JS heap is ~9 MiB, so
+ * An old generation that starts at 32 MiB: a worker's JS heap is ~9 MiB, so
  * V8's first limits (~20 MiB) made it mark-compact every ~50 ms while batches
  * and pages churned through ~450 MiB of buffers (49-51 full GCs per worker on
- * the 3 M-flow file, 18 with this flag; worker CPU -8 % on flow and DNS, RSS
- * +10-16 MiB; 64 MiB saved a little more CPU for +25-35 MiB).
+ * the 3 M-flow file; the tree's CPU -6 % on it, -9 % on a 1.3 GB capture,
+ * RSS +5-13 MiB). 48 and 64 MiB saved a little more CPU, but a worker then
+ * grew 21-24 % from a 133 MB to a 1.3 GB capture (32: 6 %, default: 3-5 %).
  * SPOT_CHILD_NODE_ARGS adds flags (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
 /** How long `start --once` waits on the workers' commit notices before it asks the queue anyway. */
 const DRAIN_CHECK_MS = 500;
-const CHILD_NODE_ARGS = ['--max-semi-space-size=4', '--initial-old-space-size=48', ...(process.env.SPOT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+const CHILD_NODE_ARGS = ['--max-semi-space-size=4', '--initial-old-space-size=32', ...(process.env.SPOT_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)];
 export const FATAL_EXIT = 2;
 /**
  * Under --once, a child that dies by itself this many times in a row, each
