@@ -266,10 +266,11 @@ try {
     const ours = await ingestRepeated(pcap, 'dns', 'native');
     const label = `${packets.toLocaleString('en-US')} packets, ${mb.toFixed(0)} MB`;
     mem('dns', label, ours);
+    const rate = `${Math.round(ours.rows / ours.seconds).toLocaleString('en-US')} rec/s`;
     if (!skipAlt) {
       const tshark = await measured('tshark', tsharkDnsArgs(pcap, []), { TZ: 'UTC' }, join(work, 'tshark.csv'));
-      row(['dns (native)', label, ours.rows, ours.secondsText, `${Math.round(ours.rows / ours.seconds).toLocaleString('en-US')} rec/s`, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
-    } else row(['dns (native)', label, ours.rows, ours.secondsText, `${Math.round(ours.rows / ours.seconds).toLocaleString('en-US')} rec/s`, '-', '-', '-', '25x', cpu(undefined, ours)]);
+      row(['dns (native)', label, ours.rows, ours.secondsText, rate, "tshark, Spot's command", tshark.seconds, `**${(tshark.seconds / ours.seconds).toFixed(1)}x**`, '25x', cpu(tshark, ours)]);
+    } else row(['dns (native)', label, ours.rows, ours.secondsText, rate, '-', '-', '-', '25x', cpu(undefined, ours)]);
     if (flag('--big')) {
       const big = join(work, 'dns-10x.pcap');
       await dnsInput(big, packets * 10);

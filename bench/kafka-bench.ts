@@ -38,7 +38,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { formatLine, makeProxyRecords } from '../test/helpers/proxy-lines.ts';
 import { startBroker } from '../test/helpers/kafka-broker.ts';
-import { dropInput } from './drop-input.ts';
+import { dropInputs } from './drop-input.ts';
 
 const BIN = new URL('../bin/spot-ingest.js', import.meta.url).pathname;
 const arg = (name: string, fallback: number) => {
@@ -107,7 +107,7 @@ async function ingest(inputs: readonly string[], kafka: string | null, smallFile
         ...(smallFileBytes === undefined ? {} : { small_file_bytes: smallFileBytes }) } },
     }));
     mkdirSync(join(dir, 'in'));
-    for (const f of inputs) dropInput(f, join(dir, 'in', basename(f)));
+    dropInputs(inputs.map((f) => [f, join(dir, 'in', basename(f))] as const));
     const [tree0, broker0] = [cpuSeconds('self', true), cpuSeconds(broker.pid)];
     const r = await run(['start', name, '-c', conf, '--workers', '2', '--once', '--http', 'off']);
     const rows = Number(/(\d+) record\(s\) in table/.exec(r.stdout)?.[1] ?? Number.NaN);
