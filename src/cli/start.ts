@@ -35,9 +35,9 @@ const BIN = join(PROJECT_ROOT, 'bin', 'spot-ingest.js');
  * An old generation that starts at 32 MiB: a worker's JS heap is ~9 MiB, so
  * V8's first limits (~20 MiB) made it mark-compact every ~50 ms while batches
  * and pages churned through ~450 MiB of buffers (49-51 full GCs per worker on
- * the 3 M-flow file; the tree's CPU -6 % on it, -9 % on a 1.3 GB capture,
- * RSS +5-13 MiB). 48 and 64 MiB saved a little more CPU, but a worker then
- * grew 21-24 % from a 133 MB to a 1.3 GB capture (32: 6 %, default: 3-5 %).
+ * the 3 M-flow file; the tree's user CPU -6 % on it and on a 1.3 GB capture,
+ * RSS +5-17 MiB). 48 and 64 MiB saved a little more CPU, but a worker then
+ * grew 21-24 % from a 133 MB to a 1.3 GB capture (32: 0-6 %, default: 6-10 %).
  * SPOT_CHILD_NODE_ARGS adds flags (space-separated), e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
 /** How long `start --once` waits on the workers' commit notices before it asks the queue anyway. */
